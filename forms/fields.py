@@ -1,0 +1,122 @@
+"""One field handler per item kind, looked up in a registry that raises on an unknown kind.
+
+A handler takes (item, context) and returns a list of FieldSpec: the form field name, the key
+the answer is stored under, the unbound WTForms field, and the scale it is counted on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from wtforms import RadioField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+
+class UnknownItemKind(LookupError):
+    """An item kind with no field handler."""
+
+
+@dataclass
+class FieldContext:
+    """What a handler may need beyond the item: scales, the unit, the locale, limits."""
+
+    scales: dict
+    commitments: list
+    locale: str
+    comment_max_length: int
+
+
+@dataclass
+class FieldSpec:
+    """A generated field and where its answer goes."""
+
+    name: str
+    answer_key: str
+    field: object
+    scale: str | None
+    label: str
+
+
+class ChoiceField(RadioField):
+    """A radio group whose missing answer is reported once, by the required validator."""
+
+    def pre_validate(self, form):
+        if not self.raw_data or self.raw_data == [""]:
+            return
+        if self.data not in {value for value, _ in self.choices}:
+            raise ValidationError(_l("Please pick one of the choices shown."))
+
+
+FIELD_HANDLERS = {}
+
+
+def field_handler(kind: str):
+    """Register the handler for an item kind."""
+    def register(func):
+        FIELD_HANDLERS[kind] = func
+        return func
+    return register
+
+
+def handler_for(kind: str):
+    """The handler for an item kind; an unknown kind is an error, never a silent skip."""
+    try:
+        return FIELD_HANDLERS[kind]
+    except KeyError:
+        raise UnknownItemKind(f"no field handler for item kind {kind!r}") from None
+
+
+def _required(item):
+    if item.required:
+        return [InputRequired(message=_l("Please answer this question."))]
+    return [Optional()]
+
+
+def _radio(label, scale, locale, validators, help_text=None):
+    choices = [(c.key, c.label.get(locale)) for c in scale.choices]
+    return ChoiceField(label, choices=choices, validators=validators, description=help_text or "")
+
+
+@field_handler("choice")
+def choice_field(item, ctx: FieldContext) -> list[FieldSpec]:
+    """A single choice on the item's named scale."""
+    scale = ctx.scales[item.scale]
+    label = item.label.get(ctx.locale)
+    help_text = item.help.get(ctx.locale) if item.help else None
+    return [FieldSpec(item.key, item.key, _radio(label, scale, ctx.locale, _required(item), help_text),
+                      scale.key, label)]
+
+
+@field_handler("yesno")
+def yesno_field(item, ctx: FieldContext) -> list[FieldSpec]:
+    """Yes or no, counted on the yes/no scale."""
+    scale = ctx.scales.get("yesno")
+    choices = [("yes", _l("Yes")), ("no", _l("No"))] if scale is None else None
+    label = item.label.get(ctx.locale)
+    if scale is None:
+        field = ChoiceField(label, choices=choices, validators=_required(item))
+    else:
+        field = _radio(label, scale, ctx.locale, _required(item))
+    return [FieldSpec(item.key, item.key, field, "yesno", label)]
+
+
+@field_handler("comment")
+def comment_field(item, ctx: FieldContext) -> list[FieldSpec]:
+    """Free text with a length limit (the item's, or the site's)."""
+    limit = item.max_length or ctx.comment_max_length
+    validators = _required(item) + [Length(max=limit, message=_l(
+        "Please keep this under %(max)d characters.", max=limit))]
+    label = item.label.get(ctx.locale)
+    field = TextAreaField(label, validators=validators, render_kw={"maxlength": limit, "rows": 3})
+    return [FieldSpec(item.key, item.key, field, None, label)]
+
+
+@field_handler("commitments")
+def commitment_fields(item, ctx: FieldContext) -> list[FieldSpec]:
+    """One commitment-scale question per public commitment of the unit (公开承诺 → 评诺)."""
+    scale = ctx.scales["commitment"]
+    specs = []
+    for number, text in enumerate(ctx.commitments, start=1):
+        name = f"{item.key}.{number}"
+        specs.append(FieldSpec(name, name, _radio(text, scale, ctx.locale, _required(item)), scale.key, text))
+    return specs

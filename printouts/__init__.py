@@ -1,0 +1,1 @@
+"""Printed matter: QR code images, and (ReportLab) posters, ballots, tally sheets, reports."""

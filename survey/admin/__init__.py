@@ -1,0 +1,17 @@
+"""The campaign office's admin: campaigns, units, QR codes, live counts, audit log.
+
+Every view needs a signed-in admin; every form carries a CSRF token (Flask-WTF).
+"""
+from flask import Blueprint
+from flask_login import login_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every admin page needs a signed-in user."""
+
+
+from . import campaigns  # noqa: E402,F401  (registers the views)

@@ -1,0 +1,184 @@
+"""The resident's path: GET/POST /s/<unit code> (open QR) and /b/<token> (one-time ballot).
+
+Pages work without JavaScript; a validation error keeps every answer given; success
+redirects to a thank-you page (post/redirect/get) whose address carries no token.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import case, select
+
+from forms import build_answer_form, collect_answers
+
+from . import tokens
+from .db import db
+from .limits import answer_limit, limiter
+from .models import Campaign, Unit
+from .registry import current_registry
+from .responses import Sheet, store
+from .snapshot import frozen_for
+from .visits import already_answered, mark_answered
+
+bp = Blueprint("answering", __name__)
+log = logging.getLogger("survey.answering")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
+
+
+def notice(status: int, title: str, message: str):
+    """A clear page for a resident who cannot answer here, with the right status."""
+    return render_template("answer/notice.html", title=title, message=message), status
+
+
+def closed_notice(campaign: Campaign):
+    """The page for a campaign that is not answering now, or None if it is."""
+    if campaign.state == "draft":
+        return notice(403, _("Not open yet"), _("The evaluation “%(name)s” has not started yet. Please come back when it opens.", name=campaign.name))
+    if campaign.state in ("closed", "published"):
+        return notice(410, _("Evaluation closed"), _("The evaluation “%(name)s” has ended. Thank you for your interest.", name=campaign.name))
+    return None
+
+
+def find_unit(code: str) -> Unit | None:
+    """The unit with this code in an open campaign, else in the latest campaign that has it."""
+    if not CODE_PATTERN.match(code):
+        return None
+    return db.session.scalars(
+        select(Unit).join(Campaign).where(Unit.code == code)
+        .order_by(case((Campaign.state == "open", 0), else_=1), Campaign.id.desc()).limit(1)).first()
+
+
+def _form_class(unit: Unit, ask_category=True):
+    frozen = frozen_for(unit.campaign_id, unit.questionnaire)
+    if frozen is None:
+        abort(404)
+    form_class = build_answer_form(
+        frozen, unit, str(get_locale()), ask_category=ask_category,
+        comment_max_length=current_app.config["SURVEY_COMMENT_MAX_LENGTH"])
+    return frozen, form_class
+
+
+def plugin_errors(frozen, unit, category, answers) -> list[tuple[str | None, str]]:
+    """Extra checks from plugins; a plugin that raises is logged and skipped."""
+    plain = {k: (c if c is not None else t) for k, (c, t, _s) in answers.items()}
+    return current_registry().validate_response(frozen.questionnaire, unit.as_dict(), category, plain)
+
+
+def _attach(form, errors) -> bool:
+    for item, message in errors:
+        target = form._fields.get(item) if item else None
+        (target.errors if target is not None else form.form_errors).append(message)
+    return not errors
+
+
+@bp.route("/s/<code>", methods=["GET", "POST"])
+@limiter.limit(answer_limit, methods=["POST"])
+def answer_unit(code):
+    """Rate one unit, reached by scanning its QR code."""
+    unit = find_unit(code)
+    if unit is None:
+        return notice(404, _("Unknown unit"), _("No unit has the code “%(code)s”. Please check the address or scan the code again.", code=code[:40]))
+    campaign = unit.campaign
+    stop = closed_notice(campaign)
+    if stop:
+        return stop
+    if not campaign.accepts_open:
+        return notice(403, _("Ballot only"), _("This evaluation is answered with the numbered ballot you were given. Please scan the code printed on your ballot."))
+    if not campaign.allow_repeat and already_answered(campaign.id, unit.id):
+        return notice(409, _("Already answered"), _("This phone has already rated %(unit)s in this evaluation. Thank you!", unit=unit.name))
+    frozen, form_class = _form_class(unit)
+    form = form_class(request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        answers = collect_answers(form)
+        if _attach(form, plugin_errors(frozen, unit, form.category.data, answers)):
+            store([Sheet(campaign.id, unit.id, unit.questionnaire, form.category.data, answers)])
+            response = redirect(url_for(".thanks", code=unit.code), code=303)
+            if not campaign.allow_repeat:
+                mark_answered(response, campaign.id, [unit.id])
+            return response
+    status = 422 if request.method == "POST" else 200
+    return render_template("answer/form.html", unit=unit, campaign=campaign, frozen=frozen,
+                           forms=[(unit, form)], category_form=form), status
+
+
+@bp.get("/s/<code>/thanks")
+def thanks(code):
+    """The thank-you page after an answer from a unit's QR code."""
+    unit = find_unit(code)
+    return render_template("answer/thanks.html", unit=unit)
+
+
+def _ballot_units(token_row) -> list[Unit]:
+    batch = token_row.batch
+    query = select(Unit).where(Unit.campaign_id == batch.campaign_id).order_by(Unit.code)
+    if batch.unit_codes:
+        query = query.where(Unit.code.in_(batch.unit_codes))
+    return list(db.session.scalars(query))
+
+
+def _common_categories(frozens):
+    """The categories every questionnaire on the ballot offers, in the first one's order."""
+    first, *rest = frozens
+    keys = set.intersection(*[{c.key for c in f.categories} for f in frozens]) if rest else None
+    return [c for c in first.categories if keys is None or c.key in keys]
+
+
+@bp.route("/b/<token>", methods=["GET", "POST"])
+@limiter.limit(answer_limit, methods=["POST"])
+def answer_ballot(token):
+    """Answer a numbered ballot by phone: every unit it lists, counted once."""
+    row = tokens.find(token)
+    if row is None:
+        return notice(404, _("Unknown ballot"), _("This ballot code is not valid. Please scan the code printed on your ballot again."))
+    campaign = db.session.get(Campaign, row.campaign_id)
+    stop = closed_notice(campaign)
+    if stop:
+        return stop
+    if not campaign.accepts_tokens:
+        return notice(403, _("Ballots not accepted"), _("This evaluation is answered by scanning the code posted at each unit."))
+    if row.redeemed:
+        return notice(410, _("Ballot already used"), _("This ballot has already been answered, on paper or by phone. Each ballot counts once."))
+    units = _ballot_units(row)
+    data = request.form if request.method == "POST" else None
+    built = [(unit, *_form_class(unit, ask_category=False)) for unit in units]
+    forms = [(unit, form_class(data, prefix=f"u{unit.id}-")) for unit, _f, form_class in built]
+    categories = _common_categories([f for _u, f, _c in built])
+    fixed = row.batch.category
+    category = fixed or (request.form.get("category") if data else None)
+    category_error = None
+    if request.method == "POST":
+        valid = all([form.validate() for _u, form in forms])
+        if category not in {c.key for c in categories} and not fixed:
+            category_error = _("Please say who you are.")
+            valid = False
+        sheets = []
+        for (unit, form), (_u, frozen, _c) in zip(forms, built):
+            answers = collect_answers(form)
+            valid &= _attach(form, plugin_errors(frozen, unit, category, answers))
+            sheets.append(Sheet(campaign.id, unit.id, unit.questionnaire, category, answers))
+        if valid:
+            try:
+                store(sheets, token_hash=row.token_hash)
+            except tokens.TokenUsed:
+                return notice(410, _("Ballot already used"), _("This ballot has already been answered, on paper or by phone. Each ballot counts once."))
+            return redirect(url_for(".ballot_thanks"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("answer/ballot.html", campaign=campaign, forms=forms, serial=row.serial,
+                           categories=categories, fixed_category=fixed, category=category,
+                           category_error=category_error), status
+
+
+@bp.get("/b/done")
+def ballot_thanks():
+    """The thank-you page after a ballot answered by phone."""
+    return render_template("answer/thanks.html", unit=None)
+
+
+@bp.get("/")
+def index():
+    """A landing page telling residents to scan a unit's code."""
+    return render_template("answer/index.html")

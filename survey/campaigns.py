@@ -1,0 +1,94 @@
+"""Campaign life cycle: draft → open → closed → published, and what each step checks."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from .db import db
+from .models import Campaign, Unit, audit
+from .plugins import Registry
+from .snapshot import freeze
+
+TRANSITIONS = {
+    "open": ("draft", "closed"),
+    "close": ("open",),
+    "publish": ("closed",),
+}
+TARGET_STATE = {"open": "open", "close": "closed", "publish": "published"}
+
+
+class CampaignError(ValueError):
+    """A campaign action that cannot be done, with the reason."""
+
+
+def questionnaire_key(unit: Unit, registry: Registry) -> str | None:
+    """The questionnaire a unit answers: its own choice or its sector's default."""
+    if unit.questionnaire:
+        return unit.questionnaire
+    default = registry.default_questionnaire(unit.sector)
+    return default.key if default else None
+
+
+def check_can_open(campaign: Campaign, registry: Registry) -> list[str]:
+    """Everything that stops a campaign from opening, one message each."""
+    problems = []
+    if not campaign.units:
+        problems.append("the campaign has no units")
+    for unit in campaign.units:
+        if unit.sector not in registry.sectors:
+            problems.append(f"unit {unit.code}: unknown sector {unit.sector!r}")
+            continue
+        key = questionnaire_key(unit, registry)
+        if key not in registry.questionnaires:
+            problems.append(f"unit {unit.code}: unknown questionnaire {key!r}")
+        elif registry.questionnaires[key].sector != unit.sector:
+            problems.append(f"unit {unit.code}: questionnaire {key!r} is not for sector {unit.sector!r}")
+    codes = [u.code for u in campaign.units]
+    clash = db.session.execute(
+        select(Unit.code, Campaign.slug).join(Campaign)
+        .where(Campaign.state == "open", Campaign.id != campaign.id, Unit.code.in_(codes))
+        .limit(5)).all()
+    for code, slug in clash:
+        problems.append(f"unit {code} is already in open campaign {slug}: one QR code answers one campaign at a time")
+    return problems
+
+
+def transition(campaign: Campaign, action: str, registry: Registry, actor: str) -> None:
+    """Move a campaign to its next state; freeze questionnaires when it first opens."""
+    if action not in TRANSITIONS:
+        raise CampaignError(f"unknown action {action!r}")
+    if campaign.state not in TRANSITIONS[action]:
+        raise CampaignError(f"cannot {action} a campaign that is {campaign.state}")
+    if action == "open":
+        problems = check_can_open(campaign, registry)
+        if problems:
+            raise CampaignError("; ".join(problems))
+        _freeze_missing(campaign, registry)
+    campaign.state = TARGET_STATE[action]
+    audit(actor, f"campaign.{action}", campaign.slug)
+
+
+def _freeze_missing(campaign: Campaign, registry: Registry) -> None:
+    """Freeze each questionnaire the campaign's units use and that is not frozen yet."""
+    from .models import QuestionnaireSnapshot
+
+    frozen = set(db.session.scalars(select(QuestionnaireSnapshot.key).filter_by(campaign_id=campaign.id)))
+    owners = {q: p.name for p in registry.plugins for q in p.questionnaires}
+    for unit in campaign.units:
+        # fix the questionnaire now, so a plugin changing its sector's default later changes nothing
+        unit.questionnaire = questionnaire_key(unit, registry)
+    for key in sorted({u.questionnaire for u in campaign.units} - frozen):
+        freeze(campaign, registry, registry.questionnaires[key], owners.get(key))
+
+
+def answer_counts(campaign: Campaign) -> dict[int, dict[str, int]]:
+    """Responses so far per unit id and channel, from the running tally."""
+    from .models import Tally
+
+    rows = db.session.execute(
+        select(Tally.unit_id, Tally.channel, func.sum(Tally.count))
+        .where(Tally.campaign_id == campaign.id, Tally.item == "")
+        .group_by(Tally.unit_id, Tally.channel)).all()
+    counts: dict[int, dict[str, int]] = {}
+    for unit_id, channel, n in rows:
+        counts.setdefault(unit_id, {"online": 0, "paper": 0})[channel] = int(n)
+    return counts

@@ -1,0 +1,78 @@
+"""Settings: defaults, the instance's config.py, then SURVEY_* environment variables."""
+import os
+import secrets
+from pathlib import Path
+
+DEFAULTS = {
+    # SURVEY_DATABASE_URL switches from the embedded SQLite file to PostgreSQL.
+    "DATABASE_URL": None,
+    # The public address QR codes and printed short links point to.
+    "BASE_URL": "http://127.0.0.1:5000",
+    # Limits on answering, per client address (kept in memory or Redis, never in responses).
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_ANSWER": "300 per minute;3000 per hour",
+    "RATELIMIT_LOGIN": "10 per minute;50 per hour",
+    "COMMENT_MAX_LENGTH": 500,
+    "DISABLED_PLUGINS": "",
+    "MAX_CONTENT_LENGTH": 256 * 1024,
+}
+
+
+def _secret_key(instance: Path) -> str:
+    """Read the instance's secret key, creating one on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    return path.read_text().strip()
+
+
+def configure(app, test_config=None):
+    """Fill app.config from defaults, instance/config.py, SURVEY_* variables and test_config."""
+    app.config.from_mapping({f"SURVEY_{k}": v for k, v in DEFAULTS.items()})
+    app.config["MAX_CONTENT_LENGTH"] = DEFAULTS["MAX_CONTENT_LENGTH"]
+    app.config.from_pyfile("config.py", silent=True)
+    for name, value in os.environ.items():
+        if name == "SURVEY_SECRET_KEY":
+            app.config["SECRET_KEY"] = value
+        elif name.startswith("SURVEY_") and name[7:] in DEFAULTS:
+            app.config[name] = _loads(value)
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+    url = app.config.get("SURVEY_DATABASE_URL") or (
+        "sqlite:///" + str(Path(app.instance_path) / "survey.sqlite")
+    )
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["SURVEY_MAX_CONTENT_LENGTH"])
+    app.config["RATELIMIT_ENABLED"] = _truthy(app.config["SURVEY_RATELIMIT_ENABLED"])
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["SURVEY_RATELIMIT_STORAGE_URI"]
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["SURVEY_BASE_URL"].startswith("https:"))
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for postgresql:// addresses."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _truthy(value) -> bool:
+    """Read a boolean setting that may arrive as text from the environment."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off", "")
+    return bool(value)
+
+
+def _loads(value: str):
+    """Keep environment values as text except plain integers."""
+    return int(value) if value.isdigit() else value

@@ -1,0 +1,56 @@
+"""Two languages: Chinese (zh_CN) by default for residents, English beside it.
+
+The locale comes from ?lang=, then the language cookie set by the visible switch, then
+Accept-Language, then Chinese. Catalogs (.po, in the package) are compiled into the instance
+folder on start when missing or stale, so a fresh install serves Chinese with no extra step.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import request
+from flask_babel import Babel
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+COOKIE = "lang"
+SOURCE = Path(__file__).parent / "translations"
+
+
+def select_locale() -> str:
+    """Pick the locale for this request."""
+    asked = request.args.get("lang") or request.cookies.get(COOKIE)
+    if asked in LOCALES:
+        return asked
+    return request.accept_languages.best_match(LOCALES, default=DEFAULT_LOCALE)
+
+
+def compile_catalogs(target: Path) -> None:
+    """Compile every .po under SOURCE into target unless an up-to-date .mo is there."""
+    for po in SOURCE.glob("*/LC_MESSAGES/*.po"):
+        mo = target / po.relative_to(SOURCE).with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        fd, tmp = tempfile.mkstemp(dir=mo.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            write_mo(out, catalog)
+        os.replace(tmp, mo)  # atomic: several workers may start at once
+
+
+def init_app(app):
+    """Compile catalogs into the instance and set up Flask-Babel."""
+    target = Path(app.instance_path) / "translations"
+    compile_catalogs(target)
+    app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LOCALE
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
+    Babel(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def _locale():
+        from flask_babel import get_locale
+        return {"current_locale": str(get_locale()), "locales": LOCALES}

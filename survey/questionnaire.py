@@ -1,0 +1,187 @@
+"""Questionnaires as data: the schema of sectors, scales, respondent categories and items.
+
+A questionnaire file (TOML) is validated on load; an error names the file, the item and the
+field. A campaign freezes the questionnaires its units use when it opens (see snapshot.py),
+so these objects are also rebuilt from the frozen JSON.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+KEY = r"^[a-z][a-z0-9_\-]{0,39}$"
+ITEM_KINDS = ("choice", "yesno", "comment", "commitments")
+
+
+class QuestionnaireError(ValueError):
+    """A questionnaire or plugin definition that cannot be used, with where it went wrong."""
+
+
+class Text(BaseModel):
+    """A label in Chinese (shown to residents by default) and English."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    zh: str = Field(min_length=1, max_length=2000)
+    en: str = Field(min_length=1, max_length=2000)
+
+    def get(self, locale) -> str:
+        """The label in the given locale, Chinese unless English is asked."""
+        return self.en if str(locale).startswith("en") else self.zh
+
+
+class Choice(BaseModel):
+    """One answer on a scale: 满意, 基本满意 … with its weight and whether it counts as satisfied."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=KEY)
+    label: Text
+    weight: float = Field(ge=0, le=100)
+    positive: bool
+
+
+class Scale(BaseModel):
+    """A named scale (satisfaction, rating, appraisal, commitment, or a plugin's own)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=KEY)
+    label: Text
+    choices: tuple[Choice, ...] = Field(min_length=2, max_length=10)
+
+    @field_validator("choices")
+    @classmethod
+    def _distinct(cls, choices):
+        keys = [c.key for c in choices]
+        if len(set(keys)) != len(keys):
+            raise ValueError("choice keys must be distinct")
+        return choices
+
+    def choice(self, key: str) -> Choice:
+        """The choice with this key."""
+        for c in self.choices:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+
+class Category(BaseModel):
+    """A respondent category (服务对象, 普通群众代表, 党代表 …).
+
+    counts_toward_share marks the categories of "service recipients and residents" whose share
+    of the raters must reach the campaign's minimum (服务对象和群众代表不低于30%).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=KEY)
+    label: Text
+    counts_toward_share: bool
+
+
+class Sector(BaseModel):
+    """A kind of unit: school, hospital, village, enterprise, government office …"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=KEY)
+    label: Text
+
+
+class Item(BaseModel):
+    """One question of a questionnaire."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=KEY)
+    kind: Literal["choice", "yesno", "comment", "commitments"]
+    label: Text
+    help: Optional[Text] = None
+    section: Optional[Text] = None
+    scale: Optional[str] = None
+    required: bool = True
+    max_length: Optional[int] = Field(default=None, ge=1, le=5000)
+
+    @model_validator(mode="after")
+    def _kind_fields(self):
+        if self.kind == "choice" and not self.scale:
+            raise ValueError("a choice item needs a scale")
+        if self.kind != "choice" and self.scale and self.kind != "commitments":
+            raise ValueError(f"a {self.kind} item takes no scale")
+        if self.kind != "comment" and self.max_length is not None:
+            raise ValueError("max_length is for comment items")
+        return self
+
+
+class Questionnaire(BaseModel):
+    """A sector's questionnaire: title, version and items, frozen by a campaign when it opens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=KEY)
+    version: str = Field(min_length=1, max_length=40)
+    sector: str = Field(pattern=KEY)
+    title: Text
+    intro: Optional[Text] = None
+    items: tuple[Item, ...] = Field(min_length=1, max_length=200)
+
+    @field_validator("items")
+    @classmethod
+    def _distinct_items(cls, items):
+        seen = set()
+        for item in items:
+            if item.key in seen:
+                raise ValueError(f"item key {item.key!r} is used twice")
+            seen.add(item.key)
+        return items
+
+    def item(self, key: str) -> Item:
+        """The item with this key."""
+        for item in self.items:
+            if item.key == key:
+                return item
+        raise KeyError(key)
+
+    def scales_used(self) -> set[str]:
+        """Keys of the scales this questionnaire's items name."""
+        used = {i.scale for i in self.items if i.kind == "choice"}
+        if any(i.kind == "commitments" for i in self.items):
+            used.add("commitment")
+        return used
+
+
+def describe_error(source: str, data: dict, error: ValidationError) -> str:
+    """Turn a pydantic error into lines naming the file, the item and the field."""
+    lines = []
+    items = data.get("items") if isinstance(data, dict) else None
+    for e in error.errors():
+        loc = list(e["loc"])
+        where = []
+        if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
+            key = None
+            if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
+                key = items[loc[1]].get("key")
+            where.append(f"item {loc[1] + 1}" + (f" ({key})" if key else ""))
+            loc = loc[2:]
+        field = ".".join(str(p) for p in loc if not str(p).startswith("function-"))
+        if field:
+            where.append(f"field {field}")
+        lines.append(f"{source}: {', '.join(where) or 'top level'}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse_questionnaire(data: dict, source: str = "<questionnaire>") -> Questionnaire:
+    """Validate a questionnaire given as a dict; raise QuestionnaireError saying where."""
+    try:
+        return Questionnaire.model_validate(data)
+    except ValidationError as exc:
+        raise QuestionnaireError(describe_error(source, data, exc)) from None
+
+
+def load_questionnaire(path: str | Path) -> Questionnaire:
+    """Read and validate a questionnaire TOML file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise QuestionnaireError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise QuestionnaireError(f"{path}: cannot be read: {exc.strerror}") from None
+    return parse_questionnaire(data, str(path))
