@@ -1,0 +1,43 @@
+"""The base of every printout: subclasses only draw; get_pdf() returns bytes or streams to a file.
+
+Pages are A4. Long jobs draw page by page straight into the output file, so memory stays
+flat however many pages there are.
+"""
+from __future__ import annotations
+
+import io
+from typing import BinaryIO, Callable
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen.canvas import Canvas
+
+from .fonts import register_font
+
+
+class Printout:
+    """Subclasses implement draw(canvas); pages are A4 portrait unless pagesize is set."""
+
+    pagesize = A4
+    title = ""
+
+    def __init__(self, progress: Callable[[int], None] | None = None):
+        self.font = register_font()
+        self.progress = progress or (lambda pages: None)
+
+    def draw(self, canvas: Canvas) -> None:
+        """Draw every page (call canvas.showPage() after each)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement draw()")
+
+    def write(self, out: BinaryIO | str) -> None:
+        """Stream the PDF to a file path or a binary file object."""
+        canvas = Canvas(out, pagesize=self.pagesize, pageCompression=1)
+        canvas.setTitle(self.title)
+        canvas.setCreator("survey-toolkit")
+        self.draw(canvas)
+        canvas.save()
+
+    def get_pdf(self) -> bytes:
+        """The whole PDF as bytes (for downloads from the admin)."""
+        buf = io.BytesIO()
+        self.write(buf)
+        return buf.getvalue()
