@@ -6,6 +6,7 @@ flat however many pages there are.
 from __future__ import annotations
 
 import io
+from abc import ABC, abstractmethod
 from typing import BinaryIO, Callable
 
 from reportlab.lib.pagesizes import A4
@@ -14,7 +15,7 @@ from reportlab.pdfgen.canvas import Canvas
 from .fonts import register_font
 
 
-class Printout:
+class Printout(ABC):
     """Subclasses implement draw(canvas); pages are A4 portrait unless pagesize is set."""
 
     pagesize = A4
@@ -24,9 +25,9 @@ class Printout:
         self.font = register_font()
         self.progress = progress or (lambda pages: None)
 
+    @abstractmethod
     def draw(self, canvas: Canvas) -> None:
         """Draw every page (call canvas.showPage() after each)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement draw()")
 
     def write(self, out: BinaryIO | str) -> None:
         """Stream the PDF to a file path or a binary file object."""
