@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Form, RadioField
 from wtforms.validators import InputRequired
 
-from .fields import FieldContext, FieldSpec, handler_for
+from .fields import FieldContext, FieldSpec, choice_list, handler_for
 
 
 @dataclass
@@ -32,7 +32,7 @@ def build_answer_form(frozen, unit, locale: str, *, ask_category=True, comment_m
     attrs, specs, sections = {}, [], []
     if ask_category:
         attrs["category"] = RadioField(
-            _l("You are"), choices=[(c.key, c.label.get(locale)) for c in frozen.categories],
+            _l("You are"), choices=choice_list((c.key, c.label.get(locale)) for c in frozen.categories),
             validators=[InputRequired(message=_l("Please say who you are."))])
     for item in frozen.questionnaire.items:
         item_specs = handler_for(item.kind)(item, ctx)

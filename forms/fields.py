@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 
@@ -43,11 +44,16 @@ class ChoiceField(RadioField):
     def pre_validate(self, form):
         if not self.raw_data or self.raw_data == [""]:
             return
-        if self.data not in {value for value, _ in self.choices}:
+        if self.data not in {c.value for c in self.choices}:
             raise ValidationError(_l("Please pick one of the choices shown."))
 
 
 FIELD_HANDLERS = {}
+
+
+def choice_list(pairs) -> list[SelectChoice]:
+    """WTForms choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def field_handler(kind: str):
@@ -73,7 +79,7 @@ def _required(item):
 
 
 def _radio(label, scale, locale, validators, help_text=None):
-    choices = [(c.key, c.label.get(locale)) for c in scale.choices]
+    choices = choice_list((c.key, c.label.get(locale)) for c in scale.choices)
     return ChoiceField(label, choices=choices, validators=validators, description=help_text or "")
 
 
@@ -91,7 +97,7 @@ def choice_field(item, ctx: FieldContext) -> list[FieldSpec]:
 def yesno_field(item, ctx: FieldContext) -> list[FieldSpec]:
     """Yes or no, counted on the yes/no scale."""
     scale = ctx.scales.get("yesno")
-    choices = [("yes", _l("Yes")), ("no", _l("No"))] if scale is None else None
+    choices = choice_list([("yes", _l("Yes")), ("no", _l("No"))]) if scale is None else None
     label = item.label.get(ctx.locale)
     if scale is None:
         field = ChoiceField(label, choices=choices, validators=_required(item))

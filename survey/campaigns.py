@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from .anonymity import scrub_arrival_order
 from .db import db
 from .models import Campaign, Unit, audit
 from .plugins import Registry
@@ -63,6 +64,8 @@ def transition(campaign: Campaign, action: str, registry: Registry, actor: str) 
         if problems:
             raise CampaignError("; ".join(problems))
         _freeze_missing(campaign, registry)
+    if action == "close":
+        scrub_arrival_order(campaign.id)
     campaign.state = TARGET_STATE[action]
     audit(actor, f"campaign.{action}", campaign.slug)
 

@@ -19,3 +19,27 @@ def full_answer():
 def shared_dir():
     """../shared beside the repository (the floors and the domain texts)."""
     return Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture
+def make_tokens(app):
+    """Issue n one-time ballot tokens for a campaign; returns the plain tokens."""
+    def make(campaign_id, n=1, category=None, unit_codes=None):
+        from sqlalchemy import func, select
+
+        from survey.db import db
+        from survey.models import BallotBatch, BallotToken
+        from survey.tokens import new_token, token_hash
+        with app.app_context():
+            start = (db.session.scalar(select(func.max(BallotToken.serial)).filter_by(campaign_id=campaign_id)) or 0) + 1
+            batch = BallotBatch(campaign_id=campaign_id, category=category, unit_codes=unit_codes,
+                                count=n, serial_from=start, serial_to=start + n - 1)
+            db.session.add(batch)
+            db.session.flush()
+            plain = [new_token() for _ in range(n)]
+            for offset, token in enumerate(plain):
+                db.session.add(BallotToken(token_hash=token_hash(token), campaign_id=campaign_id,
+                                           batch_id=batch.id, serial=start + offset))
+            db.session.commit()
+        return plain
+    return make
