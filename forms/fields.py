@@ -99,10 +99,11 @@ def yesno_field(item, ctx: FieldContext) -> list[FieldSpec]:
     scale = ctx.scales.get("yesno")
     choices = choice_list([("yes", _l("Yes")), ("no", _l("No"))]) if scale is None else None
     label = item.label.get(ctx.locale)
+    help_text = item.help.get(ctx.locale) if item.help else None
     if scale is None:
-        field = ChoiceField(label, choices=choices, validators=_required(item))
+        field = ChoiceField(label, choices=choices, validators=_required(item), description=help_text or "")
     else:
-        field = _radio(label, scale, ctx.locale, _required(item))
+        field = _radio(label, scale, ctx.locale, _required(item), help_text)
     return [FieldSpec(item.key, item.key, field, "yesno", label)]
 
 

@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import request
@@ -30,7 +31,9 @@ def select_locale() -> str:
 def compile_catalogs(target: Path) -> None:
     """Compile every .po under SOURCE into target unless an up-to-date .mo is there."""
     for po in SOURCE.glob("*/LC_MESSAGES/*.po"):
-        mo = target / po.relative_to(SOURCE).with_suffix(".mo")
+        # Babel may parse zh_CN as zh_Hans_CN: store the catalog under the name it will look for
+        locale_dir = str(Locale.parse(po.parts[-3]))
+        mo = target / locale_dir / "LC_MESSAGES" / po.with_suffix(".mo").name
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue
         mo.parent.mkdir(parents=True, exist_ok=True)

@@ -66,7 +66,8 @@ class Registry:
         return found[0] if found else None
 
     def categories(self, sector: str) -> list[Category]:
-        """The respondent categories for a sector: every plugin's, first key wins."""
+        """The respondent categories for a sector, in call order (plugins registered later
+        come first, so a sector's own categories lead the common ones); first key wins."""
         result: dict[str, Category] = {}
         for name, impl in _impls(self.pm, "survey_respondent_categories"):
             try:
@@ -252,6 +253,12 @@ def _collect(pm, plugin, name, registry):
         if missing:
             raise QuestionnaireError(f"questionnaire {q.key!r}: unknown scale {sorted(missing)[0]!r}")
         questionnaires[q.key] = q
+    for sector in known_sectors:
+        for impl in pm.hook.survey_respondent_categories.get_hookimpls():
+            if impl.plugin is plugin:
+                for value in impl.function(sector=sector) or []:
+                    if not isinstance(value, Category):
+                        Category.model_validate(value)
     return sectors, scales, questionnaires
 
 

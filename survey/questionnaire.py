@@ -144,6 +144,8 @@ class Questionnaire(BaseModel):
         used = {i.scale for i in self.items if i.kind == "choice"}
         if any(i.kind == "commitments" for i in self.items):
             used.add("commitment")
+        if any(i.kind == "yesno" for i in self.items):
+            used.add("yesno")
         return used
 
 
