@@ -153,8 +153,12 @@ def describe_error(source: str, data: dict, error: ValidationError) -> str:
     """Turn a pydantic error into lines naming the file, the item and the field."""
     lines = []
     items = data.get("items") if isinstance(data, dict) else None
-    for e in error.errors():
+    errors = error.errors()
+    item_errors = any(len(e["loc"]) > 2 and e["loc"][0] == "items" for e in errors)
+    for e in errors:
         loc = list(e["loc"])
+        if item_errors and loc == ["items"] and e["type"] == "too_short":
+            continue  # follows from the bad item reported above
         where = []
         if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
             key = None
