@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, make_response, redirect, render
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import case, select
+from sqlalchemy.orm import contains_eager
 
 from forms import build_answer_form, collect_answers
 
@@ -48,7 +49,7 @@ def find_unit(code: str) -> Unit | None:
     if not CODE_PATTERN.match(code):
         return None
     return db.session.scalars(
-        select(Unit).join(Campaign).where(Unit.code == code)
+        select(Unit).join(Campaign).options(contains_eager(Unit.campaign)).where(Unit.code == code)
         .order_by(case((Campaign.state == "open", 0), else_=1), Campaign.id.desc()).limit(1)).first()
 
 

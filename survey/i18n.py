@@ -20,12 +20,15 @@ COOKIE = "lang"
 SOURCE = Path(__file__).parent / "translations"
 
 
-def select_locale() -> str:
-    """Pick the locale for this request."""
+_PARSED = {name: Locale.parse(name) for name in LOCALES}  # parsed once, not per request
+
+
+def select_locale() -> Locale:
+    """Pick the locale for this request: ?lang=, the switch's cookie, Accept-Language, Chinese."""
     asked = request.args.get("lang") or request.cookies.get(COOKIE)
-    if asked in LOCALES:
-        return asked
-    return request.accept_languages.best_match(LOCALES, default=DEFAULT_LOCALE)
+    if asked not in LOCALES:
+        asked = request.accept_languages.best_match(LOCALES, default=DEFAULT_LOCALE)
+    return _PARSED[asked]
 
 
 def compile_catalogs(target: Path) -> None:
@@ -52,6 +55,14 @@ def init_app(app):
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LOCALE
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     Babel(app, locale_selector=select_locale)
+
+    @app.after_request
+    def _remember_switch(response):
+        """The visible language switch (?lang=) is remembered for the next pages."""
+        asked = request.args.get("lang")
+        if asked in LOCALES and request.cookies.get(COOKIE) != asked:
+            response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        return response
 
     @app.context_processor
     def _locale():

@@ -6,6 +6,7 @@ token is spent and every answer is stored and counted, or nothing is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import insert
 
@@ -44,9 +45,9 @@ def store(sheets: list[Sheet], channel: str = "online", token_hash: str | None =
                 answers.append({"response_id": rid, "item": key, "choice": choice, "text": text})
                 if choice is not None:
                     _count(tallies, sheet, key, choice, channel)
-        db.session.execute(insert(Response), responses)
+        db.session.execute(insert(Response.__table__), responses)
         if answers:
-            db.session.execute(insert(Answer), answers)
+            db.session.execute(insert(Answer.__table__), answers)
         add_to_tally(tallies)
         db.session.commit()
     except BaseException:
@@ -65,12 +66,17 @@ def add_to_tally(tallies: dict) -> None:
         return
     rows = [dict(zip(TALLY_KEY, key), campaign_id=cid, count=n)
             for key, (cid, n) in sorted(tallies.items())]
-    dialect = db.session.get_bind().dialect.name
+    db.session.execute(_tally_upsert(db.session.get_bind().dialect.name), rows)
+
+
+@lru_cache(maxsize=4)
+def _tally_upsert(dialect: str):
+    """INSERT … ON CONFLICT DO UPDATE count = count + excluded.count, built once per dialect."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
-    stmt = upsert(Tally)
-    stmt = stmt.on_conflict_do_update(index_elements=list(TALLY_KEY),
-                                      set_={"count": Tally.count + stmt.excluded.count})
-    db.session.execute(stmt, rows)
+    table = Tally.__table__
+    stmt = upsert(table)
+    return stmt.on_conflict_do_update(index_elements=list(TALLY_KEY),
+                                      set_={"count": table.c.count + stmt.excluded["count"]})

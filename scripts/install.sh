@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install the toolkit and the four sector plugins (plus the government one) into the current
+# Python 3.11+ environment, and the Debian packages they use.
+#   bash scripts/install.sh          what the demo and production need (a CJK font for PDFs)
+#   bash scripts/install.sh --test   also what the test suite needs: PostgreSQL, Chromium,
+#                                    zbar-tools, poppler-utils, and the test Python packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(fonts-wqy-microhei)
+extras=""
+if [[ "${1:-}" == "--test" ]]; then
+  debs+=(postgresql chromium zbar-tools poppler-utils wrk)
+  extras="[test]"
+fi
+
+missing=()
+for pkg in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python3 -m pip install -q -e ".${extras}" \
+  -e plugins/schools -e plugins/hospitals -e plugins/villages -e plugins/enterprises -e plugins/government
