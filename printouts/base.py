@@ -29,11 +29,18 @@ class Printout(ABC):
     def draw(self, canvas: Canvas) -> None:
         """Draw every page (call canvas.showPage() after each)."""
 
-    def write(self, out: BinaryIO | str) -> None:
-        """Stream the PDF to a file path or a binary file object."""
-        canvas = Canvas(out, pagesize=self.pagesize, pageCompression=1)
+    def new_canvas(self, out: BinaryIO | str, canvas_class=Canvas, **options) -> Canvas:
+        """A canvas whose only font is the embedded CJK font: ReportLab's default initial font
+        (Helvetica) would otherwise be referenced without being embedded."""
+        canvas = canvas_class(out, pagesize=options.pop("pagesize", self.pagesize), pageCompression=1,
+                              initialFontName=self.font, **options)
         canvas.setTitle(self.title)
         canvas.setCreator("survey-toolkit")
+        return canvas
+
+    def write(self, out: BinaryIO | str) -> None:
+        """Stream the PDF to a file path or a binary file object."""
+        canvas = self.new_canvas(out)
         self.draw(canvas)
         canvas.save()
 

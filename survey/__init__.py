@@ -24,7 +24,7 @@ def create_app(test_config=None):
     from . import config
     config.configure(app, test_config)
 
-    from . import admin, answering, auth, cli, db, errors, i18n, limits, registry
+    from . import admin, answering, auth, cli, db, errors, i18n, limits, public_results, registry
     db.init_app(app)
     i18n.init_app(app)
     limits.init_app(app)
@@ -34,6 +34,11 @@ def create_app(test_config=None):
     app.register_blueprint(answering.bp)
     auth.csrf.exempt(answering.bp)  # anonymous answering has no session to protect: docs/anonymity.md
     app.register_blueprint(admin.bp)
+    app.register_blueprint(public_results.bp)
     cli.init_app(app)
+    proxies = int(app.config["SURVEY_PROXY_COUNT"])
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logging.getLogger("survey").setLevel(logging.INFO)
     return app

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -133,8 +134,10 @@ def campaign_list(as_json):
               help="Minimum share (percent) of service recipients and residents among raters.")
 @click.option("--access", default="both", show_default=True, type=click.Choice(["open", "tokens", "both"]),
               help="open: anyone scanning a unit's QR; tokens: one-time ballots only; both.")
+@click.option("--previous", default=None, metavar="CAMPAIGN",
+              help="The same units' previous campaign, for the change since then in the results.")
 @with_appcontext
-def campaign_create(slug, name, line, composition_minimum, access):
+def campaign_create(slug, name, line, composition_minimum, access, previous):
     """Create a draft campaign."""
     from .admin.campaigns import SLUG_PATTERN
     from .models import audit
@@ -142,8 +145,10 @@ def campaign_create(slug, name, line, composition_minimum, access):
         raise click.BadParameter("use lower-case letters, digits and '-' (at most 60)", param_hint="SLUG")
     if db.session.scalar(select(Campaign).filter_by(slug=slug)):
         raise click.BadParameter(f"campaign {slug!r} already exists", param_hint="SLUG")
+    previous_id = get_campaign(previous).id if previous else None
     db.session.add(Campaign(slug=slug, name=name, satisfaction_line=line / 100,
-                            composition_minimum=composition_minimum / 100, access=access))
+                            composition_minimum=composition_minimum / 100, access=access,
+                            previous_campaign_id=previous_id))
     audit("cli", "campaign.create", slug)
     db.session.commit()
     click.echo(f"created draft campaign {slug}")
@@ -183,6 +188,34 @@ def campaign_urls(campaign):
         click.echo(f"{unit_url(current_app.config['SURVEY_BASE_URL'], unit.code)}\t{unit.name}")
 
 
+# --- plugins --------------------------------------------------------------------------------
+@main.command("plugins")
+@click.option("--check", is_flag=True, help="Exit with status 1 if any plugin failed (for deploy scripts).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_appcontext
+def plugins(check, as_json):
+    """List every plugin: name, version, hooks, sectors, questionnaires and load status."""
+    from .registry import current_registry
+    infos = current_registry().plugins
+    if as_json:
+        click.echo(json.dumps([{**vars(i), "status": i.status} for i in infos], ensure_ascii=False, indent=2))
+    else:
+        for i in infos:
+            click.echo(f"{i.name} {i.version or '-'}: {i.status}")
+            if i.error or i.runtime_error:
+                click.echo(f"  error: {i.error or i.runtime_error}")
+            if i.hooks:
+                click.echo(f"  hooks: {', '.join(i.hooks)}")
+            if i.sectors:
+                click.echo(f"  sectors: {', '.join(i.sectors)}")
+            if i.questionnaires:
+                click.echo(f"  questionnaires: {', '.join(i.questionnaires)}")
+    failed = [i.name for i in infos if i.error]
+    if check and failed:
+        click.echo(f"failed plugins: {', '.join(failed)}", err=True)
+        sys.exit(1)
+
+
 # --- serving --------------------------------------------------------------------------------
 @main.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address and port to listen on.")
@@ -207,6 +240,8 @@ def demo(serve, port):
     """Create a demo campaign (units in every installed sector, open, with some answers),
     print the admin login and example survey addresses, then serve on 127.0.0.1:5000."""
     from .demo import prepare
+    if port != 5000 and "SURVEY_BASE_URL" not in os.environ:
+        current_app.config["SURVEY_BASE_URL"] = f"http://127.0.0.1:{port}"
     login, urls = prepare()
     click.echo(f"admin login: {current_app.config['SURVEY_BASE_URL'].rstrip('/')}/admin/login")
     click.echo(f"  user: {login[0]}  password: {login[1]}")
@@ -214,10 +249,26 @@ def demo(serve, port):
     for url in urls:
         click.echo(url)
     if serve:
-        current_app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+        from werkzeug.serving import run_simple
+        click.echo(f"serving on http://127.0.0.1:{port} (Ctrl+C to stop)")
+        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
 
 
 def init_app(app):
-    """Install token redaction on the loggers; the command group finds the app itself."""
+    """Install token redaction on the loggers and put every command on app.cli as well, so
+    the test runner and `flask --app survey` reach them against that app."""
     from .logs import install
     install()
+    for name, command in main.commands.items():
+        app.cli.add_command(command, name)
+
+
+# Commands of the paper-ballot and results modules, kept beside their own code.
+from . import print_commands, result_commands  # noqa: E402
+
+print_commands.register(main)
+result_commands.register(main)
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,8 @@ DEFAULTS = {
     "COMMENT_MAX_LENGTH": 500,
     "DISABLED_PLUGINS": "",
     "MAX_CONTENT_LENGTH": 256 * 1024,
+    # How many reverse proxies (nginx) stand in front: their X-Forwarded-For is then trusted.
+    "PROXY_COUNT": 0,
 }
 
 

@@ -66,7 +66,7 @@ def _create_campaign() -> Campaign:
     return campaign
 
 
-def _answer(campaign: Campaign, per_unit: int = 12) -> None:
+def _answer(campaign: Campaign, per_unit: int = 40) -> None:
     """Store some deterministic demo answers for each unit."""
     rnd = random.Random(2025)
     for unit in campaign.units:

@@ -20,11 +20,11 @@ def init_app(app):
     def http_error(exc):
         titles = {
             400: _("Bad request"), 403: _("Not allowed"), 404: _("Page not found"),
-            405: _("Not allowed"), 413: _("Too much data"), 429: _("Too many answers"),
+            405: _("Not allowed"), 413: _("Too much data"), 429: _("Too many requests"),
         }
         messages = {
             413: _("What was sent is too large. Please shorten your comment and try again."),
-            429: _("Too many answers have come from this network in a short time. Please wait a minute and try again."),
+            429: _("Too many requests have come from this network in a short time. Please wait a minute and try again."),
             404: _("This address does not exist. Please check it or scan the code again."),
         }
         return _page(exc.code or 500, titles.get(exc.code, exc.name), messages.get(exc.code, exc.description or ""))

@@ -70,6 +70,7 @@ class Campaign(db.Model):
     access: Mapped[str] = mapped_column(String(10), default="both")
     allow_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     show_comments: Mapped[bool] = mapped_column(Boolean, default=False)
+    previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
 
     units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.code",
                                              cascade="all, delete-orphan")
@@ -229,3 +230,4 @@ class AuditEntry(db.Model):
 def audit(actor: str, action: str, target: str | None = None, **detail) -> None:
     """Record an admin action in the audit log (added to the current transaction)."""
     db.session.add(AuditEntry(actor=actor, action=action, target=target, detail=detail or None))
+from . import paper_models  # noqa: E402,F401

@@ -8,7 +8,7 @@ LIBRARY_ITEMS = [
 ]
 
 
-def questionnaire(version="1", items=None, key="library", sector="library"):
+def questionnaire(version="1", items=None, key="reading_room", sector="reading_room"):
     return {"key": key, "version": version, "sector": sector,
             "title": {"zh": "图书馆满意度测评", "en": "Library satisfaction survey"},
             "items": items or LIBRARY_ITEMS}
@@ -22,7 +22,7 @@ class Library:
 
     @hookimpl
     def survey_sectors(self):
-        return [{"key": "library", "label": {"zh": "公共图书馆", "en": "Public libraries"}}]
+        return [{"key": "reading_room", "label": {"zh": "公共图书馆", "en": "Public libraries"}}]
 
     @hookimpl
     def survey_questionnaires(self):
@@ -30,7 +30,7 @@ class Library:
 
     @hookimpl
     def survey_respondent_categories(self, sector):
-        if sector != "library":
+        if sector != "reading_room":
             return []
         return [{"key": "reader", "label": {"zh": "读者", "en": "Reader"}, "counts_toward_share": True}]
 

@@ -7,10 +7,10 @@ import urllib.request
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from survey.db import db
-from survey.models import Campaign, Unit
+from survey.models import Unit
 from survey.testing import free_port, wait_for_port
 
 GOOD_CSV = """code,name,sector,parent,commitments

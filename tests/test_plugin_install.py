@@ -5,8 +5,8 @@ example branch plugin from plugins/example-branch: its sector shows in `survey p
 the admin's sector choice, with no change to core code; uninstalling removes it.
 """
 import os
+import shutil
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -52,9 +52,11 @@ def run(env, *args, cwd=None, tmp=None):
 
 
 def test_example_plugin_installs_and_uninstalls(env, tmp_path):
+    # install from a copy: an in-tree build would leave metadata in plugins/example-branch
+    source = shutil.copytree(ROOT / "plugins/example-branch", tmp_path / "example-branch")
     before = run(env, str(env / "bin/python"), "-m", "survey.cli", "plugins", tmp=tmp_path)
     assert "example-branch" not in before.stdout, "the example plugin must not be installed in the base environment"
-    install = run(env, str(env / "bin/python"), "-m", "pip", "install", "--no-deps", "-q", str(ROOT / "plugins/example-branch"), tmp=tmp_path)
+    install = run(env, str(env / "bin/python"), "-m", "pip", "install", "--no-deps", "-q", str(source), tmp=tmp_path)
     assert install.returncode == 0, install.stderr
     listed = run(env, str(env / "bin/python"), "-m", "survey.cli", "plugins", "--check", tmp=tmp_path)
     assert listed.returncode == 0, listed.stdout + listed.stderr

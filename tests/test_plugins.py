@@ -36,30 +36,30 @@ def test_installed_sector_plugins_load():
 
 
 def test_survey_sectors_hook_adds_a_sector():
-    registry = build_registry(entry_points=False, extra_plugins=[("library", samples.Library())])
-    assert registry.sectors["library"].label.zh == "公共图书馆"
-    assert info(registry, "library").hooks == ["survey_questionnaires", "survey_respondent_categories", "survey_sectors"]
+    registry = build_registry(entry_points=False, extra_plugins=[("reading_room", samples.Library())])
+    assert registry.sectors["reading_room"].label.zh == "公共图书馆"
+    assert info(registry, "reading_room").hooks == ["survey_questionnaires", "survey_respondent_categories", "survey_sectors"]
 
 
 def test_survey_questionnaires_hook_adds_a_sector_questionnaire():
-    registry = build_registry(entry_points=False, extra_plugins=[("library", samples.Library())])
-    assert registry.default_questionnaire("library").key == "library"
-    assert info(registry, "library").questionnaires == ["library"]
+    registry = build_registry(entry_points=False, extra_plugins=[("reading_room", samples.Library())])
+    assert registry.default_questionnaire("reading_room").key == "reading_room"
+    assert info(registry, "reading_room").questionnaires == ["reading_room"]
 
 
 def test_survey_respondent_categories_sector_first_then_common():
-    registry = build_registry(entry_points=False, extra_plugins=[("library", samples.Library())])
-    keys = [c.key for c in registry.categories("library")]
+    registry = build_registry(entry_points=False, extra_plugins=[("reading_room", samples.Library())])
+    keys = [c.key for c in registry.categories("reading_room")]
     assert keys == ["reader", "party_delegate", "deputy", "service_recipient", "resident"]
     assert "reader" not in [c.key for c in registry.categories("general")]
 
 
 def test_plugin_raising_in_a_hook_is_reported_and_left_out():
     registry = build_registry(entry_points=False, extra_plugins=[("broken", samples.RaisesInHook()),
-                                                                 ("library", samples.Library())])
+                                                                 ("reading_room", samples.Library())])
     broken = info(registry, "broken")
     assert broken.status == "failed" and "sector list unavailable" in broken.error
-    assert "library" in registry.sectors  # the rest runs
+    assert "reading_room" in registry.sectors  # the rest runs
 
 
 def test_invalid_questionnaire_names_the_item_and_field():
@@ -121,17 +121,17 @@ def test_plugins_check_fails_for_deploy_scripts(app, runner):
     assert result.exit_code == 1 and "broken" in result.output
 
 
-@pytest.mark.extra_plugins([("library", samples.StrictLibrary())])
+@pytest.mark.extra_plugins([("reading_room", samples.StrictLibrary())])
 def test_survey_validate_response_rejects_with_message(app, client, make_campaign):
-    make_campaign(units=[("LIB-1", "县图书馆", "library")])
+    make_campaign(units=[("LIB-1", "县图书馆", "reading_room")])
     refused = client.post("/s/LIB-1", data={**LIBRARY_ANSWER, "quiet": "no"})
     assert refused.status_code == 422 and "哪里不安静" in refused.get_data(as_text=True)
     assert client.post("/s/LIB-1", data=LIBRARY_ANSWER).status_code == 303
 
 
-@pytest.mark.extra_plugins([("library", samples.RaisesInValidation())])
+@pytest.mark.extra_plugins([("reading_room", samples.RaisesInValidation())])
 def test_plugin_raising_while_answering_does_not_stop_answering(app, client, make_campaign, runner):
-    make_campaign(units=[("LIB-1", "县图书馆", "library")])
+    make_campaign(units=[("LIB-1", "县图书馆", "reading_room")])
     assert client.post("/s/LIB-1", data=LIBRARY_ANSWER).status_code == 303
     assert "bug in a branch's check" in runner.invoke(args=["plugins"]).output
 
@@ -161,15 +161,15 @@ def test_open_campaign_keeps_its_frozen_questionnaire_when_a_plugin_changes_or_g
     from survey.registry import current_registry
 
     config = dict(app.config)
-    v1 = create_app({**_test_config(config), "SURVEY_EXTRA_PLUGINS": [("library", samples.Library("1"))]})
+    v1 = create_app({**_test_config(config), "SURVEY_EXTRA_PLUGINS": [("reading_room", samples.Library("1"))]})
     with v1.app_context():
         campaign = Campaign(slug="lib", name="图书馆测评")
-        db.session.add(Unit(campaign=campaign, code="LIB-1", name="县图书馆", sector="library"))
+        db.session.add(Unit(campaign=campaign, code="LIB-1", name="县图书馆", sector="reading_room"))
         db.session.flush()
         transition(campaign, "open", current_registry(), "test")
         db.session.commit()
     upgraded_items = samples.LIBRARY_ITEMS + [{"key": "wifi", "kind": "yesno", "label": {"zh": "有无线网络", "en": "Wi-Fi"}}]
-    for plugins in ([("library", samples.Library("2", upgraded_items))], []):
+    for plugins in ([("reading_room", samples.Library("2", upgraded_items))], []):
         later = create_app({**_test_config(config), "SURVEY_EXTRA_PLUGINS": plugins})
         client = later.test_client()
         page = client.get("/s/LIB-1").get_data(as_text=True)

@@ -14,4 +14,6 @@ def _signed_in():
     """Every admin page needs a signed-in user."""
 
 
-from . import campaigns  # noqa: E402,F401  (registers the views)
+from . import audit, campaigns, plugins, units  # noqa: E402,F401  (registers the views)
+from . import comments  # noqa: E402,F401  (comment moderation)
+from . import paper  # noqa: E402,F401  (paper ballots: printouts, double entry, tally sheets)

@@ -1,18 +1,241 @@
-"""Admin views of campaigns."""
+"""Admin views of campaigns: the list, create and edit, the campaign page with its units and
+live counts, the open/close/publish buttons and the units upload."""
 import re
 
-from flask import render_template
-from sqlalchemy import select
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from forms.fields import choice_list
+from printouts.qr import unit_url
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from ..campaigns import TRANSITIONS, CampaignError, answer_counts, transition
 from ..db import db
-from ..models import Campaign
+from ..models import Campaign, Tally, Unit, audit
+from ..registry import current_registry
+from ..units_import import UnitImportError, import_units
 from . import bp
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9\-]{0,59}$")
+# settings that decide how results are counted: fixed once the campaign opens
+LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sample", "access")
+ACTION_LABELS = {"open": _l("Open"), "close": _l("Close"), "publish": _l("Publish")}
+
+
+class CampaignForm(FlaskForm):
+    """A campaign's settings; percentages are entered as whole percent and stored as fractions."""
+
+    slug = StringField(_l("Short name (slug)"), validators=[
+        InputRequired(), Regexp(SLUG_PATTERN, message=_l(
+            "Use 1 to 60 lower-case letters, digits and '-', starting with a letter or digit."))],
+        description=_l("Used in addresses and file names, e.g. county-2025."))
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    starts_on = DateField(_l("Starts on"), validators=[Optional()])
+    ends_on = DateField(_l("Ends on"), validators=[Optional()])
+    satisfaction_line = IntegerField(_l("Satisfaction line (%)"), default=70, validators=[
+        InputRequired(), NumberRange(1, 100)],
+        description=_l("Units below this satisfaction rate must redo the work (补课)."))
+    composition_minimum = IntegerField(_l("Service recipients and residents at least (%)"), default=30,
+                                       validators=[InputRequired(), NumberRange(0, 100)])
+    minimum_sample = IntegerField(_l("Minimum raters per unit"), default=30,
+                                  validators=[InputRequired(), NumberRange(1, 10000)])
+    access = SelectField(_l("Who may answer"), default="both", choices=choice_list([
+        ("open", _l("Anyone scanning the unit's QR code")),
+        ("tokens", _l("Holders of one-time ballots only")),
+        ("both", _l("QR code and one-time ballots"))]))
+    allow_repeat = BooleanField(_l("A shared family phone may answer again"))
+    show_comments = BooleanField(_l("Show residents' comments in the results"))
+    previous_campaign = SelectField(_l("Previous campaign of the same units (for the change since then)"),
+                                    default="", validators=[Optional()])
+
+    def __init__(self, *args, campaign=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+        others = select(Campaign.id, Campaign.name).order_by(Campaign.id.desc())
+        if campaign is not None and campaign.id is not None:
+            others = others.where(Campaign.id != campaign.id)
+        self.previous_campaign.choices = choice_list(
+            [("", _("(none)"))] + [(str(i), name) for i, name in db.session.execute(others)])
+
+    def validate_slug(self, field):
+        if field.data == "new":
+            raise ValidationError(_("This short name is reserved."))
+        query = select(Campaign.id).where(Campaign.slug == field.data)
+        if self.campaign is not None:
+            query = query.where(Campaign.id != self.campaign.id)
+        if db.session.scalar(query) is not None:
+            raise ValidationError(_("Another campaign already uses this short name."))
+
+    def validate_ends_on(self, field):
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError(_("The end must not be before the start."))
+
+
+class UploadForm(FlaskForm):
+    """A CSV or XLSX file of units."""
+
+    file = FileField(_l("File of units (CSV or XLSX)"), validators=[FileRequired()])
+
+
+class ActionForm(FlaskForm):
+    """The open/close/publish buttons: only the CSRF token."""
+
+
+def get_campaign(slug: str) -> Campaign:
+    """The campaign with this slug, or 404."""
+    campaign = db.session.scalar(select(Campaign).filter_by(slug=slug))
+    if campaign is None:
+        abort(404)
+    return campaign
 
 
 @bp.get("/")
 def index():
-    """The list of campaigns with their state."""
+    """The list of campaigns with their state, units and answers so far."""
     campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
-    return render_template("admin/index.html", campaigns=campaigns)
+    units = dict(db.session.execute(select(Unit.campaign_id, func.count()).group_by(Unit.campaign_id)).all())
+    answers = dict(db.session.execute(
+        select(Tally.campaign_id, func.sum(Tally.count)).where(Tally.item == "")
+        .group_by(Tally.campaign_id)).all())
+    return render_template("admin/index.html", campaigns=campaigns, units=units,
+                           answers={k: int(v or 0) for k, v in answers.items()})
+
+
+def _form_data(campaign: Campaign) -> dict:
+    return {
+        "slug": campaign.slug, "name": campaign.name, "starts_on": campaign.starts_on,
+        "ends_on": campaign.ends_on, "satisfaction_line": round(campaign.satisfaction_line * 100),
+        "composition_minimum": round(campaign.composition_minimum * 100),
+        "minimum_sample": campaign.minimum_sample, "access": campaign.access,
+        "allow_repeat": campaign.allow_repeat, "show_comments": campaign.show_comments,
+        "previous_campaign": str(campaign.previous_campaign_id or ""),
+    }
+
+
+def _apply(form: CampaignForm, campaign: Campaign) -> dict:
+    """Copy the form onto the campaign; return the changed settings as {name: new value}."""
+    values = {"slug": form.slug.data, "name": form.name.data.strip(), "starts_on": form.starts_on.data,
+              "ends_on": form.ends_on.data, "allow_repeat": form.allow_repeat.data,
+              "show_comments": form.show_comments.data,
+              "previous_campaign_id": int(form.previous_campaign.data) if form.previous_campaign.data else None}
+    if "satisfaction_line" in form:
+        old = _form_data(campaign) if campaign.id else {}
+        # a stored fraction that is not a whole percent stays as it is unless changed
+        if old.get("satisfaction_line") != form.satisfaction_line.data:
+            values["satisfaction_line"] = form.satisfaction_line.data / 100
+        if old.get("composition_minimum") != form.composition_minimum.data:
+            values["composition_minimum"] = form.composition_minimum.data / 100
+        values["minimum_sample"] = form.minimum_sample.data
+        values["access"] = form.access.data
+    changed = {}
+    for name, value in values.items():
+        if getattr(campaign, name) != value:
+            changed[name] = value.isoformat() if hasattr(value, "isoformat") else value
+            setattr(campaign, name, value)
+    return changed
+
+
+def _save_form(form, campaign, template, **context):
+    """Validate and save a campaign form; 422 with field errors and nothing written if bad."""
+    creating = campaign.id is None
+    if form.validate_on_submit():
+        changed = _apply(form, campaign)
+        if creating:
+            db.session.add(campaign)
+        audit(current_user.username, "campaign.create" if creating else "campaign.edit",
+              campaign.slug, **changed)
+        try:
+            db.session.commit()
+        except IntegrityError:  # the slug was taken between the check and the write
+            db.session.rollback()
+            form.slug.errors = [*form.slug.errors, _("Another campaign already uses this short name.")]
+            return render_template(template, form=form, campaign=None if creating else campaign, **context), 422
+        flash(_("Campaign created.") if creating else _("Campaign saved."), "ok")
+        return redirect(url_for("admin.campaign", slug=campaign.slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template(template, form=form, campaign=None if creating else campaign, **context), status
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+def campaign_new():
+    """Create a campaign (as a draft)."""
+    form = CampaignForm()
+    return _save_form(form, Campaign(state="draft"), "admin/campaign_form.html")
+
+
+@bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
+def campaign_edit(slug):
+    """Edit a campaign; the line, minimums and access only while it is a draft."""
+    campaign = get_campaign(slug)
+    form = CampaignForm(data=_form_data(campaign), campaign=campaign)
+    if campaign.state != "draft":
+        for name in LOCKED_AFTER_DRAFT:
+            del form[name]
+    return _save_form(form, campaign, "admin/campaign_form.html")
+
+
+def campaign_page(campaign: Campaign, status: int = 200, upload=None, problems=None):
+    """The campaign page: settings, state, actions, units with live counts, upload."""
+    counts = answer_counts(campaign)
+    base = current_app.config["SURVEY_BASE_URL"]
+    rows = []
+    for unit in campaign.units:
+        c = counts.get(unit.id, {"online": 0, "paper": 0})
+        rows.append({"unit": unit, "online": c.get("online", 0), "paper": c.get("paper", 0),
+                     "total": sum(c.values()), "url": unit_url(base, unit.code)})
+    totals = {k: sum(r[k] for r in rows) for k in ("online", "paper", "total")}
+    actions = [a for a, sources in TRANSITIONS.items() if campaign.state in sources]
+    return render_template(
+        "admin/campaign.html", campaign=campaign, rows=rows, totals=totals, actions=actions,
+        action_labels=ACTION_LABELS, action_form=ActionForm(), upload=upload or UploadForm(),
+        problems=problems or [], registry=current_registry()), status
+
+
+@bp.get("/campaigns/<slug>")
+def campaign(slug):
+    """One campaign with its units and the answers so far."""
+    return campaign_page(get_campaign(slug))
+
+
+@bp.post("/campaigns/<slug>/<any(open, close, publish):action>")
+def campaign_action(slug, action):
+    """Open, close or publish; a refusal is shown with its reason (409)."""
+    campaign = get_campaign(slug)
+    try:
+        transition(campaign, action, current_registry(), current_user.username)
+    except CampaignError as exc:
+        db.session.rollback()
+        flash(_("Could not %(action)s the campaign: %(reason)s", action=ACTION_LABELS[action].lower(),
+                reason=str(exc)), "error")
+        return campaign_page(get_campaign(slug), 409)
+    db.session.commit()
+    messages = {"open": _("The campaign is open: residents can answer now."),
+                "close": _("The campaign is closed: no more answers are taken."),
+                "publish": _("The campaign's results are published.")}
+    flash(messages[action], "ok")
+    return redirect(url_for("admin.campaign", slug=slug))
+
+
+@bp.post("/campaigns/<slug>/units/import")
+def units_import(slug):
+    """Add or update units from a CSV or XLSX file: every row must be good, or nothing changes."""
+    campaign = get_campaign(slug)
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return campaign_page(campaign, 422, upload=form)
+    upload = form.file.data
+    try:
+        result = import_units(campaign, upload.filename or "units.csv", upload.read(),
+                              current_registry(), current_user.username)
+    except UnitImportError as exc:
+        db.session.rollback()
+        return campaign_page(get_campaign(slug), 422, upload=form, problems=exc.problems)
+    flash(_("Units imported: %(added)d added, %(updated)d updated.", added=result.added,
+            updated=result.updated), "ok")
+    return redirect(url_for("admin.campaign", slug=slug))

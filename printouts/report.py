@@ -1,0 +1,285 @@
+"""The result report of a campaign (测评结果报告) as a PDF.
+
+Summary and ranking, a chart of the units against the satisfaction line, the units that must
+remedy with the items that pulled them down, the composition check, each unit's item table,
+the sections plugins contribute, and the comments (only when the campaign shows them, never
+hidden ones). Platypus lays the story out page by page onto the base class's canvas; every
+text uses the one CJK font, so the PDF embeds it and nothing else.
+"""
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from flask_babel import gettext as _
+from reportlab.graphics.charts.barcharts import HorizontalBarChart
+from reportlab.graphics.shapes import Drawing, Line, String
+from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus.doctemplate import ActionFlowable
+from reportlab.platypus import Flowable, Frame, KeepTogether, LayoutError, PageBreak, Paragraph, Spacer, Table, TableStyle
+
+from survey.questionnaire import Text
+from survey.registry import current_registry
+from survey.results import CampaignResults, Figures, UnitResult, visible_comments
+
+from .base import Printout
+
+MARGIN = 15 * mm
+FOOTER = 8 * mm
+CHART_ROWS = 40  # units per chart, so a chart fits a page
+RED, GREEN, GREY = colors.HexColor("#a8201a"), colors.HexColor("#2e7d4f"), colors.HexColor("#dddddd")
+
+
+def pct(value) -> str:
+    """A fraction as a percentage, or a dash."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def short(label: str) -> str:
+    """An item's label up to its colon (领导班子好：… → 领导班子好), for lists of items."""
+    return label.replace("：", ":").split(":", 1)[0].strip() or label
+
+
+def interval_text(figures: Figures) -> str:
+    interval = figures.interval
+    return "—" if interval is None else f"{interval[0] * 100:.1f}–{interval[1] * 100:.1f}%"
+
+
+class ResultReport(Printout):
+    """A campaign's result report; draw() pours the story into A4 frames page by page."""
+
+    def __init__(self, results: CampaignResults, lang: str = "zh_CN", progress=None):
+        super().__init__(progress)
+        self.results = results
+        self.lang = lang
+        self.title = f"{results.campaign.name} · {_('Result report')}"
+        base = dict(fontName=self.font, wordWrap="CJK")
+        self.styles = {
+            "title": ParagraphStyle("title", fontSize=18, leading=24, spaceAfter=6, **base),
+            "h1": ParagraphStyle("h1", fontSize=14, leading=19, spaceBefore=10, spaceAfter=5, textColor=RED, **base),
+            "h2": ParagraphStyle("h2", fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=3, **base),
+            "body": ParagraphStyle("body", fontSize=9.5, leading=13.5, spaceAfter=3, **base),
+            "cell": ParagraphStyle("cell", fontSize=8, leading=10, **base),
+        }
+
+    # --- layout -------------------------------------------------------------------------------
+    def draw(self, canvas) -> None:
+        """Lay the story out on as many pages as it needs, with a footer on each."""
+        story = self.story()
+        width, height = self.pagesize
+        page = 0
+        while story:
+            page += 1
+            frame = Frame(MARGIN, MARGIN + FOOTER, width - 2 * MARGIN, height - 2 * MARGIN - FOOTER,
+                          leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+            self._fill(frame, canvas, story)
+            canvas.setFont(self.font, 7.5)
+            canvas.setFillColor(colors.grey)
+            canvas.drawString(MARGIN, MARGIN, self.title)
+            canvas.drawRightString(width - MARGIN, MARGIN, str(page))
+            canvas.showPage()
+            self.progress(page)
+
+    @staticmethod
+    def _fill(frame: Frame, canvas, story: list[Flowable]) -> None:
+        """Move flowables from the story into the frame, splitting the one that overflows."""
+        placed = False
+        while story:
+            flowable = story[0]
+            if isinstance(flowable, (PageBreak, ActionFlowable)):  # one frame a page: a frame break ends it
+                story.pop(0)
+                if placed:
+                    return
+                continue
+            if frame.add(flowable, canvas, trySplit=1):
+                story.pop(0)
+                placed = True
+                continue
+            parts = frame.split(flowable, canvas)
+            if parts and not (len(parts) == 1 and parts[0] is flowable):
+                story[0:1] = parts
+                continue
+            if not placed:
+                raise LayoutError(f"{type(flowable).__name__} does not fit on an empty page")
+            return
+
+    # --- the story ----------------------------------------------------------------------------
+    def p(self, text: str, style: str = "body") -> Paragraph:
+        return Paragraph(escape(str(text)), self.styles[style])
+
+    def table(self, rows: list[list], widths=None, header=True, style=()) -> Table:
+        """A table of plain values (wrapped in the CJK font), header repeated on each page."""
+        cells = [[c if isinstance(c, Flowable) else self.p(c, "cell") for c in row] for row in rows]
+        table = Table(cells, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
+        commands = [("FONT", (0, 0), (-1, -1), self.font, 8), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LINEBELOW", (0, 0), (-1, -1), 0.25, GREY),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]
+        if header:
+            commands += [("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3e3e2"))]
+        table.setStyle(TableStyle(commands + list(style)))
+        return table
+
+    def story(self) -> list[Flowable]:
+        r = self.results
+        story = [self.p(r.campaign.name, "title"), self.p(_("Result report"), "h2")]
+        story += self.summary()
+        story += self.chart_section()
+        story += self.remedy_section()
+        story += self.composition_section()
+        story += self.unit_sections()
+        story += self.plugin_sections()
+        story += self.comment_section()
+        return story
+
+    def verdict(self, u: UnitResult) -> str:
+        words = [_("Must remedy") if u.must_remedy else (_("Meets the line") if u.rate is not None else _("No answers"))]
+        if u.inconclusive:
+            words.append(_("Inconclusive"))
+        if not u.composition_met:
+            words.append(_("Composition not met"))
+        if not u.final:
+            words.append(_("Not final"))
+        return ", ".join(words)
+
+    def summary(self) -> list[Flowable]:
+        r, c = self.results, self.results.campaign
+        raters = sum(u.raters for u in r.units)
+        paper = sum(u.raters_by_channel.get("paper", 0) for u in r.units)
+        out = [self.p(_("Satisfaction line: %(line)s · composition minimum: %(share)s · minimum sample: %(n)s raters",
+                        line=pct(c.satisfaction_line), share=pct(c.composition_minimum), n=c.minimum_sample)),
+               self.p(_("%(units)s units were rated by %(raters)s raters (%(online)s online, %(paper)s on paper). "
+                        "%(remedy)s units are under the line and must remedy; %(inconclusive)s are inconclusive; "
+                        "%(composition)s do not meet the composition minimum.",
+                        units=len(r.units), raters=raters, online=raters - paper, paper=paper,
+                        remedy=len(r.remedy), inconclusive=sum(u.inconclusive for u in r.units),
+                        composition=len(r.composition_not_met)))]
+        if r.previous:
+            out.append(self.p(_("Change is compared with “%(name)s”.", name=r.previous.name)))
+        out.append(self.p(_("Ranking"), "h1"))
+        rows = [[_("Rank"), _("In sector"), _("Unit"), _("Raters"), _("Satisfaction"), _("Interval"),
+                 _("Score"), _("Change"), _("Verdict")]]
+        for u in r.ranked:
+            rows.append([u.rank or "—", u.sector_rank or "—", u.name, u.raters, pct(u.rate),
+                         interval_text(u.overall.total), "—" if u.score is None else f"{u.score:.1f}",
+                         "—" if u.change is None else f"{u.change * 100:+.1f}", self.verdict(u)])
+        out.append(self.table(rows, widths=[11 * mm, 12 * mm, 42 * mm, 12 * mm, 19 * mm, 24 * mm, 12 * mm,
+                                            13 * mm, 35 * mm]))
+        return out
+
+    def chart_section(self) -> list[Flowable]:
+        units = [u for u in self.results.ranked if u.rate is not None]
+        if not units:
+            return []
+        out = [PageBreak(), self.p(_("Units against the line"), "h1")]
+        for start in range(0, len(units), CHART_ROWS):
+            out.append(self.chart(units[start:start + CHART_ROWS]))
+            out.append(Spacer(1, 4 * mm))
+        return out
+
+    def chart(self, units: list[UnitResult]) -> Drawing:
+        """A horizontal bar per unit (rate in %), red under the line, with the line drawn."""
+        width = self.pagesize[0] - 2 * MARGIN
+        bar = 11
+        drawing = Drawing(width, bar * len(units) + 30, initialFontName=self.font)
+        chart = HorizontalBarChart()
+        chart.x, chart.y = 70 * mm, 18
+        chart.width, chart.height = width - 75 * mm, bar * len(units)
+        chart.data = [[round(u.rate * 100, 1) for u in reversed(units)]]
+        chart.categoryAxis.categoryNames = [u.name if len(u.name) <= 18 else u.name[:17] + "…" for u in reversed(units)]
+        chart.categoryAxis.labels.fontName = self.font
+        chart.categoryAxis.labels.fontSize = 7
+        chart.categoryAxis.labels.boxAnchor = "e"
+        chart.valueAxis.labels.fontName = self.font
+        chart.valueAxis.labels.fontSize = 7
+        chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 100, 10
+        chart.barWidth = bar * 0.7
+        chart.bars.strokeColor = None
+        chart.bars[0].fillColor = GREEN
+        for index, unit in enumerate(reversed(units)):
+            if unit.must_remedy:
+                chart.bars[(0, index)].fillColor = RED
+        drawing.add(chart)
+        x = chart.x + chart.width * self.results.line
+        drawing.add(Line(x, chart.y - 4, x, chart.y + chart.height + 4, strokeColor=colors.black,
+                         strokeWidth=1, strokeDashArray=[3, 2]))
+        drawing.add(String(x + 2, chart.y + chart.height + 6, _("line %(line)s", line=pct(self.results.line)),
+                           fontName=self.font, fontSize=7))
+        return drawing
+
+    def remedy_section(self) -> list[Flowable]:
+        out = [self.p(_("Units that must remedy (限期整改)"), "h1")]
+        if not self.results.remedy:
+            return out + [self.p(_("No unit is under the line."))]
+        rows = [[_("Unit"), _("Satisfaction"), _("Interval"), _("Items under the line, worst first"), _("Verdict")]]
+        for u in self.results.remedy:
+            items = "; ".join(f"{short(i.label.get(self.lang))} {pct(i.figures.total.rate)}" for i in u.remedy_items)
+            rows.append([u.name, pct(u.rate), interval_text(u.overall.total), items,
+                         _("Final") if u.final else _("Not final")])
+        return out + [self.table(rows, widths=[40 * mm, 20 * mm, 26 * mm, 76 * mm, 18 * mm])]
+
+    def composition_section(self) -> list[Flowable]:
+        c = self.results.campaign
+        out = [self.p(_("Rater composition"), "h1"),
+               self.p(_("Service recipients and residents must be at least %(share)s of each unit's raters.",
+                        share=pct(c.composition_minimum)))]
+        categories = list(self.results.categories)
+        rows = [[_("Unit"), _("Raters")] + [self.results.categories[k].get(self.lang) for k in categories]
+                + [_("Share"), _("Met")]]
+        for u in self.results.ranked:
+            rows.append([u.name, u.raters] + [u.raters_by_category.get(k, 0) for k in categories]
+                        + [pct(u.share), _("yes") if u.composition_met else _("no")])
+        return out + [self.table(rows)]
+
+    def unit_sections(self) -> list[Flowable]:
+        out = [PageBreak(), self.p(_("Results per unit"), "h1")]
+        for u in self.results.ranked:
+            head = [self.p(f"{u.name} ({u.code})", "h2"),
+                    self.p(_("Raters: %(n)s (online %(online)s, paper %(paper)s). Satisfaction %(rate)s, "
+                             "95%% interval %(interval)s, weighted score %(score)s. %(verdict)s.",
+                             n=u.raters, online=u.raters_by_channel.get("online", 0),
+                             paper=u.raters_by_channel.get("paper", 0), rate=pct(u.rate),
+                             interval=interval_text(u.overall.total),
+                             score="—" if u.score is None else f"{u.score:.1f}", verdict=self.verdict(u)))]
+            out.append(KeepTogether(head + ([self.item_table(u)] if u.items else [])))
+        return out
+
+    def item_table(self, u: UnitResult) -> Table:
+        """Per item: answers per choice (with the choice's label), valid, rate, interval, score."""
+        rows = [[_("Item"), _("Answers per choice"), _("Valid"), _("Satisfaction"), _("Interval"), _("Score")]]
+        style = []
+        for i in u.items:
+            f = i.figures.total
+            counts = " · ".join(f"{c.label.get(self.lang)} {f.counts.get(c.key, 0)}" for c in i.scale.choices)
+            rows.append([i.label.get(self.lang), counts, f.valid, pct(f.rate), interval_text(f),
+                         "—" if f.score is None else f"{f.score:.1f}"])
+            if i in u.remedy_items:
+                style.append(("TEXTCOLOR", (3, len(rows) - 1), (3, len(rows) - 1), RED))
+        return self.table(rows, widths=[58 * mm, 50 * mm, 12 * mm, 20 * mm, 28 * mm, 12 * mm], style=style)
+
+    def plugin_sections(self) -> list[Flowable]:
+        """Sections from the plugins' survey_report_sections hook; a bad section is skipped."""
+        out = []
+        units = [u.as_dict() for u in self.results.ranked]
+        for section in current_registry().report_sections(self.results.campaign_dict(), units):
+            try:
+                title = section["title"]
+                title = title if isinstance(title, Text) else Text.model_validate(title)
+                rows = [[str(v) for v in row] for row in section["rows"]]
+            except Exception:
+                continue
+            out.append(self.p(title.get(self.lang), "h1"))
+            if rows:
+                out.append(self.table(rows))
+        return out
+
+    def comment_section(self) -> list[Flowable]:
+        shown = visible_comments(self.results.campaign)
+        if not shown:
+            return []
+        out = [PageBreak(), self.p(_("Appendix: comments"), "h1")]
+        for u in self.results.ranked:
+            if u.id in shown:
+                out.append(self.p(u.name, "h2"))
+                out += [self.p(f"· {text}") for text in shown[u.id]]
+        return out

@@ -1,0 +1,60 @@
+"""Published results: the public page /results/<slug> and the JSON API.
+
+Both read the running tally through survey.results, so a campaign of millions of answers
+renders at once. Before a campaign is published the page and the API answer 404 to the
+public; a signed-in admin may see both at any time (the page then says it is a preview).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, render_template
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy import select
+
+from .db import db
+from .models import Campaign
+from .registry import current_registry
+from .results import compute
+
+bp = Blueprint("results", __name__)
+
+
+def visible_campaign(slug: str) -> Campaign:
+    """The campaign if its results may be shown to this visitor, else 404."""
+    campaign = db.session.scalar(select(Campaign).filter_by(slug=slug))
+    if campaign is None or (campaign.state != "published" and not current_user.is_authenticated):
+        abort(404)
+    return campaign
+
+
+def pct(value, digits: int = 1) -> str:
+    """A fraction as a percentage for people, or a dash when there is none."""
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def points(value) -> str:
+    """A change of rate in percentage points, signed."""
+    return "—" if value is None else f"{value * 100:+.1f}"
+
+
+def sector_label(key: str, locale) -> str:
+    """A sector's label from the installed plugins, or its key if none provides it now."""
+    sector = current_registry().sectors.get(key)
+    return sector.label.get(locale) if sector else key
+
+
+@bp.get("/results/<slug>")
+def page(slug):
+    """Per unit: rate, interval, line and rule flags, ranking; readable on a phone, printable."""
+    campaign = visible_campaign(slug)
+    results = compute(campaign)
+    locale = str(get_locale())
+    return render_template("results/campaign.html", campaign=campaign, results=results,
+                           locale=locale, pct=pct, points=points,
+                           sector=lambda key: sector_label(key, locale))
+
+
+@bp.get("/api/campaigns/<slug>/results")
+def api(slug):
+    """The results as JSON: the line and minimums, and per unit counts, rate, interval, flags."""
+    return jsonify(compute(visible_campaign(slug)).as_dict())

@@ -1,0 +1,63 @@
+"""The `survey report` and `survey export` commands (registered on the CLI group by cli.py)."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+
+def register(group: click.Group) -> None:
+    """Add `report` and `export` to the `survey` command group."""
+    group.add_command(report)
+    group.add_command(export)
+
+
+@click.command("report")
+@click.argument("campaign")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The PDF file to write.")
+@click.option("--lang", default="zh_CN", show_default=True, type=click.Choice(["zh_CN", "en"]),
+              help="Language of the report.")
+@with_appcontext
+def report(campaign, out, lang):
+    """Write a campaign's result report as a PDF: summary, chart against the line, per-unit
+    tables, the units that must remedy, the composition check, plugin sections and, if the
+    campaign shows comments, the comments not hidden."""
+    from flask_babel import force_locale
+
+    from printouts.fonts import FontMissing
+    from printouts.report import ResultReport
+
+    from .cli import get_campaign
+    from .results import compute
+    c = get_campaign(campaign)
+    try:
+        with force_locale(lang):
+            ResultReport(compute(c), lang).write(out)
+    except FontMissing as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"{c.slug}: report written to {out}")
+
+
+@click.command("export")
+@click.argument("campaign")
+@click.option("--format", "fmt", required=True, type=click.Choice(["csv", "xlsx", "json"]), help="File format.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The file to write.")
+@click.option("--raw", is_flag=True,
+              help="The anonymous raw answers (response id, unit code, category, channel, day, item, "
+                   "choice or text) instead of the results.")
+@click.option("--lang", default="zh_CN", show_default=True, type=click.Choice(["zh_CN", "en"]),
+              help="Language of item labels in the result table.")
+@with_appcontext
+def export(campaign, fmt, out, raw, lang):
+    """Export a campaign's results (per unit and item: counts, rate, interval, flags), or with
+    --raw its anonymous raw answers. Formula-like text is neutralised for spreadsheets."""
+    from .cli import get_campaign
+    from .exports import write_raw, write_results
+    from .results import compute
+    c = get_campaign(campaign)
+    if raw:
+        count = write_raw(c, fmt, out)
+        click.echo(f"{c.slug}: {count} answers written to {out}")
+        return
+    results = compute(c)
+    write_results(results, fmt, out, lang)
+    click.echo(f"{c.slug}: results of {len(results.units)} units written to {out}")

@@ -1,0 +1,444 @@
+"""Campaign results (测评结果) from the running tally: rates, intervals, the line, ranking.
+
+Every figure comes from the Tally table, which holds at most a few hundred rows per unit
+however many answers there are; nothing here groups over the answer table except recount(),
+the check that the tally is right. docs/results.md explains each figure to a campaign office.
+
+- satisfaction rate of an item = answers on positive choices (满意 + 基本满意) / valid answers;
+- weighted score = Σ weight × answers / valid answers, with the frozen scale's weights;
+- a unit's overall rate and score pool the answers to all its items of kind "choice";
+- 95% Wilson intervals; a unit is inconclusive when its interval straddles the line or it
+  has fewer raters than the campaign's minimum sample;
+- units under the line must remedy (限期整改); the share of service recipients and residents
+  among raters is checked against the composition minimum (不低于30%).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import importlib.util
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import Date, ForeignKey, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import db
+from .models import Answer, Campaign, RespondentCategory, Response, Tally, Unit, today
+from .questionnaire import Choice, Scale, Text
+from .snapshot import frozen_for
+
+Z95 = 1.959963984540054
+RATED_KINDS = ("choice", "yesno", "commitments")
+# The built-in yes/no scale, for questionnaires frozen without it (forms count yes/no on it).
+YESNO = Scale.model_validate({"key": "yesno", "label": {"zh": "是否", "en": "Yes or no"}, "choices": [
+    {"key": "yes", "label": {"zh": "是", "en": "Yes"}, "weight": 100, "positive": True},
+    {"key": "no", "label": {"zh": "否", "en": "No"}, "weight": 0, "positive": False}]})
+
+
+def wilson(positive: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson score interval for positive / n (95% by default), or None when n is 0."""
+    if n <= 0:
+        return None
+    p = positive / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def below(positive: int, valid: int, line: float) -> bool:
+    """positive / valid < line, without a rounding error deciding a unit's fate."""
+    return valid > 0 and positive < line * valid - 1e-9 * valid
+
+
+@dataclass
+class Figures:
+    """Answers on one or more items: counts per choice, valid, positive, weighted sum."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    valid: int = 0
+    positive: int = 0
+    weighted: float = 0.0
+    sample: int | None = None  # the interval's sample size when it is not `valid` (raters)
+
+    def add(self, choice: Choice, n: int) -> None:
+        """Count n answers on this choice."""
+        self.counts[choice.key] = self.counts.get(choice.key, 0) + n
+        self.valid += n
+        self.positive += n if choice.positive else 0
+        self.weighted += n * choice.weight
+
+    @property
+    def rate(self) -> float | None:
+        return self.positive / self.valid if self.valid else None
+
+    @property
+    def score(self) -> float | None:
+        return self.weighted / self.valid if self.valid else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """95% Wilson interval of the rate over `sample` (raters) or else the valid answers."""
+        n = self.valid if self.sample is None else self.sample
+        return wilson(self.rate * n, n) if self.valid and n else None
+
+    def as_dict(self, with_counts: bool = True) -> dict:
+        """Plain figures for JSON and exports."""
+        interval = self.interval
+        data = {"valid": self.valid, "positive": self.positive, "rate": self.rate,
+                "interval": list(interval) if interval else None, "weighted_score": self.score}
+        if with_counts:
+            data = {"counts": dict(self.counts), **data}
+        return data
+
+
+@dataclass
+class Breakdown:
+    """Figures in total, per respondent category and per channel (online, paper)."""
+
+    total: Figures = field(default_factory=Figures)
+    by_category: dict[str, Figures] = field(default_factory=dict)
+    by_channel: dict[str, Figures] = field(default_factory=dict)
+
+    def add(self, choice: Choice, category: str, channel: str, n: int) -> None:
+        self.total.add(choice, n)
+        self.by_category.setdefault(category, Figures()).add(choice, n)
+        self.by_channel.setdefault(channel, Figures()).add(choice, n)
+
+    def as_dict(self, with_counts: bool = True) -> dict:
+        return {**self.total.as_dict(with_counts),
+                "by_category": {k: v.as_dict(with_counts) for k, v in sorted(self.by_category.items())},
+                "by_channel": {k: v.as_dict(with_counts) for k, v in sorted(self.by_channel.items())}}
+
+
+@dataclass
+class ItemResult:
+    """One rated item of a unit's questionnaire (a commitment counts as its own item)."""
+
+    key: str
+    kind: str
+    label: Text
+    scale: Scale
+    figures: Breakdown = field(default_factory=Breakdown)
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "kind": self.kind, "label": self.label.model_dump(),
+                "scale": self.scale.key, **self.figures.as_dict()}
+
+
+@dataclass
+class UnitResult:
+    """A unit's figures, the rule's verdict and its place in the ranking."""
+
+    id: int
+    code: str
+    name: str
+    sector: str
+    items: list[ItemResult]
+    raters: int = 0
+    raters_by_category: dict[str, int] = field(default_factory=dict)
+    raters_by_channel: dict[str, int] = field(default_factory=dict)
+    overall: Breakdown = field(default_factory=Breakdown)
+    share: float | None = None
+    composition_met: bool = False
+    must_remedy: bool = False
+    inconclusive: bool = True
+    remedy_items: list[ItemResult] = field(default_factory=list)
+    rank: int | None = None
+    sector_rank: int | None = None
+    previous_rate: float | None = None
+    previous_rank: int | None = None
+
+    @property
+    def rate(self) -> float | None:
+        return self.overall.total.rate
+
+    @property
+    def score(self) -> float | None:
+        return self.overall.total.score
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return self.overall.total.interval
+
+    @property
+    def final(self) -> bool:
+        """The verdict stands: enough raters, a clear interval, the composition met."""
+        return self.composition_met and not self.inconclusive
+
+    @property
+    def change(self) -> float | None:
+        """Change of the rate since the previous campaign (a fraction, e.g. 0.05 = +5 points)."""
+        if self.rate is None or self.previous_rate is None:
+            return None
+        return self.rate - self.previous_rate
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code, "name": self.name, "sector": self.sector,
+            "raters": self.raters, "raters_by_category": dict(sorted(self.raters_by_category.items())),
+            "raters_by_channel": dict(sorted(self.raters_by_channel.items())),
+            **self.overall.as_dict(with_counts=False),
+            "composition_share": self.share, "rank": self.rank, "sector_rank": self.sector_rank,
+            "previous_rate": self.previous_rate, "previous_rank": self.previous_rank, "change": self.change,
+            "flags": {"must_remedy": self.must_remedy, "composition_met": self.composition_met,
+                      "inconclusive": self.inconclusive, "final": self.final},
+            "remedy_items": [i.key for i in self.remedy_items],
+            "items": [i.as_dict() for i in self.items],
+        }
+
+
+@dataclass
+class CampaignResults:
+    """Every unit's results with the campaign's line and minimums."""
+
+    campaign: Campaign
+    units: list[UnitResult]
+    categories: dict[str, Text]
+    previous: Campaign | None = None
+
+    @property
+    def line(self) -> float:
+        return self.campaign.satisfaction_line
+
+    @property
+    def ranked(self) -> list[UnitResult]:
+        """Units in ranking order, unranked (no answers) last."""
+        return sorted(self.units, key=lambda u: (u.rank is None, u.rank or 0, u.code))
+
+    @property
+    def remedy(self) -> list[UnitResult]:
+        """Units under the line (限期整改), lowest rate first."""
+        return sorted((u for u in self.units if u.must_remedy), key=lambda u: (u.rate, u.code))
+
+    @property
+    def composition_not_met(self) -> list[UnitResult]:
+        return [u for u in self.units if u.raters and not u.composition_met]
+
+    def campaign_dict(self) -> dict:
+        """The campaign as plugins and the JSON see it."""
+        c = self.campaign
+        return {"slug": c.slug, "name": c.name, "state": c.state, "line": c.satisfaction_line,
+                "composition_minimum": c.composition_minimum, "minimum_sample": c.minimum_sample,
+                "previous": self.previous.slug if self.previous else None}
+
+    def as_dict(self) -> dict:
+        """The results JSON (the API's and `survey export --format json`)."""
+        return {"campaign": self.campaign_dict(),
+                "categories": {k: v.model_dump() for k, v in self.categories.items()},
+                "units": [u.as_dict() for u in self.ranked]}
+
+
+def _rated_items(frozen, unit: Unit) -> list[ItemResult]:
+    """The unit's rated items in questionnaire order, commitments expanded one per promise."""
+    items = []
+    for item in frozen.questionnaire.items:
+        if item.kind == "choice":
+            items.append(ItemResult(item.key, item.kind, item.label, frozen.scales[item.scale]))
+        elif item.kind == "yesno":
+            items.append(ItemResult(item.key, item.kind, item.label, frozen.scales.get("yesno", YESNO)))
+        elif item.kind == "commitments":
+            for number, text in enumerate(unit.commitments or [], start=1):
+                items.append(ItemResult(f"{item.key}.{number}", item.kind, Text(zh=text, en=text),
+                                        frozen.scales["commitment"]))
+    return items
+
+
+def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]]]:
+    """Category labels by key, and the (sector, key) pairs counting toward the share."""
+    labels, toward = {}, set()
+    for c in db.session.scalars(select(RespondentCategory).filter_by(campaign_id=campaign_id)
+                                .order_by(RespondentCategory.position)):
+        labels.setdefault(c.key, Text(zh=c.label_zh, en=c.label_en))
+        if c.counts_toward_share:
+            toward.add((c.sector, c.key))
+    return labels, toward
+
+
+def compute(campaign: Campaign, with_previous: bool = True) -> CampaignResults:
+    """Every unit's results from the tally (one indexed read), ranked, with the rule applied."""
+    units = db.session.scalars(select(Unit).where(Unit.campaign_id == campaign.id).order_by(Unit.code)).all()
+    labels, toward = _categories(campaign.id)
+    results: dict[int, UnitResult] = {}
+    items: dict[int, dict[str, ItemResult]] = {}
+    frozens = {key: frozen_for(campaign.id, key) for key in {u.questionnaire for u in units} if key}
+    for unit in units:
+        frozen = frozens.get(unit.questionnaire)
+        rated = _rated_items(frozen, unit) if frozen else []
+        results[unit.id] = UnitResult(unit.id, unit.code, unit.name, unit.sector, rated)
+        items[unit.id] = {i.key: i for i in rated}
+    rows = db.session.execute(
+        select(Tally.unit_id, Tally.item, Tally.choice, Tally.category, Tally.channel, Tally.count)
+        .where(Tally.campaign_id == campaign.id, Tally.count != 0))
+    for unit_id, item_key, choice_key, category, channel, n in rows:
+        unit = results.get(unit_id)
+        if unit is None:
+            continue
+        if item_key == "":
+            unit.raters += n
+            unit.raters_by_category[category] = unit.raters_by_category.get(category, 0) + n
+            unit.raters_by_channel[channel] = unit.raters_by_channel.get(channel, 0) + n
+            continue
+        item = items[unit_id].get(item_key)
+        choice = _choice(item.scale, choice_key) if item else None
+        if choice is None:
+            continue  # an item or choice the frozen questionnaire does not rate
+        item.figures.add(choice, category, channel, n)
+        if item.kind == "choice":
+            unit.overall.add(choice, category, channel, n)
+    for unit in results.values():
+        _pool_by_raters(unit)
+        _apply_rule(unit, campaign, toward)
+    _rank(list(results.values()))
+    previous = None
+    if with_previous and campaign.previous_campaign_id:
+        previous = db.session.get(Campaign, campaign.previous_campaign_id)
+        if previous is not None:
+            _compare(list(results.values()), compute(previous, with_previous=False))
+    return CampaignResults(campaign, list(results.values()), labels, previous)
+
+
+def _choice(scale: Scale, key: str) -> Choice | None:
+    try:
+        return scale.choice(key)
+    except KeyError:
+        return None
+
+
+def _pool_by_raters(unit: UnitResult) -> None:
+    """A unit's pooled rate takes its interval over raters, not answers: one rater's answers
+    to a dozen items move together, so counting each as independent would overstate certainty."""
+    unit.overall.total.sample = unit.raters
+    for key, figures in unit.overall.by_category.items():
+        figures.sample = unit.raters_by_category.get(key, 0)
+    for key, figures in unit.overall.by_channel.items():
+        figures.sample = unit.raters_by_channel.get(key, 0)
+
+
+def _apply_rule(unit: UnitResult, campaign: Campaign, toward: set[tuple[str, str]]) -> None:
+    """The line (限期整改 below it), the composition check and the inconclusive flag."""
+    line = campaign.satisfaction_line
+    total = unit.overall.total
+    unit.must_remedy = below(total.positive, total.valid, line)
+    unit.remedy_items = sorted(
+        (i for i in unit.items if below(i.figures.total.positive, i.figures.total.valid, line)),
+        key=lambda i: (i.figures.total.rate, i.key)) if unit.must_remedy else []
+    counted = sum(n for cat, n in unit.raters_by_category.items() if (unit.sector, cat) in toward)
+    unit.share = counted / unit.raters if unit.raters else None
+    unit.composition_met = unit.share is not None and unit.share >= campaign.composition_minimum - 1e-9
+    interval = total.interval
+    straddles = interval is not None and interval[0] < line < interval[1]
+    unit.inconclusive = total.valid == 0 or unit.raters < campaign.minimum_sample or straddles
+
+
+def _order_key(unit: UnitResult):
+    return (-unit.rate, -(unit.score or 0.0), -unit.raters)
+
+
+def _competition_ranks(units: list[UnitResult]) -> list[tuple[UnitResult, int]]:
+    """Ranks 1, 2, 2, 4 …: by rate, ties by weighted score, then rater count."""
+    ranked = sorted((u for u in units if u.rate is not None), key=lambda u: (_order_key(u), u.code))
+    out, previous_key, rank = [], None, 0
+    for position, unit in enumerate(ranked, start=1):
+        key = _order_key(unit)
+        if key != previous_key:
+            rank, previous_key = position, key
+        out.append((unit, rank))
+    return out
+
+
+def _rank(units: list[UnitResult]) -> None:
+    """Rank within the campaign and within each sector; units without answers stay unranked."""
+    for unit, rank in _competition_ranks(units):
+        unit.rank = rank
+    for sector in {u.sector for u in units}:
+        for unit, rank in _competition_ranks([u for u in units if u.sector == sector]):
+            unit.sector_rank = rank
+
+
+def _compare(units: list[UnitResult], previous: CampaignResults) -> None:
+    """The same units' rate and rank in the previous campaign, matched by unit code."""
+    by_code = {u.code: u for u in previous.units}
+    for unit in units:
+        before = by_code.get(unit.code)
+        if before is not None:
+            unit.previous_rate, unit.previous_rank = before.rate, before.rank
+
+
+# --- checking the tally -----------------------------------------------------------------------
+def tally_counts(campaign_id: int) -> dict[tuple, int]:
+    """The running tally: (unit_id, item, choice, category, channel) -> count, zeros left out."""
+    rows = db.session.execute(
+        select(Tally.unit_id, Tally.item, Tally.choice, Tally.category, Tally.channel, Tally.count)
+        .where(Tally.campaign_id == campaign_id, Tally.count != 0))
+    return {tuple(r[:5]): int(r[5]) for r in rows}
+
+
+def recount(campaign_id: int) -> dict[tuple, int]:
+    """A full recount from the stored answers (and the paper tally sheets, when that module is
+    installed), in the tally's shape. Slow by design: it reads every answer."""
+    counts: Counter = Counter()
+    raters = db.session.execute(
+        select(Response.unit_id, Response.category, Response.channel, func.count())
+        .where(Response.campaign_id == campaign_id)
+        .group_by(Response.unit_id, Response.category, Response.channel))
+    for unit_id, category, channel, n in raters:
+        counts[(unit_id, "", "", category, channel)] += n
+    answers = db.session.execute(
+        select(Response.unit_id, Answer.item, Answer.choice, Response.category, Response.channel, func.count())
+        .join(Response, Response.id == Answer.response_id)
+        .where(Response.campaign_id == campaign_id, Answer.choice.is_not(None))
+        .group_by(Response.unit_id, Answer.item, Answer.choice, Response.category, Response.channel))
+    for unit_id, item, choice, category, channel, n in answers:
+        counts[(unit_id, item, choice, category, channel)] += n
+    if importlib.util.find_spec("survey.paper") is not None:
+        paper = importlib.import_module("survey.paper")
+        if hasattr(paper, "paper_aggregate_counts"):
+            for key, n in paper.paper_aggregate_counts(campaign_id).items():
+                counts[tuple(key)] += n
+    return {k: n for k, n in counts.items() if n}
+
+
+# --- comments ---------------------------------------------------------------------------------
+class CommentModeration(db.Model):
+    """A comment an admin hid from reports, with the reason. Hidden comments stay counted
+    and stored; only the day of hiding is kept, never a time."""
+
+    __tablename__ = "comment_moderation"
+    __table_args__ = {"sqlite_with_rowid": False}
+    response_id: Mapped[str] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), primary_key=True)
+    item: Mapped[str] = mapped_column(String(60), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    hidden_by: Mapped[str] = mapped_column(String(80))
+    hidden_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+def comments_query(campaign_id: int, unit_id: int | None = None, visible_only: bool = False):
+    """Comments (free-text answers) of a campaign with their unit and any moderation.
+
+    Rows: response_id, item, text, unit_id, reason (None unless hidden), hidden_by.
+    """
+    query = (select(Answer.response_id, Answer.item, Answer.text, Response.unit_id,
+                    CommentModeration.reason, CommentModeration.hidden_by)
+             .join(Response, Response.id == Answer.response_id)
+             .outerjoin(CommentModeration, (CommentModeration.response_id == Answer.response_id)
+                        & (CommentModeration.item == Answer.item))
+             .where(Response.campaign_id == campaign_id, Answer.text.is_not(None), Answer.text != ""))
+    if unit_id is not None:
+        query = query.where(Response.unit_id == unit_id)
+    if visible_only:
+        query = query.where(CommentModeration.reason.is_(None))
+    return query.order_by(Response.unit_id, Answer.response_id, Answer.item)
+
+
+def visible_comments(campaign: Campaign) -> dict[int, list[str]]:
+    """The comments a report may show, per unit id: none unless the campaign shows comments,
+    and never a hidden one."""
+    if not campaign.show_comments:
+        return {}
+    shown: dict[int, list[str]] = {}
+    for row in db.session.execute(comments_query(campaign.id, visible_only=True)):
+        shown.setdefault(row.unit_id, []).append(row.text)
+    return shown
