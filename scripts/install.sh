@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 debs=(fonts-wqy-microhei)
 extras=""
 if [[ "${1:-}" == "--test" ]]; then
-  debs+=(postgresql chromium zbar-tools poppler-utils wrk)
+  debs+=(postgresql chromium zbar-tools poppler-utils wrk nginx redis-server)
   extras="[test]"
 fi
 
