@@ -1,6 +1,7 @@
 """Counting paper ballots: double entry per ballot, online-then-paper counts once, mismatches
 block until resolved, tally sheets reconcile or store nothing; and the admin pages for them."""
 import itertools
+import subprocess
 
 import pytest
 from flask_babel import force_locale
@@ -16,17 +17,26 @@ ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_d
          "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
 
 
+def tokens_on_ballots(pdf, folder):
+    """The one-time tokens printed on each page, read with pdftoppm and zbarimg, in page order."""
+    subprocess.run(["pdftoppm", "-r", "100", "-png", str(pdf), str(folder / "page")], check=True)
+    tokens = []
+    for page in sorted(folder.glob("page-*.png")):
+        codes = subprocess.run(["zbarimg", "--raw", "-q", str(page)], capture_output=True, text=True).stdout.split()
+        tokens += [code.rsplit("/b/", 1)[1] for code in codes if "/b/" in code]
+    return tokens
+
+
 @pytest.fixture
-def printed(app, make_campaign, monkeypatch, tmp_path):
+def printed(app, make_campaign, tmp_path):
     """An open campaign of two units with ballots 1–3 printed for residents; their tokens."""
     from survey import paper
     make_campaign(units=UNITS)
-    tokens = [f"tok{n:019d}" for n in range(1, 4)]
-    supply = iter(tokens)
-    monkeypatch.setattr(paper, "new_token", lambda: next(supply))
     with app.app_context(), force_locale("en"):
         campaign = db.session.scalar(select(Campaign))
         paper.print_ballots(campaign, tmp_path / "b.pdf", 3, base_url="http://survey.test", category="resident")
+    tokens = tokens_on_ballots(tmp_path / "b.pdf", tmp_path)
+    assert len(tokens) == 3
     return tokens
 
 

@@ -1,8 +1,10 @@
 """Posters, ballots and tally sheets, read back with independent tools (poppler, zbar):
 every page renders, every QR code decodes, every ballot token works exactly once, the Chinese
 unit names are text, every font is embedded."""
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 from sqlalchemy import func, select
@@ -157,9 +159,13 @@ def test_tally_sheet(runner, campaign, tmp_path):
     assert all_fonts_embedded(out)
 
 
-def test_missing_font_is_a_clear_error(runner, campaign, tmp_path, monkeypatch):
-    from printouts import fonts
-    monkeypatch.setenv("SURVEY_PDF_FONT", str(tmp_path / "none.ttf"))
-    monkeypatch.setattr(fonts.pdfmetrics, "getRegisteredFontNames", lambda: [])
-    result = runner.invoke(args=["posters", "test-2025", "--out", str(tmp_path / "p.pdf")])
-    assert result.exit_code != 0 and "SURVEY_PDF_FONT" in result.output
+def test_missing_font_is_a_clear_error(app, campaign, tmp_path):
+    """A fresh process with no CJK font fails with the fix, and writes no PDF of empty boxes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
+    env.update(SURVEY_PDF_FONT=str(tmp_path / "none.ttf"), SURVEY_INSTANCE=str(tmp_path / "instance"),
+               SURVEY_DATABASE_URL=app.config["SURVEY_DATABASE_URL"])
+    result = subprocess.run([sys.executable, "-m", "survey.cli", "posters", "test-2025", "--out", str(tmp_path / "p.pdf")],
+                            env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "SURVEY_PDF_FONT" in result.stderr and "fonts-wqy-microhei" in result.stderr
+    assert not (tmp_path / "p.pdf").exists()

@@ -1,0 +1,57 @@
+"""Paper ballots (纸质测评票) from printing to counting.
+
+Printing: a batch of numbered ballots for one respondent category; each ballot carries its own
+one-time token (stored hashed), so its holder may answer by phone or on paper and it counts
+once. The batch and its tokens are recorded in the same transaction as the PDF is written.
+
+Counting, two ways:
+- per ballot, by double entry: two clerks enter each ballot independently; it counts only when
+  both agree (a third entry or a supervisor's choice resolves a mismatch). Counting spends the
+  ballot's token in the same transaction as its answers are stored, so a ballot answered by
+  phone is refused and counts once. The entries are deleted once the ballot is counted.
+- in aggregate, from hand-counted tally sheets (计票表), reconciled before anything is stored.
+
+Ballots are printed while a campaign is open (its questionnaires are frozen then, and a ballot
+token only works while it is open); ballots are counted while it is open or closed.
+"""
+from .ballot import (
+    BLANK, COUNTING_STATES, INVALID, PRINTING_STATES, PaperError, Question, ReconciliationError, UnitBlock,
+    ballot_units, categories_for, category_label, check_category, questions_for, unit_blocks,
+)
+from .double_entry import (
+    BallotForm, Mismatch, ballot_counts, ballot_form, enter_ballot, field_name, mismatches, resolve_ballot,
+)
+from .printing import next_serial, poster_printout, print_ballots, tally_sheet_printout
+from .tally_sheets import TallyCounts, enter_tally_sheet, paper_aggregate_counts
+
+__all__ = [
+    "BLANK",
+    "BallotForm",
+    "COUNTING_STATES",
+    "INVALID",
+    "Mismatch",
+    "PRINTING_STATES",
+    "PaperError",
+    "Question",
+    "ReconciliationError",
+    "TallyCounts",
+    "UnitBlock",
+    "ballot_counts",
+    "ballot_form",
+    "ballot_units",
+    "categories_for",
+    "category_label",
+    "check_category",
+    "enter_ballot",
+    "enter_tally_sheet",
+    "field_name",
+    "mismatches",
+    "next_serial",
+    "paper_aggregate_counts",
+    "poster_printout",
+    "print_ballots",
+    "questions_for",
+    "resolve_ballot",
+    "tally_sheet_printout",
+    "unit_blocks",
+]

@@ -1,0 +1,141 @@
+"""What a paper ballot asks: its units, their items and choices, and the categories.
+
+Shared by printing, double entry and tally-sheet entry."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..db import db
+from ..models import RespondentCategory, Unit
+from ..snapshot import frozen_for
+
+
+BLANK, INVALID = "!blank", "!invalid"  # no box marked / two or more boxes marked
+PRINTING_STATES = ("open",)
+COUNTING_STATES = ("open", "closed")
+TOKEN_CHUNK = 1000
+
+
+class PaperError(ValueError):
+    """A paper action that cannot be done; the message is for the person who tried it."""
+
+
+class ReconciliationError(PaperError):
+    """A tally sheet whose numbers do not add up; one message per problem, nothing stored."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Question:
+    """One line of a ballot: an answer key (item, or item.n for a commitment) and its boxes."""
+
+    key: str
+    label: str
+    scale: str
+    choices: tuple[tuple[str, str], ...]  # (choice key, label)
+
+
+@dataclass(frozen=True)
+class UnitBlock:
+    """A unit on a ballot or tally sheet with its questions, in questionnaire order."""
+
+    unit_id: int
+    code: str
+    name: str
+    questionnaire: str
+    questions: tuple[Question, ...] = field(default_factory=tuple)
+
+
+def questions_for(frozen, unit: Unit, lang: str) -> list[Question]:
+    """The paper questions of one unit: comment items are left off paper ballots."""
+    out = []
+    for item in frozen.questionnaire.items:
+        label = item.label.get(lang)
+        if item.kind == "comment":
+            continue
+        if item.kind == "choice":
+            scale = frozen.scales[item.scale]
+            out.append(Question(item.key, label, scale.key, _choices(scale, lang)))
+        elif item.kind == "yesno":
+            scale = frozen.scales.get("yesno")
+            choices = _choices(scale, lang) if scale else (("yes", _("Yes")), ("no", _("No")))
+            out.append(Question(item.key, label, "yesno", choices))
+        elif item.kind == "commitments":
+            scale = frozen.scales["commitment"]
+            for number, text in enumerate(unit.commitments or [], start=1):
+                out.append(Question(f"{item.key}.{number}", text, scale.key, _choices(scale, lang)))
+        else:
+            raise PaperError(f"item {item.key}: kind {item.kind!r} cannot be printed on paper")
+    return out
+
+
+def _choices(scale, lang):
+    return tuple((c.key, c.label.get(lang)) for c in scale.choices)
+
+
+def ballot_units(campaign_id: int, unit_codes: list[str] | None = None) -> list[Unit]:
+    """The units a ballot lists (all of the campaign's unless codes are given), by code."""
+    query = select(Unit).where(Unit.campaign_id == campaign_id).order_by(Unit.code)
+    if unit_codes:
+        query = query.where(Unit.code.in_(unit_codes))
+    units = list(db.session.scalars(query))
+    missing = sorted(set(unit_codes or ()) - {u.code for u in units})
+    if missing:
+        raise PaperError(_("No unit with the code %(codes)s in this campaign.", codes=", ".join(missing)))
+    if not units:
+        raise PaperError(_("The campaign has no units."))
+    return units
+
+
+def unit_blocks(campaign_id: int, units: list[Unit], lang: str) -> list[UnitBlock]:
+    """Each unit with the questions of its frozen questionnaire, labelled in lang."""
+    blocks = []
+    with force_locale(lang):
+        for unit in units:
+            frozen = frozen_for(campaign_id, unit.questionnaire or "")
+            if frozen is None:
+                raise PaperError(_("The questionnaire of unit %(code)s is not frozen yet: open the campaign first.", code=unit.code))
+            blocks.append(UnitBlock(unit.id, unit.code, unit.name, unit.questionnaire,
+                                    tuple(questions_for(frozen, unit, lang))))
+    return blocks
+
+
+def categories_for(campaign_id: int, units: list[Unit]) -> list[RespondentCategory]:
+    """The respondent categories offered to every unit listed (the campaign's frozen ones)."""
+    rows = db.session.scalars(select(RespondentCategory).where(RespondentCategory.campaign_id == campaign_id)
+                              .order_by(RespondentCategory.position, RespondentCategory.id)).all()
+    sectors = {u.sector for u in units}
+    keys = None
+    for sector in sectors:
+        here = {r.key for r in rows if r.sector == sector}
+        keys = here if keys is None else keys & here
+    seen, out = set(), []
+    for r in rows:
+        if r.key in (keys or set()) and r.key not in seen:
+            seen.add(r.key)
+            out.append(r)
+    return out
+
+
+def category_label(category: RespondentCategory, lang: str) -> str:
+    """A category's label in lang."""
+    return category.label_en if str(lang).startswith("en") else category.label_zh
+
+
+def check_category(campaign_id: int, units: list[Unit], category: str | None) -> RespondentCategory | None:
+    """The frozen category with this key, or PaperError naming the ones there are."""
+    if category is None:
+        return None
+    offered = categories_for(campaign_id, units)
+    for c in offered:
+        if c.key == category:
+            return c
+    raise PaperError(_("Unknown respondent category %(key)s; this campaign has: %(keys)s.",
+                       key=category, keys=", ".join(c.key for c in offered) or "-"))

@@ -1,0 +1,216 @@
+"""Per-ballot double entry: two clerks enter each ballot; it counts only when they agree.
+
+Counting spends the ballot's token in the same transaction as its answers are stored, so a
+ballot answered by phone is refused and counts once; entries are deleted once it is counted."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..db import db
+from ..models import BallotBatch, BallotToken, Campaign, RespondentCategory
+from ..paper_models import PaperBallot, PaperEntry
+from ..responses import Sheet, store
+from ..tokens import TokenUsed, redeem
+from .ballot import (
+    BLANK, COUNTING_STATES, INVALID, PaperError, UnitBlock, ballot_units, categories_for, check_category, unit_blocks,
+)
+
+
+@dataclass
+class BallotForm:
+    """What a clerk fills in for one numbered ballot."""
+
+    serial: int
+    batch: BallotBatch
+    blocks: list[UnitBlock]
+    category: RespondentCategory | None  # fixed by the batch, or None when the ballot asks
+    categories: list[RespondentCategory]
+
+
+def ballot_form(campaign: Campaign, serial: int, lang: str) -> BallotForm:
+    """The units and questions of ballot No. serial, or PaperError if none was printed."""
+    row = db.session.scalar(select(BallotToken).where(BallotToken.campaign_id == campaign.id,
+                                                      BallotToken.serial == serial))
+    if row is None:
+        raise PaperError(_("No ballot No. %(serial)d was printed for this campaign.", serial=serial))
+    batch = row.batch
+    units = ballot_units(campaign.id, batch.unit_codes)
+    chosen = check_category(campaign.id, units, batch.category)
+    return BallotForm(serial, batch, unit_blocks(campaign.id, units, lang), chosen,
+                      [] if chosen else categories_for(campaign.id, units))
+
+
+def field_name(unit_id: int, key: str) -> str:
+    """The name an answer is entered under: unit id and answer key."""
+    return f"{unit_id}:{key}"
+
+
+def _check_values(form: BallotForm, values: dict, category: str | None) -> dict:
+    """The entry as stored for comparison; PaperError if a question is left out or unknown."""
+    if form.category is not None:
+        category = form.category.key
+    elif category not in {c.key for c in form.categories}:
+        raise PaperError(_("Please enter the respondent category ticked on the ballot."))
+    clean = {}
+    for block in form.blocks:
+        for q in block.questions:
+            name = field_name(block.unit_id, q.key)
+            value = values.get(name)
+            if value not in {k for k, _l in q.choices} | {BLANK, INVALID}:
+                raise PaperError(_("%(unit)s: “%(item)s” has no answer entered; enter the box marked, "
+                                   "“none” or “two or more”.", unit=block.name, item=q.label))
+            clean[name] = value
+    return {"category": category, "answers": clean}
+
+
+def _lock_ballot(campaign_id: int, serial: int) -> PaperBallot:
+    """The ballot's row, created if new, locked for this transaction (PostgreSQL)."""
+    row = db.session.scalar(select(PaperBallot).filter_by(campaign_id=campaign_id, serial=serial)
+                            .with_for_update())
+    if row is None:
+        row = PaperBallot(campaign_id=campaign_id, serial=serial, status="pending", clerks=[])
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _refuse_online(ballot: PaperBallot, serial: int):
+    db.session.execute(delete(PaperEntry).filter_by(campaign_id=ballot.campaign_id, serial=serial))
+    ballot.status = "online"
+    db.session.commit()
+    return PaperError(_("Ballot No. %(serial)d was already answered by phone. It counts once: "
+                        "put this paper ballot aside as already counted.", serial=serial))
+
+
+def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
+                 category: str | None = None) -> str:
+    """Enter one ballot as one clerk; returns 'waiting', 'counted' or 'mismatch'.
+
+    Raises PaperError when the ballot cannot be entered: not printed, counted already,
+    answered by phone (it is then marked so), or entered by this clerk already.
+    """
+    if campaign.state not in COUNTING_STATES:
+        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
+                           state=campaign.state))
+    form = ballot_form(campaign, serial, "en")
+    entry = _check_values(form, values, category)
+    try:
+        ballot = _lock_ballot(campaign.id, serial)
+        if ballot.status == "counted":
+            raise PaperError(_("Ballot No. %(serial)d has been counted already.", serial=serial))
+        token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=serial))
+        if ballot.status == "online" or token.redeemed:
+            raise _refuse_online(ballot, serial)
+        entries = db.session.scalars(select(PaperEntry).filter_by(campaign_id=campaign.id, serial=serial)).all()
+        if any(e.clerk == clerk for e in entries):
+            raise PaperError(_("You have entered ballot No. %(serial)d already; another clerk must enter it.",
+                               serial=serial))
+        db.session.add(PaperEntry(campaign_id=campaign.id, serial=serial, clerk=clerk, answers=entry))
+        if any(e.answers == entry for e in entries):
+            return _count(campaign, form, ballot, token, entry, [*(e.clerk for e in entries), clerk])
+        ballot.status = "mismatch" if entries else "pending"
+        db.session.commit()
+        return ballot.status if entries else "waiting"
+    except IntegrityError:
+        db.session.rollback()
+        raise PaperError(_("Someone entered ballot No. %(serial)d at the same moment; please submit again.",
+                           serial=serial)) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def resolve_ballot(campaign: Campaign, serial: int, supervisor: str, chosen_clerk: str) -> str:
+    """A supervisor (not one of the clerks) picks the entry that matches the paper ballot."""
+    if campaign.state not in COUNTING_STATES:
+        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
+                           state=campaign.state))
+    form = ballot_form(campaign, serial, "en")
+    try:
+        ballot = _lock_ballot(campaign.id, serial)
+        entries = {e.clerk: e for e in db.session.scalars(
+            select(PaperEntry).filter_by(campaign_id=campaign.id, serial=serial))}
+        if ballot.status != "mismatch" or chosen_clerk not in entries:
+            raise PaperError(_("Ballot No. %(serial)d has no differing entries to choose from.", serial=serial))
+        if supervisor in entries:
+            raise PaperError(_("A clerk who entered ballot No. %(serial)d cannot resolve it; "
+                               "another user must choose.", serial=serial))
+        token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=serial))
+        if token.redeemed:
+            raise _refuse_online(ballot, serial)
+        return _count(campaign, form, ballot, token, entries[chosen_clerk].answers, [*entries, supervisor])
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _count(campaign, form: BallotForm, ballot: PaperBallot, token: BallotToken, entry: dict,
+           clerks: list[str]) -> str:
+    """Store the agreed answers and spend the token in one transaction; forget the entries."""
+    serial = ballot.serial
+    db.session.execute(delete(PaperEntry).filter_by(campaign_id=campaign.id, serial=serial))
+    ballot.status = "counted"
+    ballot.clerks = clerks
+    sheets = []
+    for block in form.blocks:
+        answers = {}
+        for q in block.questions:
+            value = entry["answers"][field_name(block.unit_id, q.key)]
+            if value not in (BLANK, INVALID):
+                answers[q.key] = (value, None, q.scale)
+        if answers:  # a unit left wholly blank on the ballot was not rated
+            sheets.append(Sheet(campaign.id, block.unit_id, block.questionnaire, entry["category"], answers))
+    try:
+        if sheets:
+            store(sheets, channel="paper", token_hash=token.token_hash)
+        else:
+            redeem(token.token_hash)
+            db.session.commit()
+    except TokenUsed:
+        db.session.rollback()
+        ballot = _lock_ballot(campaign.id, serial)
+        raise _refuse_online(ballot, serial) from None
+    return "counted"
+
+
+@dataclass
+class Mismatch:
+    """A ballot whose entries differ: each differing line with every clerk's value."""
+
+    serial: int
+    clerks: list[str]
+    differences: list[tuple[str, str, dict]]  # (unit name, question label, {clerk: value label})
+
+
+def mismatches(campaign: Campaign, lang: str) -> list[Mismatch]:
+    """The ballots waiting for a third entry or a supervisor's choice."""
+    out = []
+    serials = db.session.scalars(select(PaperBallot.serial).filter_by(campaign_id=campaign.id, status="mismatch")
+                                 .order_by(PaperBallot.serial)).all()
+    for serial in serials:
+        entries = db.session.scalars(select(PaperEntry).filter_by(campaign_id=campaign.id, serial=serial)
+                                     .order_by(PaperEntry.clerk)).all()
+        form = ballot_form(campaign, serial, lang)
+        diffs = []
+        if len({e.answers["category"] for e in entries}) > 1:
+            diffs.append(("", _("Respondent category"), {e.clerk: e.answers["category"] for e in entries}))
+        for block in form.blocks:
+            for q in block.questions:
+                name = field_name(block.unit_id, q.key)
+                values = {e.clerk: e.answers["answers"].get(name) for e in entries}
+                if len(set(values.values())) > 1:
+                    labels = dict(q.choices) | {BLANK: _("none marked"), INVALID: _("two or more marked")}
+                    diffs.append((block.name, q.label, {c: labels.get(v, v) for c, v in values.items()}))
+        out.append(Mismatch(serial, [e.clerk for e in entries], diffs))
+    return out
+
+
+def ballot_counts(campaign_id: int) -> dict[str, int]:
+    """How many paper ballots are pending, mismatched, counted, or refused as answered online."""
+    rows = db.session.execute(select(PaperBallot.status, func.count()).filter_by(campaign_id=campaign_id)
+                              .group_by(PaperBallot.status)).all()
+    return {"pending": 0, "mismatch": 0, "counted": 0, "online": 0} | {s: n for s, n in rows}
