@@ -229,6 +229,10 @@ def serve(bind, workers, access_log):
     from .serving import run_gunicorn
     if not is_current():
         raise click.ClickException("the database schema is not up to date: run `survey db upgrade` first")
+    if workers > 1 and str(current_app.config["SURVEY_RATELIMIT_STORAGE_URI"]).startswith("memory"):
+        click.echo(f"note: rate limits are kept in each worker's memory, so an address may send up to "
+                   f"{workers}× SURVEY_RATELIMIT_ANSWER; set SURVEY_RATELIMIT_STORAGE_URI=redis://… "
+                   f"for one shared count (docs/operators.md)", err=True)
     run_gunicorn(bind=bind, workers=workers, access_log=access_log)
 
 

@@ -55,9 +55,16 @@ def configure(app, test_config=None):
     app.config["RATELIMIT_ENABLED"] = _truthy(app.config["SURVEY_RATELIMIT_ENABLED"])
     app.config["RATELIMIT_STORAGE_URI"] = app.config["SURVEY_RATELIMIT_STORAGE_URI"]
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["SURVEY_BASE_URL"].startswith("https:"))
+    # If Redis is unreachable, count in memory for a while rather than refuse residents' answers.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # Flask's defaults are already in app.config (SameSite None, Secure off), so setdefault would
+    # never apply: HttpOnly always, SameSite Lax unless set, Secure whenever served over https
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if str(app.config["SURVEY_BASE_URL"]).startswith("https:"):
+        app.config["SESSION_COOKIE_SECURE"] = True
 
 
 def normalise_database_url(url: str) -> str:

@@ -60,3 +60,12 @@ def test_oversized_body_is_refused(app, client, make_campaign, full_answer):
     response = client.post("/s/GEN-001", data={**full_answer, "comment": "长" * 200_000})
     assert response.status_code == 413
     assert stored(app) == 0
+
+
+@pytest.mark.parametrize("app_config", [{"SURVEY_RATELIMIT_ENABLED": True,
+                                         "SURVEY_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:9/0"}])
+def test_unreachable_redis_does_not_stop_answering(app, make_campaign, full_answer, app_config):
+    """Nothing listens on port 9: limits fall back to memory and residents still answer."""
+    make_campaign(allow_repeat=True)
+    statuses = {app.test_client().post("/s/GEN-001", data=full_answer).status_code for _ in range(3)}
+    assert statuses == {303} and stored(app) == 3
