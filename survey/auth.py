@@ -3,8 +3,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user, logout_user
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
+from forms.office import OfficeForm
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
@@ -18,7 +18,7 @@ csrf = CSRFProtect()
 bp = Blueprint("auth", __name__, url_prefix="/admin")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(OfficeForm):
     username = StringField(_l("User name"), validators=[InputRequired(), Length(max=80)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=200)])
 

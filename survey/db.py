@@ -43,6 +43,8 @@ def init_app(app):
     """Bind the database to the app with engine options that suit each backend."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # a database error's message must not carry answers or token hashes into the logs
+    options.setdefault("hide_parameters", True)
     if uri.startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
     else:

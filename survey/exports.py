@@ -30,7 +30,8 @@ UNIT_COLUMNS = ["raters", "composition_share", "rank", "sector_rank", "previous_
 
 def neutralise(value):
     """A value safe to open in a spreadsheet: formula-like text gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    # control characters before the formula do not help: XLSX drops them (see _write_table)
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.sub("", value).startswith(FORMULA_START):
         return "'" + value
     if isinstance(value, dt.date):
         return value.isoformat()

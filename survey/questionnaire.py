@@ -166,11 +166,17 @@ def describe_error(source: str, data: dict, error: ValidationError) -> str:
                 key = items[loc[1]].get("key")
             where.append(f"item {loc[1] + 1}" + (f" ({key})" if key else ""))
             loc = loc[2:]
-        field = ".".join(str(p) for p in loc if not str(p).startswith("function-"))
+        field = ".".join(_shown(p) for p in loc if not str(p).startswith("function-"))
         if field:
             where.append(f"field {field}")
         lines.append(f"{source}: {', '.join(where) or 'top level'}: {e['msg']}")
     return "\n".join(lines)
+
+
+def _shown(part) -> str:
+    """A field name as the message shows it: quoted when it is not plain printable text."""
+    part = str(part)
+    return part if part.isprintable() and part.strip() == part and part else repr(part)
 
 
 def parse_questionnaire(data: dict, source: str = "<questionnaire>") -> Questionnaire:
@@ -190,4 +196,6 @@ def load_questionnaire(path: str | Path) -> Questionnaire:
         raise QuestionnaireError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise QuestionnaireError(f"{path}: cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise QuestionnaireError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     return parse_questionnaire(data, str(path))

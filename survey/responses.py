@@ -42,6 +42,8 @@ def store(sheets: list[Sheet], channel: str = "online", token_hash: str | None =
                               "channel": channel, "day": day})
             _count(tallies, sheet, "", "", channel)
             for key, (choice, text, _scale) in sheet.answers.items():
+                if text is not None:
+                    text = text.replace("\x00", "")  # PostgreSQL cannot store NUL; it is never meant
                 answers.append({"response_id": rid, "item": key, "choice": choice, "text": text})
                 if choice is not None:
                     _count(tallies, sheet, key, choice, channel)

@@ -365,3 +365,12 @@ def test_previous_campaign_is_chosen_in_the_form_and_the_cli(app, admin_client, 
         chain = {c.slug: c.previous_campaign_id for c in db.session.scalars(select(Campaign))}
         ids = {c.slug: c.id for c in db.session.scalars(select(Campaign))}
     assert chain["county-2025"] == previous_id and chain["county-2026"] == ids["county-2025"]
+
+
+def test_nul_characters_in_office_forms_are_dropped_not_a_500(app, admin_client):
+    response = admin_client.post("/admin/campaigns/new", data={
+        "csrf_token": admin_client.csrf("/admin/campaigns/new"), "slug": "nul-test", "name": "测评\x00活动",
+        "satisfaction_line": 70, "composition_minimum": 30, "minimum_sample": 30, "access": "both"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Campaign.name).filter_by(slug="nul-test")) == "测评活动"

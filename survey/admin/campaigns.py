@@ -6,9 +6,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from forms.fields import choice_list
+from forms.office import OfficeForm
 from printouts.qr import unit_url
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +28,7 @@ LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sampl
 ACTION_LABELS = {"open": _l("Open"), "close": _l("Close"), "publish": _l("Publish")}
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(OfficeForm):
     """A campaign's settings; percentages are entered as whole percent and stored as fractions."""
 
     slug = StringField(_l("Short name (slug)"), validators=[
@@ -77,18 +77,20 @@ class CampaignForm(FlaskForm):
             raise ValidationError(_("The end must not be before the start."))
 
 
-class UploadForm(FlaskForm):
+class UploadForm(OfficeForm):
     """A CSV or XLSX file of units."""
 
     file = FileField(_l("File of units (CSV or XLSX)"), validators=[FileRequired()])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(OfficeForm):
     """The open/close/publish buttons: only the CSRF token."""
 
 
 def get_campaign(slug: str) -> Campaign:
-    """The campaign with this slug, or 404."""
+    """The campaign with this slug, or 404 (a slug that cannot exist is not looked up)."""
+    if not SLUG_PATTERN.match(slug):
+        abort(404)
     campaign = db.session.scalar(select(Campaign).filter_by(slug=slug))
     if campaign is None:
         abort(404)

@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from forms.office import OfficeForm
 from sqlalchemy import func, select
 from wtforms import HiddenField, StringField
 from wtforms.validators import InputRequired, Length
@@ -21,7 +21,7 @@ from .campaigns import get_campaign
 PAGE_SIZE = 50
 
 
-class CommentForm(FlaskForm):
+class CommentForm(OfficeForm):
     """Which comment: a response id and an item key (plus the CSRF token)."""
 
     response_id = HiddenField(validators=[InputRequired(), Length(max=32)])

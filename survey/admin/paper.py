@@ -6,7 +6,7 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from forms.office import OfficeForm
 from printouts.fonts import FontMissing
 from sqlalchemy import select
 
@@ -18,7 +18,7 @@ from . import bp
 from .campaigns import get_campaign
 
 
-class PostForm(FlaskForm):
+class PostForm(OfficeForm):
     """A form whose fields are read from request.form; this class only checks the CSRF token."""
 
 

@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from forms.office import OfficeForm
 from forms.fields import choice_list
 from printouts.qr import qr_png, qr_svg, unit_url
 from sqlalchemy import func, select
@@ -28,7 +28,7 @@ MAX_COMMITMENTS = 20
 LOCKED_AFTER_DRAFT = ("code", "sector", "questionnaire", "commitments")
 
 
-class UnitForm(FlaskForm):
+class UnitForm(OfficeForm):
     """A unit under evaluation."""
 
     code = StringField(_l("Code"), validators=[InputRequired(), Regexp(CODE_PATTERN, message=_l(
@@ -87,6 +87,9 @@ def commitment_lines(text: str | None) -> list[str]:
 
 
 def get_unit(campaign: Campaign, code: str) -> Unit:
+    """The campaign's unit with this code, or 404 (a code that cannot exist is not looked up)."""
+    if not CODE_PATTERN.match(code):
+        abort(404)
     unit = db.session.scalar(select(Unit).filter_by(campaign_id=campaign.id, code=code))
     if unit is None:
         abort(404)
