@@ -1,6 +1,8 @@
 """Campaign life cycle: draft → open → closed → published, and what each step checks."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .anonymity import scrub_arrival_order
@@ -15,6 +17,12 @@ TRANSITIONS = {
     "publish": ("closed",),
 }
 TARGET_STATE = {"open": "open", "close": "closed", "publish": "published"}
+STATE_LABELS = {"draft": _l("draft"), "open": _l("open"), "closed": _l("closed"), "published": _l("published")}
+
+
+def state_label(state: str) -> str:
+    """The campaign state in the reader's language."""
+    return str(STATE_LABELS.get(state, state))
 
 
 class CampaignError(ValueError):
@@ -33,23 +41,25 @@ def check_can_open(campaign: Campaign, registry: Registry) -> list[str]:
     """Everything that stops a campaign from opening, one message each."""
     problems = []
     if not campaign.units:
-        problems.append("the campaign has no units")
+        problems.append(_("the campaign has no units"))
     for unit in campaign.units:
         if unit.sector not in registry.sectors:
-            problems.append(f"unit {unit.code}: unknown sector {unit.sector!r}")
+            problems.append(_("unit %(code)s: unknown sector “%(sector)s”", code=unit.code, sector=unit.sector))
             continue
         key = questionnaire_key(unit, registry)
         if key not in registry.questionnaires:
-            problems.append(f"unit {unit.code}: unknown questionnaire {key!r}")
+            problems.append(_("unit %(code)s: unknown questionnaire “%(key)s”", code=unit.code, key=key))
         elif registry.questionnaires[key].sector != unit.sector:
-            problems.append(f"unit {unit.code}: questionnaire {key!r} is not for sector {unit.sector!r}")
+            problems.append(_("unit %(code)s: questionnaire “%(key)s” is not for sector “%(sector)s”",
+                              code=unit.code, key=key, sector=unit.sector))
     codes = [u.code for u in campaign.units]
     clash = db.session.execute(
         select(Unit.code, Campaign.slug).join(Campaign)
         .where(Campaign.state == "open", Campaign.id != campaign.id, Unit.code.in_(codes))
         .limit(5)).all()
     for code, slug in clash:
-        problems.append(f"unit {code} is already in open campaign {slug}: one QR code answers one campaign at a time")
+        problems.append(_("unit %(code)s is already in open campaign %(slug)s: one QR code answers one campaign at a time",
+                          code=code, slug=slug))
     return problems
 
 
@@ -58,7 +68,7 @@ def transition(campaign: Campaign, action: str, registry: Registry, actor: str) 
     if action not in TRANSITIONS:
         raise CampaignError(f"unknown action {action!r}")
     if campaign.state not in TRANSITIONS[action]:
-        raise CampaignError(f"cannot {action} a campaign that is {campaign.state}")
+        raise CampaignError(_("this cannot be done to a campaign that is %(state)s", state=state_label(campaign.state)))
     if action == "open":
         problems = check_can_open(campaign, registry)
         if problems:

@@ -11,7 +11,7 @@ from pathlib import Path
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import request
+from flask import has_request_context, request
 from flask_babel import Babel
 
 LOCALES = ("zh_CN", "en")
@@ -24,7 +24,12 @@ _PARSED = {name: Locale.parse(name) for name in LOCALES}  # parsed once, not per
 
 
 def select_locale() -> Locale:
-    """Pick the locale for this request: ?lang=, the switch's cookie, Accept-Language, Chinese."""
+    """Pick the locale for this request: ?lang=, the switch's cookie, Accept-Language, Chinese.
+
+    Outside a request (the `survey` command) messages are English; printouts choose their
+    language explicitly with force_locale."""
+    if not has_request_context():
+        return _PARSED["en"]
     asked = request.args.get("lang") or request.cookies.get(COOKIE)
     if asked not in LOCALES:
         asked = request.accept_languages.best_match(LOCALES, default=DEFAULT_LOCALE)

@@ -213,8 +213,10 @@ def campaign_action(slug, action):
         transition(campaign, action, current_registry(), current_user.username)
     except CampaignError as exc:
         db.session.rollback()
-        flash(_("Could not %(action)s the campaign: %(reason)s", action=ACTION_LABELS[action].lower(),
-                reason=str(exc)), "error")
+        refusals = {"open": _("The campaign could not be opened: %(reason)s", reason=exc),
+                    "close": _("The campaign could not be closed: %(reason)s", reason=exc),
+                    "publish": _("The results could not be published: %(reason)s", reason=exc)}
+        flash(refusals[action], "error")
         return campaign_page(get_campaign(slug), 409)
     db.session.commit()
     messages = {"open": _("The campaign is open: residents can answer now."),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from .. import paper
 from ..db import db
-from ..models import BallotBatch
+from ..models import BallotBatch, RespondentCategory
 from ..paper_models import PaperTallySheet
 from . import bp
 from .campaigns import get_campaign
@@ -39,8 +39,11 @@ def paper_index(slug):
                                  .order_by(BallotBatch.serial_from)).all()
     sheets = db.session.scalars(select(PaperTallySheet).filter_by(campaign_id=campaign.id)
                                 .order_by(PaperTallySheet.id)).all()
+    locale = str(get_locale())
+    categories = {c.key: paper.category_label(c, locale) for c in db.session.scalars(
+        select(RespondentCategory).filter_by(campaign_id=campaign.id))}
     return render_template("admin/paper_index.html", campaign=campaign, batches=batches, sheets=sheets,
-                           counts=paper.ballot_counts(campaign.id))
+                           counts=paper.ballot_counts(campaign.id), categories=categories)
 
 
 @bp.get("/campaigns/<slug>/paper/tally-sheet.pdf")

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..campaigns import state_label
 from ..db import db
 from ..models import BallotBatch, BallotToken, Campaign, RespondentCategory
 from ..paper_models import PaperBallot, PaperEntry
@@ -95,7 +96,7 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
     """
     if campaign.state not in COUNTING_STATES:
         raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=campaign.state))
+                           state=state_label(campaign.state)))
     form = ballot_form(campaign, serial, "en")
     entry = _check_values(form, values, category)
     try:
@@ -128,7 +129,7 @@ def resolve_ballot(campaign: Campaign, serial: int, supervisor: str, chosen_cler
     """A supervisor (not one of the clerks) picks the entry that matches the paper ballot."""
     if campaign.state not in COUNTING_STATES:
         raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=campaign.state))
+                           state=state_label(campaign.state)))
     form = ballot_form(campaign, serial, "en")
     try:
         ballot = _lock_ballot(campaign.id, serial)

@@ -9,6 +9,7 @@ from typing import Callable, Iterator
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select
 
+from ..campaigns import state_label
 from ..db import db
 from ..models import BallotBatch, BallotToken, Campaign, audit
 from .ballot import (
@@ -52,7 +53,7 @@ def print_ballots(campaign: Campaign, out: str | Path, count: int, *, base_url: 
 
     if campaign.state not in PRINTING_STATES:
         raise PaperError(_("Ballots are printed while the campaign is open (it is %(state)s): "
-                           "its questionnaires are frozen then and ballot codes work.", state=campaign.state))
+                           "its questionnaires are frozen then and ballot codes work.", state=state_label(campaign.state)))
     if not campaign.accepts_tokens:
         raise PaperError(_("This campaign is answered only by the units' QR codes: "
                            "set who may answer to ballots (or both) to print ballots."))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..campaigns import state_label
 from ..db import db
 from ..models import Campaign, audit
 from ..paper_models import PaperAggregate, PaperTallySheet
@@ -39,7 +40,7 @@ def enter_tally_sheet(campaign: Campaign, sheet: TallyCounts, clerk: str, lang: 
     """
     if campaign.state not in COUNTING_STATES:
         raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=campaign.state))
+                           state=state_label(campaign.state)))
     units = ballot_units(campaign.id)
     check_category(campaign.id, units, sheet.category)
     blocks = unit_blocks(campaign.id, units, lang)
