@@ -228,6 +228,52 @@ def make_campaign(app):
     return make
 
 
+# --- checks for plugin repositories ------------------------------------------------------------
+FIVE_GOODS = ["leadership", "members", "mechanism", "results", "reputation"]
+
+
+def plugin_registry(name: str, module):
+    """A registry with only the built-in plugin and this one (as if it alone were installed)."""
+    from .plugins import build_registry
+    return build_registry(extra_plugins=[(name, module)], entry_points=False)
+
+
+def questionnaire_texts(questionnaire):
+    """Every text a resident reads: title, intro, item labels, sections and help."""
+    yield questionnaire.title
+    if questionnaire.intro:
+        yield questionnaire.intro
+    for item in questionnaire.items:
+        yield item.label
+        yield from (extra for extra in (item.section, item.help) if extra)
+
+
+def check_plugin_loaded(registry, name: str, sectors: list[str], questionnaires: list[str]) -> None:
+    """The plugin loaded with no failure and provides exactly these sectors and questionnaires."""
+    assert registry.failed() == [], [(p.name, p.error) for p in registry.failed()]
+    info = next(p for p in registry.plugins if p.name == name)
+    assert info.status == "loaded"
+    assert info.sectors == sectors and info.questionnaires == questionnaires
+
+
+def check_sector_questionnaire(registry, key: str, items=(10, 14)) -> None:
+    """A sector questionnaire as the toolkit's plugins write them: the five goods first under the
+    heading 五个好, the sector's own themes, then optional commitments and an optional comment
+    of at most 500 characters; an intro saying it is anonymous and short; every text in
+    Chinese and English; only scales the registry knows."""
+    q = registry.questionnaires[key]
+    assert items[0] <= len(q.items) <= items[1]
+    assert [i.key for i in q.items][:5] == FIVE_GOODS and q.items[0].section.zh == "五个好"
+    assert q.items[5].section is not None
+    commitments, comment = q.items[-2], q.items[-1]
+    assert commitments.kind == "commitments" and commitments.required is False
+    assert comment.kind == "comment" and comment.required is False and comment.max_length == 500
+    assert q.scales_used() <= set(registry.scales)
+    assert q.intro is not None and "一分钟" in q.intro.zh and "anonymous" in q.intro.en
+    for text in questionnaire_texts(q):
+        assert text.zh.strip() and text.en.strip(), text
+
+
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
     """Wait until something listens on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout
