@@ -1,0 +1,79 @@
+"""An evaluation assembly of 300 people rating 20 units: printed from the CLI, counted partly by
+double entry and partly from a hand-counted tally sheet, reconciled, and seen in the results."""
+import json
+import re
+import subprocess
+
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from survey.db import db
+from survey.models import BallotBatch, BallotToken, Campaign, Unit
+
+from test_paper import ITEMS
+
+UNITS = [(f"U-{n:02d}", f"第{n}村民委员会", "general") for n in range(1, 21)]
+WEAK = {"U-01", "U-02", "U-03"}  # the people are not satisfied with these three
+
+
+def pages_of(pdf) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"Pages:\s+(\d+)", info).group(1))
+
+
+def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
+    from survey import paper
+    make_campaign(slug="assembly", units=UNITS)
+    pdf = tmp_path / "ballots.pdf"
+    printed = runner.invoke(args=["ballots", "assembly", "--count", "300", "--category", "resident", "--out", str(pdf)])
+    assert printed.exit_code == 0, printed.output
+
+    with app.app_context():
+        batch = db.session.scalar(select(BallotBatch))
+        assert (batch.count, batch.serial_from, batch.serial_to, batch.category) == (300, 1, 300, "resident")
+        assert db.session.scalar(select(func.count()).select_from(BallotToken)) == 300
+        units = {u.code: u.id for u in db.session.scalars(select(Unit))}
+    per_ballot = pages_of(pdf) // 300
+    assert per_ballot >= 2 and pages_of(pdf) == 300 * per_ballot  # 20 units × 12 items paginate
+    subprocess.run(["pdftoppm", "-r", "100", "-png", "-f", str(pages_of(pdf) - per_ballot + 1), str(pdf),
+                    str(tmp_path / "last")], check=True)
+    codes = " ".join(subprocess.run(["zbarimg", "--raw", "-q", str(p)], capture_output=True, text=True).stdout
+                     for p in sorted(tmp_path.glob("last-*.png")))
+    assert f"B:300:P:{per_ballot}/{per_ballot}" in codes and "/b/" in codes
+    pdftext = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "第20村民委员会" in pdftext
+
+    # ballots 1–20: double entry by two clerks; every unit satisfied but the weak ones
+    entry = {paper.field_name(uid, item): ("unsatisfied" if code in WEAK else "satisfied")
+             for code, uid in units.items() for item in ITEMS}
+    with app.app_context(), force_locale("en"):
+        campaign = db.session.scalar(select(Campaign))
+        outcomes = [(paper.enter_ballot(campaign, serial, "clerk-a", entry),
+                     paper.enter_ballot(campaign, serial, "clerk-b", entry)) for serial in range(1, 21)]
+    assert outcomes == [("waiting", "counted")] * 20
+
+    # ballots 21–300 counted by hand: 270 returned, 2 of them wholly invalid
+    counts = {}
+    for code, uid in units.items():
+        marks = (60, 80, 124) if code in WEAK else (200, 50, 14)
+        for item in ITEMS:
+            counts.update({(uid, item, "satisfied"): marks[0], (uid, item, "basic"): marks[1],
+                           (uid, item, "unsatisfied"): marks[2], (uid, item, paper.BLANK): 2,
+                           (uid, item, paper.INVALID): 2})
+    sheet = paper.TallyCounts(category="resident", issued=280, returned=270, valid=268, invalid=2, counts=counts)
+    with app.app_context(), force_locale("en"):
+        paper.enter_tally_sheet(db.session.scalar(select(Campaign)), sheet, "clerk-a")
+
+    exported = runner.invoke(args=["export", "assembly", "--format", "json", "--out", str(tmp_path / "r.json")])
+    assert exported.exit_code == 0, exported.output
+    results = {u["code"]: u for u in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["units"]}
+    assert len(results) == 20
+    assert all(u["raters"] == 288 and u["raters_by_channel"] == {"paper": 288} for u in results.values())
+    remedy = {code for code, u in results.items() if u["flags"]["must_remedy"]}
+    assert remedy == WEAK
+    strong = results["U-20"]
+    assert strong["valid"] == 12 * (20 + 264) and abs(strong["rate"] - (12 * (20 + 250)) / strong["valid"]) < 1e-9
+    report = runner.invoke(args=["report", "assembly", "--out", str(tmp_path / "report.pdf")])
+    assert report.exit_code == 0, report.output
+    text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True).stdout
+    assert all(f"第{n}村民委员会" in text for n in (1, 2, 3))
