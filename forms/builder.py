@@ -25,9 +25,31 @@ class AnswerForm(Form):
     sections: list[Section] = []
 
 
+FIELD_CACHE_LIMIT = 4096
+
+
 def build_answer_form(frozen, unit, locale: str, *, ask_category=True, comment_max_length=500):
-    """A fresh form class for one unit: the category question, then every item."""
-    ctx = FieldContext(scales=frozen.scales, commitments=list(unit.commitments or []),
+    """A fresh form class for one unit: the category question, then every item.
+
+    The unbound fields are built once per questionnaire, locale and list of commitments and
+    kept on the frozen questionnaire (they are only templates: each form binds its own)."""
+    commitments = tuple(unit.commitments or ())
+    key = (locale, commitments, ask_category, comment_max_length)
+    cache = getattr(frozen, "form_fields", None)
+    built = cache.get(key) if cache is not None else None
+    if built is None:
+        built = _build_fields(frozen, commitments, locale, ask_category, comment_max_length)
+        if cache is not None:
+            if len(cache) >= FIELD_CACHE_LIMIT:
+                cache.clear()
+            cache[key] = built
+    attrs, specs, sections = built
+    return type("GeneratedAnswerForm", (AnswerForm,), {**attrs, "specs": list(specs), "sections": list(sections)})
+
+
+def _build_fields(frozen, commitments, locale, ask_category, comment_max_length):
+    """The unbound fields, their specs and the sections, from the item handlers."""
+    ctx = FieldContext(scales=frozen.scales, commitments=list(commitments),
                        locale=locale, comment_max_length=comment_max_length)
     attrs, specs, sections = {}, [], []
     if ask_category:
@@ -43,9 +65,7 @@ def build_answer_form(frozen, unit, locale: str, *, ask_category=True, comment_m
         for spec in item_specs:
             attrs[spec.name] = spec.field
             specs.append(spec)
-    attrs["specs"] = specs
-    attrs["sections"] = [s for s in sections if s.items]
-    return type("GeneratedAnswerForm", (AnswerForm,), attrs)
+    return attrs, specs, [s for s in sections if s.items]
 
 
 def collect_answers(form: AnswerForm) -> dict[str, tuple[str | None, str | None, str | None]]:

@@ -7,22 +7,22 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import case, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import and_, bindparam, case, select
 
 from forms import build_answer_form, collect_answers
 
 from . import tokens
 from .db import db
 from .limits import answer_limit, limiter
-from .models import Campaign, Unit
+from .models import Campaign, QuestionnaireSnapshot, Unit
 from .registry import current_registry
 from .responses import Sheet, store
-from .snapshot import frozen_for
+from .snapshot import frozen_by_id, frozen_for
 from .visits import already_answered, mark_answered
 
 bp = Blueprint("answering", __name__)
@@ -44,17 +44,74 @@ def closed_notice(campaign: Campaign):
     return None
 
 
-def find_unit(code: str) -> Unit | None:
-    """The unit with this code in an open campaign, else in the latest campaign that has it."""
+@dataclass(frozen=True)
+class CampaignView:
+    """What answering needs of a campaign, read in the same query as the unit."""
+
+    id: int
+    name: str
+    state: str
+    access: str
+    allow_repeat: bool
+
+    accepts_open = Campaign.accepts_open
+    accepts_tokens = Campaign.accepts_tokens
+
+
+@dataclass(frozen=True)
+class UnitView:
+    """What answering needs of a unit, its campaign and its frozen questionnaire."""
+
+    id: int
+    code: str
+    name: str
+    sector: str
+    parent: str | None
+    commitments: list
+    questionnaire: str | None
+    campaign_id: int
+    campaign: CampaignView
+    snapshot: tuple | None  # (id, version) of the frozen questionnaire
+
+    as_dict = Unit.as_dict
+
+
+UNIT_QUERY = (
+    select(Unit.id, Unit.code, Unit.name, Unit.sector, Unit.parent, Unit.commitments, Unit.questionnaire,
+           Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
+           QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
+    .join(Campaign, Campaign.id == Unit.campaign_id)
+    .outerjoin(QuestionnaireSnapshot, and_(QuestionnaireSnapshot.campaign_id == Unit.campaign_id,
+                                           QuestionnaireSnapshot.key == Unit.questionnaire))
+    .where(Unit.code == bindparam("code"))
+    .order_by(case((Campaign.state == "open", 0), else_=1), Campaign.id.desc()).limit(1))
+
+
+def find_unit(code: str) -> UnitView | None:
+    """The unit with this code in an open campaign, else in the latest campaign that has it:
+    one query for the unit, its campaign and its frozen questionnaire (the busiest read)."""
     if not CODE_PATTERN.match(code):
         return None
-    return db.session.scalars(
-        select(Unit).join(Campaign).options(contains_eager(Unit.campaign)).where(Unit.code == code)
-        .order_by(case((Campaign.state == "open", 0), else_=1), Campaign.id.desc()).limit(1)).first()
+    row = db.session.execute(UNIT_QUERY, {"code": code}).first()
+    if row is None:
+        return None
+    (uid, ucode, name, sector, parent, commitments, questionnaire, campaign_id,
+     cname, state, access, allow_repeat, snapshot_id, version) = row
+    campaign = CampaignView(campaign_id, cname, state, access, allow_repeat)
+    return UnitView(uid, ucode, name, sector, parent, list(commitments or []), questionnaire, campaign_id,
+                    campaign, (snapshot_id, version) if snapshot_id else None)
 
 
-def _form_class(unit: Unit, ask_category=True):
-    frozen = frozen_for(unit.campaign_id, unit.questionnaire)
+def _frozen(unit):
+    """The frozen questionnaire a unit answers (from the unit view's snapshot when it has one)."""
+    snapshot = getattr(unit, "snapshot", None)
+    if snapshot:
+        return frozen_by_id(snapshot[0], unit.campaign_id, unit.questionnaire, snapshot[1])
+    return frozen_for(unit.campaign_id, unit.questionnaire)
+
+
+def _form_class(unit, ask_category=True):
+    frozen = _frozen(unit)
     if frozen is None:
         abort(404)
     form_class = build_answer_form(

@@ -7,8 +7,9 @@ upgrading or removing a plugin never changes a running campaign.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+
+from flask import current_app
 
 from .db import db
 from .models import QuestionnaireSnapshot, RespondentCategory
@@ -23,6 +24,8 @@ class Frozen:
     questionnaire: Questionnaire
     scales: dict[str, Scale]
     categories: tuple[Category, ...]
+    # generated form fields by (locale, commitments, …), filled by forms.builder
+    form_fields: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def category(self, key: str) -> Category | None:
         """The category with this key, or None."""
@@ -50,9 +53,27 @@ def freeze(campaign, registry: Registry, questionnaire: Questionnaire, plugin: s
             counts_toward_share=c["counts_toward_share"], position=position))
 
 
-@lru_cache(maxsize=512)
-def _parse(snapshot_id: int, definition: str) -> Frozen:
-    data = json.loads(definition)
+CACHE_LIMIT = 512
+
+
+def frozen_by_id(snapshot_id: int, campaign_id: int, key: str, version: str) -> Frozen:
+    """A frozen questionnaire by its snapshot row, parsed once per app (its database).
+
+    Snapshot rows never change once written, so the parsed form can be kept; the cache key
+    also holds campaign, key and version, so a row id reused after a deletion is not confused."""
+    cache = current_app.extensions.setdefault("survey.frozen", {})
+    cache_key = (snapshot_id, campaign_id, key, version)
+    frozen = cache.get(cache_key)
+    if frozen is None:
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
+        frozen = cache[cache_key] = _load(snapshot_id)
+    return frozen
+
+
+def _load(snapshot_id: int) -> Frozen:
+    data = json.loads(db.session.scalar(
+        db.select(QuestionnaireSnapshot.definition).where(QuestionnaireSnapshot.id == snapshot_id)))
     return Frozen(
         questionnaire=Questionnaire.model_validate(data["questionnaire"]),
         scales={k: Scale.model_validate(v) for k, v in data["scales"].items()},
@@ -61,8 +82,8 @@ def _parse(snapshot_id: int, definition: str) -> Frozen:
 
 
 def frozen_for(campaign_id: int, key: str) -> Frozen | None:
-    """The frozen questionnaire of a campaign by key (parsed once per process)."""
+    """The frozen questionnaire of a campaign by key."""
     row = db.session.execute(
-        db.select(QuestionnaireSnapshot.id, QuestionnaireSnapshot.definition)
+        db.select(QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
         .filter_by(campaign_id=campaign_id, key=key)).first()
-    return _parse(row.id, row.definition) if row else None
+    return frozen_by_id(row.id, campaign_id, key, row.version) if row else None
