@@ -2,29 +2,15 @@
 import os
 import re
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
+
+from survey.testing import free_port, wait_for_port
+
+__all__ = ["ROOT", "SHARED", "free_port", "start", "stop", "wait_for_port", "wrk"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 def start(cmd, env=None, cwd=None) -> subprocess.Popen:
