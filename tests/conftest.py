@@ -1,4 +1,6 @@
 """The core's fixtures come from survey.testing (installed as a pytest11 plugin)."""
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,17 @@ def full_answer():
     data = {"category": "resident", "comment": "服务态度好"}
     data.update({key: "satisfied" for key in GENERAL_ITEMS})
     return data
+
+
+@pytest.fixture(scope="session")
+def bench_load():
+    """bench/load.py as a module (bench/ holds scripts, not a package): the load and fault
+    tests drive the same load generator the benchmark runs."""
+    spec = importlib.util.spec_from_file_location("bench_load", Path(__file__).resolve().parents[1] / "bench/load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_load"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

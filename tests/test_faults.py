@@ -11,12 +11,10 @@ says why, rather than skipping.
     python -m pytest -q -s -m load tests/test_faults.py
 """
 import errno
-import importlib.util
 import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -27,17 +25,6 @@ from survey.testing import PostgresServer, _pg_bin
 
 pytestmark = pytest.mark.load
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
-
-def load_module():
-    """bench/load.py, imported by path (bench/ is scripts, not a package)."""
-    if "bench_load" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("bench_load", BENCH / "load.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_load"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["bench_load"]
 
 
 def assert_nothing_lost_or_half_written(checked, results, label):
@@ -79,10 +66,10 @@ def database_url(request):
     return server.url(name)
 
 
-def test_kill_9_of_the_server_loses_no_acknowledged_answer(tmp_path, database_url):
+def test_kill_9_of_the_server_loses_no_acknowledged_answer(tmp_path, database_url, bench_load):
     """SIGKILL to gunicorn's process group (master and workers) three times under 60 clients;
     restarted each time on the same database and port while the clients keep answering."""
-    bench = load_module()
+    bench = bench_load
     instance = bench.prepare(tmp_path / "instance", database_url)
     server = bench.Server(instance).start()
     load = bench.Load(server.port, instance.units, clients=60, timeout=20, tag="kill").start(seconds=90)
@@ -148,8 +135,8 @@ class DurablePostgres(PostgresServer):
                                 "WHERE datname = %s AND pid <> pg_backend_pid()", (database,)).fetchone()[0]
 
 
-def test_postgres_down_for_a_moment_gives_the_503_notice_then_answering_resumes(tmp_path):
-    bench = load_module()
+def test_postgres_down_for_a_moment_gives_the_503_notice_then_answering_resumes(tmp_path, bench_load):
+    bench = bench_load
     pg = DurablePostgres().start()
     server = None
     try:
@@ -232,8 +219,8 @@ def _fill(path: Path) -> int:
     return written
 
 
-def test_disk_full_under_sqlite_gives_the_503_notice_then_answering_resumes(tmp_path):
-    bench = load_module()
+def test_disk_full_under_sqlite_gives_the_503_notice_then_answering_resumes(tmp_path, bench_load):
+    bench = bench_load
     disk = tmp_path / "disk"
     _mount_small_disk(disk, "16m")
     server = None

@@ -4,7 +4,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import RadioField, TextAreaField
 
 from forms import FIELD_HANDLERS, UnknownItemKind, build_answer_form, collect_answers
-from forms.fields import FieldContext, handler_for
+from forms.fields import handler_for
 from survey.plugins import build_registry
 from survey.questionnaire import Category, Item
 from survey.snapshot import Frozen

@@ -14,7 +14,6 @@ docs/security.md maps each threat to the test here (or elsewhere) that proves th
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import re
@@ -27,7 +26,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from survey.db import db

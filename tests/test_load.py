@@ -4,27 +4,13 @@ else is stored, no 5xx. Runs bench/load.py's code; the figures print with `pytes
 
     python -m pytest -q -s -m load tests/test_load.py
 """
-import importlib.util
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.load
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
 CLIENTS, SECONDS = 200, 60
-
-
-def load_module():
-    """bench/load.py, imported by path (bench/ is scripts, not a package)."""
-    if "bench_load" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("bench_load", BENCH / "load.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_load"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["bench_load"]
 
 
 def _assert_held(run):
@@ -41,12 +27,12 @@ def _assert_held(run):
     assert run.ok
 
 
-def test_200_clients_for_60_seconds_on_sqlite(tmp_path):
-    _assert_held(load_module().run(tmp_path, clients=CLIENTS, seconds=SECONDS))
+def test_200_clients_for_60_seconds_on_sqlite(tmp_path, bench_load):
+    _assert_held(bench_load.run(tmp_path, clients=CLIENTS, seconds=SECONDS))
 
 
-def test_200_clients_for_60_seconds_on_postgres(tmp_path, postgres_server):
+def test_200_clients_for_60_seconds_on_postgres(tmp_path, postgres_server, bench_load):
     name = "load_" + uuid.uuid4().hex[:10]
     postgres_server.execute(f"CREATE DATABASE {name}")
-    _assert_held(load_module().run(tmp_path, clients=CLIENTS, seconds=SECONDS,
+    _assert_held(bench_load.run(tmp_path, clients=CLIENTS, seconds=SECONDS,
                                    postgres_url=postgres_server.url(name)))

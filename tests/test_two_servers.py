@@ -225,7 +225,7 @@ def test_signed_cookies_work_on_either_server(stack, full_answer):
 
 
 def test_nginx_access_log_never_shows_a_ballot_token(stack, full_answer):
-    token, path = stack.log_token, f"/b/{stack.log_token}"
+    path = f"/b/{stack.log_token}"
     assert request(stack.port, "GET", path).status == 200
     assert request(stack.port, "GET", f"{path}?x=1").status == 200
     assert request(stack.port, "POST", path, data=ballot_form(stack.ballot_units, full_answer),
