@@ -126,6 +126,31 @@ def plugin_errors(frozen, unit, category, answers) -> list[tuple[str | None, str
     return current_registry().validate_response(frozen.questionnaire, unit.as_dict(), category, plain)
 
 
+@dataclass(frozen=True)
+class Problems:
+    """What a refused page tells the resident: how many questions are unanswered, how many
+    answers need a correction, and the question to bring into view and focus first."""
+
+    missing: int
+    invalid: int
+    first: str | None  # the element id (q-<field id>) of the first question to fix, in page order
+
+    def __bool__(self):
+        return self.first is not None
+
+
+def problems_of(forms, category_error=False) -> Problems:
+    """The problems of a page of answer forms (one unit's, or every unit's on a ballot), in page
+    order: the ballot's category question, then each form's questions and its general remarks."""
+    pending = [("q-category", False)] if category_error else []
+    for form in forms:
+        pending += [(f"q-{field.id}", field.data not in (None, "")) for field in form if field.errors]
+        if form.form_errors:
+            pending.append((f"q-{form._prefix}form-errors", True))
+    missing = sum(1 for _id, answered in pending if not answered)
+    return Problems(missing, len(pending) - missing, pending[0][0] if pending else None)
+
+
 def _attach(form, errors) -> bool:
     for item, message in errors:
         target = form._fields.get(item) if item else None
@@ -159,8 +184,9 @@ def answer_unit(code):
                 mark_answered(response, campaign.id, [unit.id])
             return response
     status = 422 if request.method == "POST" else 200
+    problems = problems_of([form]) if request.method == "POST" else Problems(0, 0, None)
     return render_template("answer/form.html", unit=unit, campaign=campaign, frozen=frozen,
-                           forms=[(unit, form)], category_form=form), status
+                           forms=[(unit, form)], category_form=form, problems=problems), status
 
 
 @bp.get("/s/<code>/thanks")
@@ -225,9 +251,11 @@ def answer_ballot(token):
                 return notice(410, _("Ballot already used"), _("This ballot has already been answered, on paper or by phone. Each ballot counts once."))
             return redirect(url_for(".ballot_thanks"), code=303)
     status = 422 if request.method == "POST" else 200
+    problems = (problems_of([form for _u, form in forms], bool(category_error)) if request.method == "POST"
+                else Problems(0, 0, None))
     return render_template("answer/ballot.html", campaign=campaign, forms=forms, serial=row.serial,
                            categories=categories, fixed_category=fixed, category=category,
-                           category_error=category_error), status
+                           category_error=category_error, problems=problems), status
 
 
 @bp.get("/b/done")
