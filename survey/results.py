@@ -14,18 +14,16 @@ the check that the tally is right. docs/results.md explains each figure to a cam
 """
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import importlib.util
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, ForeignKey, String, func, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import func, select
 
 from .db import db
-from .models import Answer, Campaign, RespondentCategory, Response, Tally, Unit, today
+from .models import Answer, Campaign, CommentModeration, RespondentCategory, Response, Tally, Unit
 from .questionnaire import Choice, Scale, Text
 from .snapshot import frozen_for
 
@@ -402,19 +400,6 @@ def recount(campaign_id: int) -> dict[tuple, int]:
 
 
 # --- comments ---------------------------------------------------------------------------------
-class CommentModeration(db.Model):
-    """A comment an admin hid from reports, with the reason. Hidden comments stay counted
-    and stored; only the day of hiding is kept, never a time."""
-
-    __tablename__ = "comment_moderation"
-    __table_args__ = {"sqlite_with_rowid": False}
-    response_id: Mapped[str] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), primary_key=True)
-    item: Mapped[str] = mapped_column(String(60), primary_key=True)
-    reason: Mapped[str] = mapped_column(String(200))
-    hidden_by: Mapped[str] = mapped_column(String(80))
-    hidden_on: Mapped[dt.date] = mapped_column(Date, default=today)
-
-
 def comments_query(campaign_id: int, unit_id: int | None = None, visible_only: bool = False):
     """Comments (free-text answers) of a campaign with their unit and any moderation.
 
