@@ -12,8 +12,8 @@ from .campaigns import transition
 from .db import db
 from .migrate import upgrade
 from .models import Campaign, Unit, User, audit
-from .registry import current_registry
 from .questions import rated_questions
+from .registry import current_registry
 from .responses import Sheet, store
 from .snapshot import frozen_for
 

@@ -6,7 +6,7 @@ from forms import FIELD_HANDLERS
 from survey.paper.ballot import PaperError, questions_for
 from survey.plugins import build_registry
 from survey.questionnaire import Category, Item, parse_questionnaire
-from survey.questions import EXPANDERS, UnknownItemKind, YESNO, rated_questions
+from survey.questions import EXPANDERS, YESNO, UnknownItemKind, rated_questions
 from survey.snapshot import Frozen
 
 REGISTRY = build_registry(entry_points=False)
