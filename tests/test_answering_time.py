@@ -55,7 +55,8 @@ def app_config():
 
 def stated_minutes(intro: str, lang: str) -> int | None:
     """The whole minutes an intro says answering takes: 约需两分钟 / it takes about two minutes."""
-    pattern = r"约需\s*([一二两三四五六\d]+)\s*分钟" if lang == "zh" else r"about (a|one|two|three|four|five|six|\d+) minutes?"
+    pattern = (r"约需\s*([一二两三四五六\d]+)\s*分钟" if lang == "zh"
+               else r"about (a|one|two|three|four|five|six|\d+) minutes?")
     found = re.search(pattern, intro)
     if not found:
         return None
@@ -103,7 +104,7 @@ def measure(page, url: str, lang: str, tap: bool) -> dict:
     return {"taps": taps, "screens": screens, "seconds": seconds, "texts": len(texts)}
 
 
-def test_every_shipped_questionnaire_states_the_time_it_takes(app, make_campaign, live_server, browser, record_property):
+def test_every_shipped_questionnaire_states_the_time_it_takes(app, live_server, browser, record_property):
     from survey.campaigns import transition
     from survey.models import Campaign, Unit
     from survey.registry import current_registry

@@ -1,9 +1,9 @@
 """The resident's minute: pages that paint from one response, compressed; clear refusals that
 count what is missing and bring it into view; feedback while sending; a double tap counted
 once. The Slow-3G timings themselves are a benchmark (bench/resident.py), not a test."""
+import base64
 import gzip
 import hashlib
-import base64
 import re
 
 import pytest
@@ -174,7 +174,8 @@ def test_the_first_missing_question_is_in_view_and_focused_and_chosen_answers_ar
         chosen = page.locator("label.choice:has(input:checked)")
         assert chosen.count() == len(names) - 1
         for i in range(chosen.count()):
-            colours = chosen.nth(i).evaluate(REDDISH) + chosen.nth(i).locator("xpath=ancestor::div[contains(@class,'q')][1]").evaluate(REDDISH)
+            question = chosen.nth(i).locator("xpath=ancestor::div[contains(@class,'q')][1]")
+            colours = chosen.nth(i).evaluate(REDDISH) + question.evaluate(REDDISH)
             assert not any(is_red(c) for c in colours), colours
         context.close()
 
@@ -183,7 +184,8 @@ def test_the_first_missing_question_is_in_view_and_focused_and_chosen_answers_ar
 # navigation), so the button reports its changes to the console
 WATCH_BUTTON = """document.addEventListener('DOMContentLoaded', () => {
   const b = document.querySelector('button.submit');
-  if (b) new MutationObserver(() => console.log(['button', b.className, b.textContent, b.getAttribute('aria-disabled')].join('|')))
+  const report = () => console.log(['button', b.className, b.textContent, b.getAttribute('aria-disabled')].join('|'));
+  if (b) new MutationObserver(report)
     .observe(b, {attributes: true, childList: true, subtree: true});
 });"""
 
