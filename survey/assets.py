@@ -45,9 +45,9 @@ class Asset:
     def load(cls, name: str) -> "Asset":
         text = (STATIC / name).read_text(encoding="utf-8")
         data = text.encode()
-        digest = hashlib.sha256(data).digest()
-        return cls(name, text, gzip.compress(data, compresslevel=9, mtime=0),
-                   hashlib.sha256(data).hexdigest()[:12], "sha256-" + base64.b64encode(digest).decode())
+        digest = hashlib.sha256(data)
+        return cls(name, text, gzip.compress(data, compresslevel=9, mtime=0), digest.hexdigest()[:12],
+                   "sha256-" + base64.b64encode(digest.digest()).decode())
 
 
 class Assets:
@@ -65,11 +65,13 @@ class Assets:
         return Markup("<style>") + Markup(self.files[name].text) + Markup("</style>")
 
     def url(self, name: str) -> str:
+        """The address of a linked file, with its current content hash."""
         asset = self.files[name]
         return url_for("assets.asset", version=asset.version, name=name)
 
 
 def current_assets() -> Assets:
+    """The app's files, read at start."""
     return current_app.extensions["survey_assets"]
 
 
