@@ -21,6 +21,7 @@ import pluggy
 from pydantic import ValidationError
 
 from . import hookspecs
+from .hookspecs import required_check  # noqa: F401  (re-exported for plugins' convenience)
 from .questionnaire import (
     Category, Questionnaire, QuestionnaireError, Scale, Sector, Text, describe_model_error, load_any_questionnaire,
     parse_questionnaire, suggest,
@@ -177,18 +178,6 @@ def read_faults(path: Path | None) -> list[dict]:
 
 class RequiredCheckFailed(RuntimeError):
     """A validation check its plugin marked required raised: the answer is refused."""
-
-
-def required_check(function):
-    """Mark a survey_validate_response implementation as required: if it raises, the answer
-    is refused with a polite page asking to try again, rather than stored unchecked.
-
-        @hookimpl
-        @required_check
-        def survey_validate_response(questionnaire, unit, category, answers, locale): ...
-    """
-    function.survey_required = True
-    return function
 
 
 def message_text(message, locale) -> str:
