@@ -19,13 +19,20 @@ def plugins(check, as_json):
     With --check, also call the hooks that run while residents answer, report hook errors
     seen while the app ran, and name file, item and line of every problem."""
     from ..registry import current_registry
-    if check is not None:
-        _check(check or None, current_registry(), as_json)
+    if check:
+        _check(check, None, as_json)
         return
     infos = current_registry().plugins
-    if as_json:
+    if as_json and check is None:
         click.echo(json.dumps([{**vars(i), "status": i.status} for i in infos], ensure_ascii=False, indent=2))
         return
+    if not as_json:
+        _listing(infos)
+    if check is not None:
+        _check(None, current_registry(), as_json)
+
+
+def _listing(infos) -> None:
     for i in infos:
         click.echo(f"{i.name} {i.version or '-'}: {i.status}")
         if i.error or i.runtime_error:
@@ -42,7 +49,7 @@ def plugins(check, as_json):
 
 def _check(path, registry, as_json) -> None:
     from ..plugin_check import check
-    report = check(path, registry if path is None else None)
+    report = check(path, registry)
     if as_json:
         click.echo(json.dumps(vars(report), ensure_ascii=False, indent=2))
     else:
