@@ -229,3 +229,28 @@ def test_the_form_works_with_javascript_off(app, make_campaign, live_server, bro
     assert "谢谢" in page.locator("h1").inner_text()
     context.close()
     assert stored(app) == 1
+
+
+@pytest.mark.browser
+@pytest.mark.xfail(strict=True, reason="without JavaScript both taps reach the server; the single-use form id "
+                                       "(another change) makes the second count nothing")
+def test_a_double_tap_without_javascript_stores_one_answer(app, make_campaign, live_server, browser):
+    make_campaign(units=[("HOS-001", "县人民医院", "hospital")], allow_repeat=True)
+    context = phone(browser, java_script_enabled=False)
+    page = context.new_page()
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(f"{live_server}/s/HOS-001")
+    answer_all_but(page)
+    slow(context, page)
+    button = page.locator("button.submit")
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.click(x, y)
+    page.wait_for_timeout(200)
+    page.mouse.click(x, y)
+    page.wait_for_url("**/thanks", timeout=20_000)
+    context.close()
+    assert len(posts) == 2  # the browser sends both: nothing on the page can stop it
+    assert stored(app) == 1
