@@ -37,7 +37,7 @@ def axe_source():
 
 
 @pytest.fixture
-def site(app, make_campaign, make_tokens, live_server):
+def site(app, make_campaign, make_tokens, live_server, full_answer):
     """An open campaign with commitments, comments and printed ballots, a draft, a closed one and
     a published one; the admin user; returns what the pages need."""
     from survey import paper
@@ -50,6 +50,8 @@ def site(app, make_campaign, make_tokens, live_server):
     make_campaign(slug="closed-2025", units=[("CLS-001", "已结束单位", "general")], state="closed")
     make_campaign(slug="pub-2025", units=[("PUB-001", "已公布单位", "general")], state="published")
     token, used = make_tokens(cid, n=2)
+    answer = {**full_answer, "comment": "办事大厅排队太久", "commitments.1": "fulfilled"}
+    assert app.test_client().post("/s/GEN-001", data=answer).status_code == 303  # counts and a comment to show
     with app.app_context():
         create_user(ADMIN_USER, ADMIN_PASSWORD)
         paper.print_ballots(db.session.get(Campaign, cid), str(Path(app.instance_path) / "b.pdf"), 1,
