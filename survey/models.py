@@ -71,6 +71,9 @@ class Campaign(db.Model):
     allow_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     show_comments: Mapped[bool] = mapped_column(Boolean, default=False)
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
+    # minutes between scrubs while open (at most 60), and when the last one finished (UTC)
+    scrub_interval: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    scrubbed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.code",
                                              cascade="all, delete-orphan")
@@ -213,6 +216,15 @@ class BallotToken(db.Model):
     redeemed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     batch: Mapped[BallotBatch] = relationship()
+
+
+class ScrubLease(db.Model):
+    """Which server process may scrub now (survey/anonymity.py): one row, taken until expires_at."""
+
+    __tablename__ = "scrub_lease"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(120))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class AuditEntry(db.Model):
