@@ -1,0 +1,298 @@
+"""Forensic attacks on what the app leaves behind (issue 9, attacks 1–6), performed as a hostile
+reader with the database files, the server's logs and a database superuser's tools would.
+Each attack is first shown to work on the traces answering leaves, then to find nothing once
+the campaign is scrubbed (survey/anonymity.py). docs/security.md lists them."""
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import select, text
+
+import forensics
+from survey.anonymity import scrub
+from survey.db import db
+from survey.models import Campaign, CommentModeration, Unit
+from survey.tokens import token_hash
+from test_anonymity import spearman
+from test_tokens import ballot_answer, unit_ids
+
+TOKEN_SIDE = {"ballot_token", "paper_ballot", "paper_entry"}
+RESPONSE_SIDE = {"response", "answer", "tally", "comment_moderation", "paper_aggregate"}
+
+
+def answer_ballots(app, client, make_campaign, make_tokens, full_answer, n=30, **settings):
+    """An open campaign whose n ballots are answered by phone, each with comment 'no <i>'.
+    Returns the campaign id, the token hashes in order of answering, and response id → i."""
+    campaign = make_campaign(units=[("GEN-001", "城关镇党委", "general")], **settings)
+    tokens = make_tokens(campaign, n=n, category="resident")
+    uid = unit_ids(app)
+    for i, token in enumerate(tokens):
+        reply = client.post(f"/b/{token}", data=ballot_answer(uid, {**full_answer, "comment": f"no {i}"}))
+        assert reply.status_code == 303
+    return campaign, [token_hash(t) for t in tokens], arrival_of_responses(app)
+
+
+def arrival_of_responses(app) -> dict[str, int]:
+    """Which answer each response was, read from its comment (the test knows; an attacker does not)."""
+    with app.app_context():
+        rows = db.session.execute(text("SELECT response_id, text FROM answer WHERE item = 'comment'")).all()
+    return {rid: int(re.search(r"\d+", t).group()) for rid, t in rows}
+
+
+def scrub_now(app, campaign):
+    with app.app_context():
+        return scrub(campaign)
+
+
+def database_file(app) -> Path:
+    return Path(app.instance_path) / "survey.sqlite"
+
+
+# --- SQLite --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_wal_replay_pairs_ballots_with_responses_until_scrubbed(app, client, make_campaign, make_tokens,
+                                                                full_answer):
+    """Attack 1: replaying the write-ahead log commit by commit pairs each redeemed token with
+    the response written in the same commit; after a scrub the log holds nothing to replay."""
+    campaign, hashes, arrival = answer_ballots(app, client, make_campaign, make_tokens, full_answer)
+    wal = database_file(app).with_name("survey.sqlite-wal")
+    by_arrival = {i: rid for rid, i in arrival.items()}
+    pairs = forensics.replay_pairs(wal)
+    linked = [h for i, h in enumerate(hashes) if pairs.get(h) == {by_arrival[i]}]
+    assert len(linked) == len(hashes), "the attack works on the traces answering leaves"
+
+    report = scrub_now(app, campaign)
+    assert report.rows >= len(hashes) * 14
+    assert forensics.replay_pairs(wal) == {}
+    left = [c for pages in forensics.wal_commits(wal) for n, p in pages.items() for c in forensics.leaf_cells(p, n)
+            if forensics.is_token(c.values) or forensics.is_response(c.values)]
+    assert left == [], "the log keeps no page of tokens or responses"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_cell_offsets_give_no_arrival_order_after_scrub(app, client, make_campaign, full_answer):
+    """Attack 2: after a checkpoint, the place of each response's cell inside its B-tree page
+    gives its arrival order; after a scrub it follows the random ids instead."""
+    campaign = make_campaign(units=[("GEN-001", "城关镇党委", "general")], allow_repeat=True)
+    for i in range(40):
+        assert client.post("/s/GEN-001", data={**full_answer, "comment": f"no {i}"}).status_code == 303
+    arrival = arrival_of_responses(app)
+    with app.app_context(), db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def order():
+        cells = forensics.cells_in_file_order(database_file(app), forensics.is_response)
+        return [arrival[c.values[0]] for c in cells]
+
+    before = order()
+    assert sorted(before) == list(range(40))
+    assert spearman(before) > 0.9, "the attack works on the traces answering leaves"
+    scrub_now(app, campaign)
+    after = order()
+    assert sorted(after) == list(range(40))
+    assert abs(spearman(after)) < 0.6
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_deleted_rows_leave_nothing_in_freed_pages(app, make_campaign, make_tokens, tmp_path):
+    """Attack 3: deleted rows (the clerks' entries of a counted paper ballot) must not stay
+    readable in freed pages, the file or its log, whatever SQLite's compiled default is."""
+    # without secure_delete a deleted row stays in the file: the attack, shown on a copy
+    plain = tmp_path / "plain.sqlite"
+    with sqlite3.connect(plain) as conn:
+        conn.execute("PRAGMA secure_delete=OFF")
+        conn.execute("CREATE TABLE t (x TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(f"clerk-entry-{i}-" + "x" * 300,) for i in range(40)])
+        conn.commit()
+        conn.execute("DELETE FROM t")
+        conn.commit()
+    assert b"clerk-entry-7-" in plain.read_bytes()
+
+    from survey import paper
+    from survey.paper.double_entry import field_name
+    campaign = make_campaign(units=[("GEN-001", "城关镇党委", "general")])
+    make_tokens(campaign, n=3, category="resident")
+    with app.app_context(), force_locale("en"):
+        c = db.session.get(Campaign, campaign)
+        uid = db.session.scalar(select(Unit.id))
+        form = paper.ballot_form(c, 1, "en")
+        entry = {field_name(uid, q.key): q.choices[-1][0] for block in form.blocks for q in block.questions}
+        assert paper.enter_ballot(c, 1, "clerk-a", entry) == "waiting"
+        assert paper.enter_ballot(c, 1, "clerk-b", entry) == "counted"
+    marker = field_name(uid, "leadership").encode()
+    wal = database_file(app).with_name("survey.sqlite-wal")
+    assert marker in wal.read_bytes(), "the log holds the entries until a scrub"
+
+    scrub_now(app, campaign)
+    main = database_file(app).read_bytes()
+    assert marker not in main and (not wal.exists() or marker not in wal.read_bytes())
+    pages = forensics.main_file_pages(database_file(app))
+    free = forensics.freelist_pages(database_file(app))
+    assert all(marker not in pages[number] for number in free)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------
+def xmin_groups(app) -> dict[str, dict[str, list]]:
+    """Every row of the answer-side tables grouped by the transaction that wrote it."""
+    groups: dict[str, dict[str, list]] = {}
+    with app.app_context():
+        for table in sorted(TOKEN_SIDE | RESPONSE_SIDE):
+            key = {"ballot_token": "token_hash", "response": "id", "answer": "response_id",
+                   "comment_moderation": "response_id", "paper_ballot": "serial", "paper_entry": "serial"}.get(table, "item")
+            for xmin, value in db.session.execute(text(f"SELECT xmin::text, {key} FROM {table}")):
+                groups.setdefault(xmin, {}).setdefault(table, []).append(value)
+    return groups
+
+
+def count_paper_ballot(app, campaign, serial):
+    """Two clerks enter ballot No. serial with the last box of every line marked."""
+    from survey import paper
+    from survey.paper.double_entry import field_name
+    with app.app_context(), force_locale("en"):
+        c = db.session.get(Campaign, campaign)
+        form = paper.ballot_form(c, serial, "en")
+        entry = {field_name(b.unit_id, q.key): q.choices[-1][0] for b in form.blocks for q in b.questions}
+        paper.enter_ballot(c, serial, "clerk-a", entry)
+        assert paper.enter_ballot(c, serial, "clerk-b", entry) == "counted"
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_xmin_groups_link_nothing_after_scrub(app, client, make_campaign, make_tokens, full_answer):
+    """Attack 4: rows written by one transaction share its xmin, so a redeemed token pairs with
+    its responses, and a paper ballot's marks are read off the tally rows its count updated.
+    After the scrub no transaction wrote both a token-side and a response-side row."""
+    campaign, hashes, arrival = answer_ballots(app, client, make_campaign, make_tokens, full_answer, n=20)
+    paper_tokens = make_tokens(campaign, n=1, category="resident")
+    assert paper_tokens
+    count_paper_ballot(app, campaign, 21)  # the only one to tick the last boxes
+    by_arrival = {i: rid for rid, i in arrival.items()}
+    groups = xmin_groups(app)
+    linked = [h for i, h in enumerate(hashes)
+              if any(h in g.get("ballot_token", []) and by_arrival[i] in g.get("response", []) for g in groups.values())]
+    assert len(linked) == len(hashes), "the attack works on the traces answering leaves"
+    marks = [g["tally"] for g in groups.values() if 21 in g.get("paper_ballot", []) and "tally" in g]
+    assert marks and len(marks[0]) >= 12
+
+    with app.app_context():
+        from survey.campaigns import transition
+        from survey.registry import current_registry
+        transition(db.session.get(Campaign, campaign), "close", current_registry(), "test")
+        db.session.commit()
+    for xmin, tables in xmin_groups(app).items():
+        assert not (set(tables) & TOKEN_SIDE and set(tables) & RESPONSE_SIDE), (xmin, sorted(tables))
+    with app.app_context():
+        order = [arrival[r] for (r,) in db.session.execute(text(
+            "SELECT id FROM response WHERE channel = 'online' ORDER BY ctid"))]
+    assert sorted(order) == list(range(20)) and abs(spearman(order)) < 0.7
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_dead_tuples_and_page_bytes_tell_nothing_after_scrub(app, client, make_campaign, make_tokens, full_answer):
+    """Attack 4: pageinspect reads dead tuple versions: a token's old version ends (xmax) in
+    the transaction its responses begin in (xmin). After a scrub no dead tuple is left, and no
+    byte of an old version either (plain VACUUM would leave them in the page)."""
+    campaign, hashes, arrival = answer_ballots(app, client, make_campaign, make_tokens, full_answer, n=20)
+    with app.app_context():
+        db.session.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+        db.session.commit()
+
+    def dead(table):
+        with app.app_context():
+            pages = db.session.scalar(text(f"SELECT pg_relation_size('{table}') / current_setting('block_size')::int"))
+            rows = []
+            for page in range(pages):
+                rows += db.session.execute(text(
+                    f"SELECT t_xmin::text, t_xmax::text FROM heap_page_items(get_raw_page('{table}', {page})) "
+                    "WHERE (t_xmax <> '0' AND t_infomask & 128 = 0) OR lp_flags <> 1")).all()
+            return rows
+
+    def raw(table) -> bytes:
+        with app.app_context():
+            pages = db.session.scalar(text(f"SELECT pg_relation_size('{table}') / current_setting('block_size')::int"))
+            return b"".join(db.session.scalar(text(f"SELECT get_raw_page('{table}', {p})")) for p in range(pages))
+
+    with app.app_context():
+        response_xmins = {x for (x,) in db.session.execute(text("SELECT xmin::text FROM response"))}
+    ended = {xmax for _xmin, xmax in dead("ballot_token")}
+    assert len(ended & response_xmins) == len(hashes), "the attack works on the traces answering leaves"
+
+    scrub_now(app, campaign)
+    for table in ("ballot_token", "response", "answer", "tally"):
+        assert dead(table) == [], table
+    answers = raw("answer")
+    for i in range(20):
+        assert len(re.findall(rf"no {i}(?!\d)".encode(), answers)) == 1, f"an old version of comment {i} is left"
+
+
+# --- both databases ------------------------------------------------------------------------------
+def test_hidden_comment_stays_hidden_through_scrubs(app, admin_client, make_campaign, make_tokens, full_answer):
+    """Attack 5: the scrub deletes and re-inserts responses; a hidden comment must stay hidden."""
+    from survey.results import comments_query
+    campaign, _hashes, arrival = answer_ballots(app, admin_client, make_campaign, make_tokens, full_answer, n=6)
+    secret = next(rid for rid, i in arrival.items() if i == 3)
+    slug = "test-2025"
+    reply = admin_client.post(f"/admin/campaigns/{slug}/comments/hide", data={
+        "response_id": secret, "item": "comment", "reason": "names a person",
+        "csrf_token": admin_client.csrf(f"/admin/campaigns/{slug}/comments")})
+    assert reply.status_code == 303
+
+    def visible():
+        with app.app_context():
+            return {r.response_id for r in db.session.execute(comments_query(campaign, visible_only=True))}
+
+    assert secret not in visible() and len(visible()) == 5
+    scrub_now(app, campaign)
+    with app.app_context():
+        from survey.campaigns import transition
+        from survey.registry import current_registry
+        transition(db.session.get(Campaign, campaign), "close", current_registry(), "test")
+        db.session.commit()
+        row = db.session.get(CommentModeration, (secret, "comment"))
+        assert row is not None and row.reason == "names a person"
+    assert secret not in visible() and len(visible()) == 5
+
+
+def test_scrub_under_answering_loses_nothing(app, make_campaign, make_tokens, full_answer, monkeypatch):
+    """Answering goes on during a scrub: every acknowledged answer is stored and counted once."""
+    from survey import anonymity
+    monkeypatch.setattr(anonymity, "RESPONSES_PER_CHUNK", 10)
+    monkeypatch.setattr(anonymity, "TOKENS_PER_CHUNK", 10)
+    campaign = make_campaign(units=[("GEN-001", "城关镇党委", "general")], allow_repeat=True)
+    tokens = make_tokens(campaign, n=40, category="resident")
+    uid = unit_ids(app)
+    client = app.test_client()
+    for i in range(60):
+        assert client.post("/s/GEN-001", data={**full_answer, "comment": f"early {i}"}).status_code == 303
+    acknowledged, failures = [], []
+
+    def answer(worker):
+        c = app.test_client()
+        for _ in range(25):
+            if worker == 0 and tokens:
+                reply = c.post(f"/b/{tokens.pop()}", data=ballot_answer(uid, full_answer))
+            else:
+                reply = c.post("/s/GEN-001", data=full_answer)
+            (acknowledged if reply.status_code == 303 else failures).append(reply.status_code)
+
+    workers = [threading.Thread(target=answer, args=(w,)) for w in range(3)]
+    for w in workers:
+        w.start()
+    reports = []
+    while any(w.is_alive() for w in workers) or len(reports) < 2:
+        reports.append(scrub_now(app, campaign))
+    for w in workers:
+        w.join(timeout=120)
+    assert failures == [] and len(acknowledged) == 75
+    assert all(r.chunks > 3 for r in reports)
+    with app.app_context():
+        stored = db.session.scalar(text("SELECT count(*) FROM response WHERE campaign_id = :c"), {"c": campaign})
+        counted = db.session.scalar(text("SELECT sum(count) FROM tally WHERE item = '' AND campaign_id = :c"),
+                                    {"c": campaign})
+        redeemed = db.session.scalar(text("SELECT count(*) FROM ballot_token WHERE redeemed"))
+    assert stored == counted == 60 + len(acknowledged)
+    assert redeemed == 40 - len(tokens)
