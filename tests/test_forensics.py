@@ -296,3 +296,107 @@ def test_scrub_under_answering_loses_nothing(app, make_campaign, make_tokens, fu
         redeemed = db.session.scalar(text("SELECT count(*) FROM ballot_token WHERE redeemed"))
     assert stored == counted == 60 + len(acknowledged)
     assert redeemed == 40 - len(tokens)
+
+
+# --- logs --------------------------------------------------------------------------------------
+def spellings(token: str) -> list[str]:
+    """Every way a ballot address can be typed and still reach (or nearly reach) the ballot."""
+    first = "%{:02X}".format(ord(token[0]))
+    return [f"/b/{token}", f"/%62/{token}", f"//b//{token}", f"/B/{token}", f"/b/{token}/junk",
+            f"/b/{token}?x={token}", f"/b/{token};x", f"/b/{first}{token[1:]}", f"/b/./{token}",
+            f"/s/../b/{token}", f"/b/{token}%20", f"/b/{token}/", f"/%2F/b/{token}"]
+
+
+def check_request_lines(log: str, tokens: list[str], resident: str) -> list[str]:
+    """The request lines of a log, after checking none has a token (even part of one), the
+    resident's address or a time finer than the hour."""
+    for token in tokens:
+        for start in range(0, len(token) - 8):
+            assert token[start:start + 9] not in log, f"a piece of a token is in the log: {token[start:start + 9]}"
+    assert resident not in log
+    lines = [line for line in log.splitlines() if re.search(r'"(GET|POST|HEAD|-) ', line)]
+    for line in lines:
+        stamp = re.search(r"\[([^\]]*)\]", line).group(1)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00Z?", stamp), line
+        assert not re.search(r"\d\d:\d\d:\d\d|T\d\d:[0-5]\d:", line), line
+    print("\n".join(lines))
+    return lines
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_access_logs_keep_no_token_address_or_time(app, make_campaign, make_tokens, full_answer, tmp_path):
+    """Attack 6: `survey serve --access-log` behind the documented nginx config, asked for a
+    ballot in every spelling, answered by QR and by ballot from one resident's address: neither
+    log has a token (nor a piece of one), the address or the minute."""
+    import os
+    import sys
+
+    from stack import HOUR_MAP, LOG_FORMAT, NGINX_CONF, PROXY_LINES, BODY_AND_GZIP, request, spawn, stop_group, wait_listening
+    from survey.testing import free_port
+    campaign = make_campaign(allow_repeat=True)
+    tokens = make_tokens(campaign, n=2, category="resident")
+    app_port, port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
+    env.update(SURVEY_INSTANCE=app.instance_path, SURVEY_DATABASE_URL=app.config["SURVEY_DATABASE_URL"],
+               SURVEY_SECRET_KEY="x", SURVEY_PROXY_COUNT="1", SURVEY_RATELIMIT_ENABLED="0")
+    (tmp_path / "nginx-temp").mkdir()
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf = NGINX_CONF.format(user=user, tmp=tmp_path, port=port, servers=f"        server 127.0.0.1:{app_port};",
+                             hour_map=HOUR_MAP, log_format=LOG_FORMAT, proxy_lines=PROXY_LINES,
+                             body_and_gzip=BODY_AND_GZIP)
+    (tmp_path / "nginx.conf").write_text(conf)
+    processes = [spawn([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{app_port}",
+                        "--workers", "2", "--access-log"], tmp_path / "app.log", env=env, cwd=tmp_path)]
+    try:
+        wait_listening(app_port, processes[0], tmp_path / "app.log", timeout=60)
+        processes.append(spawn(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                                "-g", f"daemon off; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;"],
+                               tmp_path / "nginx.log"))
+        wait_listening(port, processes[1], tmp_path / "nginx.log")
+        resident = "127.0.5.77"
+        uid = unit_ids(app)
+        statuses = [request(port, "GET", path, source=resident).status for path in spellings(tokens[0])]
+        assert statuses[0] == 200 and statuses[1] == 200, statuses
+        answered = request(port, "POST", f"/%62/{tokens[1]}", data=ballot_answer(uid, full_answer), source=resident)
+        assert answered.status == 303 and "X-Survey-Route" not in answered.headers
+        assert request(port, "POST", "/s/GEN-001", data=full_answer, source=resident).status == 303
+        deadline = threading.Event()
+        deadline.wait(0.5)  # gunicorn writes a line just after its response
+    finally:
+        for process in reversed(processes):
+            stop_group(process)
+    nginx_lines = check_request_lines((tmp_path / "access.log").read_text(), tokens, resident)
+    app_lines = check_request_lines((tmp_path / "app.log").read_text(), tokens, resident)
+    for lines in (nginx_lines, app_lines):
+        assert any('"GET /b/<token>" 200' in line for line in lines), lines
+        assert any('"POST /b/<token>" 303' in line for line in lines)
+        assert any('"POST /s/<code>" 303' in line for line in lines)
+    assert len(nginx_lines) == len(spellings(tokens[0])) + 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_dev_server_log_keeps_no_token_address_or_time(app, make_campaign, make_tokens, caplog):
+    """Attack 6 on `survey demo`'s development server: the same request lines."""
+    import logging
+
+    from werkzeug.serving import make_server
+
+    from stack import request
+    from survey.logs import dev_request_handler
+    from survey.testing import free_port
+    campaign = make_campaign()
+    tokens = make_tokens(campaign, n=1, category="resident")
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=dev_request_handler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    thread.start()
+    try:
+        for path in spellings(tokens[0]):
+            request(port, "GET", path, source="127.0.5.78")
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    log = "\n".join(r.getMessage() for r in caplog.records if r.name == "werkzeug")
+    lines = check_request_lines(log, tokens, "127.0.5.78")
+    assert sum('"GET /b/<token>" 200' in line for line in lines) >= 2
