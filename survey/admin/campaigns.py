@@ -49,7 +49,7 @@ class CampaignForm(OfficeForm):
     allow_repeat = BooleanField(_l("A shared family phone may answer again"))
     show_comments = BooleanField(_l("Show residents' comments in the results"))
     scrub_interval = IntegerField(_l("Scrub every (minutes)"), default=60, validators=[
-        InputRequired(), NumberRange(5, 60)],
+        Optional(), NumberRange(5, 60)],
         description=_l("While the campaign is open, the traces the database keeps of who answered when are "
                        "removed this often (5 to 60 minutes); also when it closes."))
     previous_campaign = SelectField(_l("Previous campaign of the same units (for the change since then)"),
@@ -122,7 +122,7 @@ def _apply(form: CampaignForm, campaign: Campaign) -> dict:
     """Copy the form onto the campaign; return the changed settings as {name: new value}."""
     values = {"slug": form.slug.data, "name": form.name.data.strip(), "starts_on": form.starts_on.data,
               "ends_on": form.ends_on.data, "allow_repeat": form.allow_repeat.data,
-              "show_comments": form.show_comments.data, "scrub_interval": form.scrub_interval.data,
+              "show_comments": form.show_comments.data, "scrub_interval": form.scrub_interval.data or 60,
               "previous_campaign_id": int(form.previous_campaign.data) if form.previous_campaign.data else None}
     if "satisfaction_line" in form:
         old = _form_data(campaign) if campaign.id else {}
