@@ -49,12 +49,15 @@ from .db import db
 
 log = logging.getLogger("survey.scrub")
 
-RESPONSES_PER_CHUNK = 2000   # about 24,000 answer rows: a chunk holds the write locks well under a second
-TOKENS_PER_CHUNK = 20000
+RESPONSES_PER_CHUNK = 800    # about 10,000 answer rows: a chunk holds the write locks about 0.3 s
+TOKENS_PER_CHUNK = 4000
 LEASE_SECONDS = 300
 DEFAULT_INTERVAL_MINUTES = 60
 LOCK_TIMEOUT = "500ms"       # below PostgreSQL's deadlock_timeout (1 s): the scrub gives way, not an answer
 ATTEMPTS = 40
+# SQLite's busy handler retries a waiting writer at most every 100 ms: a gap as long between
+# chunks lets every waiting answer in, instead of the next chunk taking the lock again at once
+SQLITE_GAP_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,8 @@ def _run_chunk(report: ScrubReport, tables, params, ids_sql=None) -> None:
                 continue
         report.chunks += 1
         report.longest_chunk = max(report.longest_chunk, time.perf_counter() - started)
+        if _dialect() == "sqlite":
+            time.sleep(SQLITE_GAP_SECONDS)
         return
 
 
