@@ -15,12 +15,13 @@ left is the engine's own bookkeeping, which a hostile reader of the database fil
 
 A scrub rewrites every row the answering transactions of one campaign wrote (responses,
 answers, comment moderation, tokens, paper ballots and entries, tallies, and any table
-registered with :func:`scrub_table`) in primary-key order, in short chunks, each one a
-transaction of its own: the rows then share the chunk's transaction id, lie in key order
-(random ids), and a token's chunk is never a response's chunk. Then the engine forgets the
-old versions: SQLite runs with ``secure_delete`` on (deleted content is zeroed) and the
-write-ahead log is checkpointed and truncated to nothing; PostgreSQL rewrites each table with
-``VACUUM (FULL)``, so no dead tuple and no byte of one is left in a page.
+registered with :func:`scrub_table`) in short chunks, each one a transaction of its own: the
+rows then carry the chunk's transaction, and a token's chunk is never a response's chunk.
+SQLite: each chunk deletes its rows and puts them back in primary-key order (random ids), with
+``secure_delete`` on so what was deleted is zeroed; then the write-ahead log is checkpointed
+and truncated to nothing. PostgreSQL: each chunk updates its rows to themselves (a new version
+with the chunk's ``xmin``); then ``CLUSTER`` rewrites each table in primary-key order, so rows
+lie in key order and no dead tuple, nor any byte of one, is left in a page.
 
 Answering goes on during a scrub: each chunk holds the write locks for a moment and answers
 wait for it (SQLite's busy timeout, PostgreSQL's lock queue); the scrub, not the answer, gives
@@ -152,11 +153,23 @@ def _temp(name: str) -> str:
 
 
 def _rewrite(conn, tables: list[ScrubbedTable], params: dict, ids_sql: str | None = None) -> int:
-    """Copy the rows out, delete them, put them back in key order: one transaction."""
+    """Give every row of the chunk a new version written by this transaction.
+
+    SQLite: copy the rows out, delete them, put them back in key order (an UPDATE would put a
+    cell back in the slot it came from). PostgreSQL: UPDATE each row to itself, which writes a
+    new version with this transaction's xmin and fires no foreign-key check; CLUSTER then lays
+    the table out in key order (_forget_old_versions).
+    """
     moved = 0
     copies = []
     if ids_sql:
         conn.execute(text(_temp("scrub_ids") + ids_sql), params)
+    if _dialect() == "postgresql":
+        for table in tables:
+            column = table.key.split(",")[0].strip()
+            moved += conn.execute(text(f"UPDATE {table.name} SET {column} = {column} WHERE {table.where}"),
+                                  params).rowcount
+        return moved
     for n, table in enumerate(tables):
         copy = f"scrub_copy_{n}"
         conn.execute(text(_temp(copy) + f"SELECT * FROM {table.name} WHERE {table.where}"), params)
@@ -231,7 +244,7 @@ def _forget_old_versions(report: ScrubReport, tables: list[ScrubbedTable]) -> No
                 with engine.connect() as conn:
                     try:
                         conn.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
-                        conn.exec_driver_sql(f"VACUUM (FULL) {table.name}")
+                        conn.exec_driver_sql(f"CLUSTER {table.name} USING {_primary_key_index(conn, table.name)}")
                         break
                     except DBAPIError as exc:
                         if attempt == ATTEMPTS - 1 or not _is_lock_conflict(exc):
@@ -239,6 +252,11 @@ def _forget_old_versions(report: ScrubReport, tables: list[ScrubbedTable]) -> No
                         report.retries += 1
                         time.sleep(0.05 * (attempt + 1))
     report.compact_seconds = time.perf_counter() - started
+
+
+def _primary_key_index(conn, table: str) -> str:
+    return conn.execute(text("SELECT indexrelid::regclass::text FROM pg_index "
+                             "WHERE indrelid = CAST(:t AS regclass) AND indisprimary"), {"t": table}).scalar_one()
 
 
 def scrub(campaign_id: int) -> ScrubReport:
