@@ -239,12 +239,14 @@ def _forget_old_versions(report: ScrubReport, tables: list[ScrubbedTable]) -> No
             raise RuntimeError("the write-ahead log could not be checkpointed: a reader stayed open")
     else:
         engine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-        for table in tables:
+        with engine.connect() as conn:
+            parts = [part for table in tables for part in _parts(conn, table.name)]
+        for part in parts:  # one table (or partition) at a time: an answer waits for one at most
             for attempt in range(ATTEMPTS):
                 with engine.connect() as conn:
                     try:
                         conn.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
-                        conn.exec_driver_sql(f"CLUSTER {table.name} USING {_primary_key_index(conn, table.name)}")
+                        conn.exec_driver_sql(f"CLUSTER {part} USING {_primary_key_index(conn, part)}")
                         break
                     except DBAPIError as exc:
                         if attempt == ATTEMPTS - 1 or not _is_lock_conflict(exc):
@@ -252,6 +254,13 @@ def _forget_old_versions(report: ScrubReport, tables: list[ScrubbedTable]) -> No
                         report.retries += 1
                         time.sleep(0.05 * (attempt + 1))
     report.compact_seconds = time.perf_counter() - started
+
+
+def _parts(conn, table: str) -> list[str]:
+    """The table itself, or its partitions if it is partitioned (answer: docs/anonymity.md)."""
+    parts = list(conn.execute(text("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                   "WHERE i.inhparent = CAST(:t AS regclass) ORDER BY c.relname"), {"t": table}).scalars())
+    return parts or [table]
 
 
 def _primary_key_index(conn, table: str) -> str:

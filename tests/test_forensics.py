@@ -201,20 +201,27 @@ def test_dead_tuples_and_page_bytes_tell_nothing_after_scrub(app, client, make_c
         db.session.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
         db.session.commit()
 
+    def heap_pages(table):
+        """(relation, page number) of every page of a table or of its partitions."""
+        parts = list(db.session.scalars(text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = CAST(:t AS regclass)"), {"t": table})) or [table]
+        return [(part, page) for part in parts for page in range(db.session.scalar(
+            text(f"SELECT pg_relation_size('{part}') / current_setting('block_size')::int")))]
+
     def dead(table):
         with app.app_context():
-            pages = db.session.scalar(text(f"SELECT pg_relation_size('{table}') / current_setting('block_size')::int"))
             rows = []
-            for page in range(pages):
+            for part, page in heap_pages(table):
                 rows += db.session.execute(text(
-                    f"SELECT t_xmin::text, t_xmax::text FROM heap_page_items(get_raw_page('{table}', {page})) "
+                    f"SELECT t_xmin::text, t_xmax::text FROM heap_page_items(get_raw_page('{part}', {page})) "
                     "WHERE (t_xmax <> '0' AND t_infomask & 128 = 0) OR lp_flags <> 1")).all()
             return rows
 
     def raw(table) -> bytes:
         with app.app_context():
-            pages = db.session.scalar(text(f"SELECT pg_relation_size('{table}') / current_setting('block_size')::int"))
-            return b"".join(db.session.scalar(text(f"SELECT get_raw_page('{table}', {p})")) for p in range(pages))
+            return b"".join(db.session.scalar(text(f"SELECT get_raw_page('{part}', {page})"))
+                            for part, page in heap_pages(table))
 
     with app.app_context():
         response_xmins = {x for (x,) in db.session.execute(text("SELECT xmin::text FROM response"))}

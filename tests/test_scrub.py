@@ -97,3 +97,45 @@ def test_serve_scrubs_an_open_campaign_by_itself(app, make_campaign, make_tokens
     assert campaign_row(app, cid).scrubbed_at is not None, log
     with app.app_context():
         assert db.session.execute(text("SELECT holder FROM scrub_lease")).scalar() is None
+
+
+def test_previous_version_upgrades_keeping_answers_and_downgrades(backend, tmp_path, request):
+    """An instance made by the previous version (0003) upgrades with its answers; on PostgreSQL
+    the answers land in the partitioned table; a downgrade gives them back too."""
+    from alembic import command
+
+    from survey import create_app
+    from survey.migrate import alembic_config, upgrade
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = f"old_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+        server.execute(f"CREATE DATABASE {name}")
+        url = server.url(name)
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "i"), "SECRET_KEY": "x", "SURVEY_DATABASE_URL": url,
+                      "SURVEY_RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade("0003")
+        db.session.execute(text("INSERT INTO campaign (id, slug, name, state, satisfaction_line, composition_minimum, "
+                                "minimum_sample, access, allow_repeat, show_comments) VALUES "
+                                "(1, 'old', '旧', 'closed', 0.7, 0.3, 30, 'both', false, false)"))
+        db.session.execute(text("INSERT INTO unit (id, campaign_id, code, name, sector, commitments) "
+                                "VALUES (1, 1, 'U1', '单位', 'general', '[]')"))
+        db.session.execute(text("INSERT INTO response VALUES ('ab', 1, 1, 'q', 'resident', 'online', '2025-01-02')"))
+        db.session.execute(text("INSERT INTO answer VALUES ('ab', 'leadership', 'satisfied', NULL), "
+                                "('ab', 'comment', NULL, '好')"))
+        db.session.commit()
+        upgrade()
+        assert db.session.execute(text("SELECT count(*) FROM answer")).scalar() == 2
+        assert db.session.execute(text("SELECT scrub_interval FROM campaign")).scalar() == 60
+        if backend == "postgres":
+            assert db.session.execute(text("SELECT count(*) FROM pg_inherits WHERE "
+                                           "inhparent = 'answer'::regclass")).scalar() == 16
+        anonymity.scrub(1)
+        assert db.session.execute(text("SELECT text FROM answer WHERE item = 'comment'")).scalar() == "好"
+        db.session.remove()
+        command.downgrade(alembic_config(), "0003")
+        assert db.session.execute(text("SELECT count(*) FROM answer")).scalar() == 2
+        db.session.remove()
+        db.engine.dispose()

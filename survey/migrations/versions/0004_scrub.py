@@ -4,6 +4,9 @@ Revision ID: 0004_scrub
 Revises: 0003
 
 On SQLite the columns are added with plain ALTER TABLE (see 0003 for why not batch mode).
+
+On PostgreSQL the answer table becomes 16 hash partitions of response_id: a scrub rewrites
+(CLUSTERs) one partition at a time, so an answer waits for a sixteenth of the table at most.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -25,9 +28,41 @@ def upgrade():
     sa.PrimaryKeyConstraint('name', name=op.f('pk_scrub_lease'))
     )
     op.execute("INSERT INTO scrub_lease (name) VALUES ('scrub')")
+    if op.get_bind().dialect.name == 'postgresql':
+        _partition_answers()
+
+
+ANSWER_PARTITIONS = 16
+
+
+def _partition_answers():
+    op.execute('ALTER TABLE answer RENAME TO answer_plain')
+    op.execute('ALTER TABLE answer_plain RENAME CONSTRAINT pk_answer TO pk_answer_plain')
+    op.execute('CREATE TABLE answer (response_id VARCHAR(32) NOT NULL, item VARCHAR(60) NOT NULL, '
+               'choice VARCHAR(40), text TEXT, CONSTRAINT pk_answer PRIMARY KEY (response_id, item), '
+               'CONSTRAINT fk_answer_response_id_response FOREIGN KEY (response_id) REFERENCES response (id) '
+               'ON DELETE CASCADE) PARTITION BY HASH (response_id)')
+    for n in range(ANSWER_PARTITIONS):
+        op.execute(f'CREATE TABLE answer_p{n:02d} PARTITION OF answer '
+                   f'FOR VALUES WITH (MODULUS {ANSWER_PARTITIONS}, REMAINDER {n})')
+    op.execute('INSERT INTO answer SELECT * FROM answer_plain ORDER BY response_id, item')
+    op.execute('DROP TABLE answer_plain')
+
+
+def _unpartition_answers():
+    op.execute('ALTER TABLE answer RENAME TO answer_parts')
+    op.execute('ALTER TABLE answer_parts RENAME CONSTRAINT pk_answer TO pk_answer_parts')
+    op.execute('CREATE TABLE answer (response_id VARCHAR(32) NOT NULL, item VARCHAR(60) NOT NULL, '
+               'choice VARCHAR(40), text TEXT, CONSTRAINT pk_answer PRIMARY KEY (response_id, item), '
+               'CONSTRAINT fk_answer_response_id_response FOREIGN KEY (response_id) REFERENCES response (id) '
+               'ON DELETE CASCADE)')
+    op.execute('INSERT INTO answer SELECT * FROM answer_parts ORDER BY response_id, item')
+    op.execute('DROP TABLE answer_parts')
 
 
 def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        _unpartition_answers()
     op.drop_table('scrub_lease')
     if op.get_bind().dialect.name == 'sqlite':
         op.execute('ALTER TABLE campaign DROP COLUMN scrubbed_at')
