@@ -52,7 +52,7 @@ log = logging.getLogger("survey.scrub")
 
 RESPONSES_PER_CHUNK = 800    # about 10,000 answer rows: a chunk holds the write locks about 0.3 s
 TOKENS_PER_CHUNK = 4000
-LEASE_SECONDS = 300
+LEASE_SECONDS = 900
 DEFAULT_INTERVAL_MINUTES = 60
 LOCK_TIMEOUT = "500ms"       # below PostgreSQL's deadlock_timeout (1 s): the scrub gives way, not an answer
 ATTEMPTS = 40
@@ -273,11 +273,31 @@ def scrub(campaign_id: int) -> ScrubReport:
 
     Must be called outside a transaction of the caller's (it commits chunk by chunk).
     """
+    return scrub_many([campaign_id])[0]
+
+
+def scrub_many(campaign_ids: list[int]) -> list[ScrubReport]:
+    """Scrub several campaigns, compacting the tables once after all of them are rewritten."""
     db.session.commit()
+    tables = _tables()
+    reports = [_rewrite_campaign(cid, tables) for cid in campaign_ids]
+    if reports:
+        started = time.perf_counter()
+        _forget_old_versions(reports[-1], tables)
+        for report in reports:
+            _mark_scrubbed(report.campaign_id)
+            report.seconds += time.perf_counter() - started
+            log.info("scrubbed campaign %s: %d rows in %d chunks, %.1f s (longest chunk %.2f s, compaction %.1f s)",
+                     report.campaign_id, report.rows, report.chunks, report.seconds, report.longest_chunk,
+                     reports[-1].compact_seconds)
+    return reports
+
+
+def _rewrite_campaign(campaign_id: int, tables: list[ScrubbedTable]) -> ScrubReport:
+    """Give every answer-side row of one campaign a new version, chunk by chunk."""
     report = ScrubReport(campaign_id)
     started = time.perf_counter()
     params = {"c": campaign_id}
-    tables = _tables()
     single = [t for t in tables if t.chunk is None]
     token_side = [t for t in tables if t.chunk == "tokens"]
     response_side = [t for t in tables if t.chunk == "responses"]
@@ -298,11 +318,7 @@ def scrub(campaign_id: int) -> ScrubReport:
         _run_chunk(report, ranged, {**params, "lo": lo, "hi": hi}, ids_sql=ids_sql)
     if after:
         _run_chunk(report, after, params)
-    _forget_old_versions(report, tables)
-    _mark_scrubbed(campaign_id)
     report.seconds = time.perf_counter() - started
-    log.info("scrubbed campaign %s: %d rows in %d chunks, %.1f s (longest chunk %.2f s, compaction %.1f s)",
-             campaign_id, report.rows, report.chunks, report.seconds, report.longest_chunk, report.compact_seconds)
     return report
 
 
@@ -376,15 +392,11 @@ def scrub_due(holder: str | None = None) -> list[ScrubReport]:
     due = due_campaigns()
     if not due or not take_lease(holder):
         return []
-    reports = []
     try:
-        for cid in due:
-            take_lease(holder)
-            if cid in due_campaigns():  # another process may have scrubbed it meanwhile
-                reports.append(scrub(cid))
+        due = due_campaigns()  # another process may have scrubbed some meanwhile
+        return scrub_many(due)
     finally:
         release_lease(holder)
-    return reports
 
 
 class Scrubber(threading.Thread):
