@@ -100,7 +100,7 @@ def test_serve_scrubs_an_open_campaign_by_itself(app, make_campaign, make_tokens
 
 
 def test_previous_version_upgrades_keeping_answers_and_downgrades(backend, tmp_path, request):
-    """An instance made by the previous version (0003) upgrades with its answers; on PostgreSQL
+    """An instance made by the previous version (0004_personal_data) upgrades with its answers; on PostgreSQL
     the answers land in the partitioned table; a downgrade gives them back too."""
     from alembic import command
 
@@ -116,7 +116,7 @@ def test_previous_version_upgrades_keeping_answers_and_downgrades(backend, tmp_p
     app = create_app({"INSTANCE_PATH": str(tmp_path / "i"), "SECRET_KEY": "x", "SURVEY_DATABASE_URL": url,
                       "SURVEY_RATELIMIT_ENABLED": False})
     with app.app_context():
-        upgrade("0003")
+        upgrade("0004_personal_data")
         db.session.execute(text("INSERT INTO campaign (id, slug, name, state, satisfaction_line, composition_minimum, "
                                 "minimum_sample, access, allow_repeat, show_comments) VALUES "
                                 "(1, 'old', '旧', 'closed', 0.7, 0.3, 30, 'both', false, false)"))
@@ -135,7 +135,7 @@ def test_previous_version_upgrades_keeping_answers_and_downgrades(backend, tmp_p
         anonymity.scrub(1)
         assert db.session.execute(text("SELECT text FROM answer WHERE item = 'comment'")).scalar() == "好"
         db.session.remove()
-        command.downgrade(alembic_config(), "0003")
+        command.downgrade(alembic_config(), "0004_personal_data")
         assert db.session.execute(text("SELECT count(*) FROM answer")).scalar() == 2
         db.session.remove()
         db.engine.dispose()

@@ -1,7 +1,7 @@
 """Scrub: each campaign's interval between scrubs and its last scrub; the lease row.
 
 Revision ID: 0004_scrub
-Revises: 0003
+Revises: 0004_personal_data
 
 On SQLite the columns are added with plain ALTER TABLE (see 0003 for why not batch mode).
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0004_scrub'
-down_revision = '0003'
+down_revision = '0004_personal_data'
 branch_labels = None
 depends_on = None
 
