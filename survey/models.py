@@ -2,7 +2,8 @@
 
 Anonymity shapes the response tables: a response has a random id, the day (never the time)
 it was given, and no address, agent, cookie or token. On SQLite the response and answer
-tables are WITHOUT ROWID, so their physical order follows the random id, not arrival.
+tables are WITHOUT ROWID, keyed by the random id; what the database engine keeps of arrival
+order (write-ahead log, cell order, xmin) is removed by the scrub (survey/anonymity.py).
 Ballot tokens are stored hashed and share no key with responses.
 """
 from __future__ import annotations
@@ -163,7 +164,10 @@ class Response(db.Model):
 
 
 class Answer(db.Model):
-    """The answer to one item: a choice key, or the text of a comment."""
+    """The answer to one item: a choice key, or the text of a comment.
+
+    On PostgreSQL the table is 16 hash partitions of response_id (migration 0004_scrub), so a
+    scrub rewrites a sixteenth of it at a time."""
 
     __tablename__ = "answer"
     __table_args__ = {"sqlite_with_rowid": False}
