@@ -19,6 +19,17 @@ class PrivateLogger(Logger):
         except Exception:
             self.error("an access line could not be written")
 
+    # gunicorn's own messages about a request quote its address and raw request line
+    def warning(self, msg, *args, **kwargs):
+        if str(msg).startswith("Invalid request from ip="):
+            msg, args = "Invalid request (its address and request line are not logged)", ()
+        super().warning(msg, *args, **kwargs)
+
+    def exception(self, msg, *args, **kwargs):
+        if str(msg).startswith("Error handling request"):
+            msg, args = "Error handling a request (its address is not logged)", ()
+        super().exception(msg, *args, **kwargs)
+
 
 class SurveyServer(BaseApplication):
     def __init__(self, options):

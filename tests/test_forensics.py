@@ -374,6 +374,10 @@ def test_access_logs_keep_no_token_address_or_time(app, make_campaign, make_toke
         answered = request(port, "POST", f"/%62/{tokens[1]}", data=ballot_answer(uid, full_answer), source=resident)
         assert answered.status == 303 and "X-Survey-Route" not in answered.headers
         assert request(port, "POST", "/s/GEN-001", data=full_answer, source=resident).status == 303
+        import socket
+        with socket.create_connection(("127.0.0.1", app_port), source_address=(resident, 0)) as raw:
+            raw.sendall(f"GET /b/{tokens[0]} HTTP/1.1 junk\r\nHost: x\r\n\r\n".encode())  # a malformed line
+            assert b" 400 " in raw.recv(200)
         time.sleep(0.5)  # gunicorn writes a line just after its response
     finally:
         for process in reversed(processes):
