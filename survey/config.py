@@ -18,6 +18,8 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 256 * 1024,
     # How many reverse proxies (nginx) stand in front: their X-Forwarded-For is then trusted.
     "PROXY_COUNT": 0,
+    # How often each server process looks for campaigns due for a scrub (0 turns the thread off).
+    "SCRUB_POLL_SECONDS": 60,
 }
 
 

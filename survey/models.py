@@ -2,7 +2,8 @@
 
 Anonymity shapes the response tables: a response has a random id, the day (never the time)
 it was given, and no address, agent, cookie or token. On SQLite the response and answer
-tables are WITHOUT ROWID, so their physical order follows the random id, not arrival.
+tables are WITHOUT ROWID, keyed by the random id; what the database engine keeps of arrival
+order (write-ahead log, cell order, xmin) is removed by the scrub (survey/anonymity.py).
 Ballot tokens are stored hashed and share no key with responses.
 """
 from __future__ import annotations
@@ -76,6 +77,9 @@ class Campaign(db.Model):
     # a mobile or ID number in a comment: "refuse" the answer with a message, or "mask" and store
     personal_data: Mapped[str] = mapped_column(String(10), default="refuse", server_default="refuse")
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
+    # minutes between scrubs while open (at most 60), and when the last one finished (UTC)
+    scrub_interval: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    scrubbed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.code",
                                              cascade="all, delete-orphan")
@@ -160,7 +164,10 @@ class Response(db.Model):
 
 
 class Answer(db.Model):
-    """The answer to one item: a choice key, or the text of a comment."""
+    """The answer to one item: a choice key, or the text of a comment.
+
+    On PostgreSQL the table is 16 hash partitions of response_id (migration 0004_scrub), so a
+    scrub rewrites a sixteenth of it at a time."""
 
     __tablename__ = "answer"
     __table_args__ = {"sqlite_with_rowid": False}
@@ -218,6 +225,15 @@ class BallotToken(db.Model):
     redeemed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     batch: Mapped[BallotBatch] = relationship()
+
+
+class ScrubLease(db.Model):
+    """Which server process may scrub now (survey/anonymity.py): one row, taken until expires_at."""
+
+    __tablename__ = "scrub_lease"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(120))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class AuditEntry(db.Model):

@@ -51,6 +51,10 @@ class CampaignForm(OfficeForm):
     personal_data = SelectField(_l("A phone or ID number in a comment"), default="refuse", choices=choice_list([
         ("refuse", _l("Ask the resident to remove it (nothing is stored until they do)")),
         ("mask", _l("Store the comment with the number masked"))]))
+    scrub_interval = IntegerField(_l("Scrub every (minutes)"), default=60, validators=[
+        Optional(), NumberRange(5, 60)],
+        description=_l("While the campaign is open, the traces the database keeps of who answered when are "
+                       "removed this often (5 to 60 minutes); also when it closes."))
     previous_campaign = SelectField(_l("Previous campaign of the same units (for the change since then)"),
                                     default="", validators=[Optional()])
 
@@ -113,6 +117,7 @@ def _form_data(campaign: Campaign) -> dict:
         "minimum_sample": campaign.minimum_sample, "access": campaign.access,
         "allow_repeat": campaign.allow_repeat, "show_comments": campaign.show_comments,
         "personal_data": campaign.personal_data,
+        "scrub_interval": campaign.scrub_interval or 60,
         "previous_campaign": str(campaign.previous_campaign_id or ""),
     }
 
@@ -122,6 +127,7 @@ def _apply(form: CampaignForm, campaign: Campaign) -> dict:
     values = {"slug": form.slug.data, "name": form.name.data.strip(), "starts_on": form.starts_on.data,
               "ends_on": form.ends_on.data, "allow_repeat": form.allow_repeat.data,
               "show_comments": form.show_comments.data, "personal_data": form.personal_data.data,
+              "scrub_interval": form.scrub_interval.data or 60,
               "previous_campaign_id": int(form.previous_campaign.data) if form.previous_campaign.data else None}
     if "satisfaction_line" in form:
         old = _form_data(campaign) if campaign.id else {}
