@@ -6,7 +6,6 @@ redirects to a thank-you page (post/redirect/get) whose address carries no token
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -19,7 +18,7 @@ from forms import build_answer_form, collect_answers
 from . import tokens
 from .db import db
 from .limits import answer_limit, limiter
-from .models import Campaign, QuestionnaireSnapshot, Unit
+from .models import CODE_PATTERN, Campaign, QuestionnaireSnapshot, Unit
 from .registry import current_registry
 from .responses import Sheet, store
 from .snapshot import frozen_by_id, frozen_for
@@ -27,7 +26,6 @@ from .visits import already_answered, mark_answered
 
 bp = Blueprint("answering", __name__)
 log = logging.getLogger("survey.answering")
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 
 
 def notice(status: int, title: str, message: str):

@@ -1,6 +1,8 @@
 """Campaign life cycle: draft → open → closed → published, and what each step checks."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -17,6 +19,8 @@ TRANSITIONS = {
     "publish": ("closed",),
 }
 TARGET_STATE = {"open": "open", "close": "closed", "publish": "published"}
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9\-]{0,59}$")
+RESERVED_SLUGS = frozenset({"new"})  # /admin/campaigns/new
 STATE_LABELS = {"draft": _l("draft"), "open": _l("open"), "closed": _l("closed"), "published": _l("published")}
 
 
@@ -27,6 +31,32 @@ def state_label(state: str) -> str:
 
 class CampaignError(ValueError):
     """A campaign action that cannot be done, with the reason."""
+
+
+def slug_problem(slug: str, exclude_id: int | None = None) -> str | None:
+    """Why this short name cannot name a campaign, in the reader's language, or None if it can."""
+    if not SLUG_PATTERN.match(slug):
+        return _("Use 1 to 60 lower-case letters, digits and '-', starting with a letter or digit.")
+    if slug in RESERVED_SLUGS:
+        return _("This short name is reserved.")
+    query = select(Campaign.id).where(Campaign.slug == slug)
+    if exclude_id is not None:
+        query = query.where(Campaign.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        return _("Another campaign already uses this short name.")
+    return None
+
+
+def create_campaign(slug: str, name: str, actor: str, **settings) -> Campaign:
+    """Add a draft campaign (the admin and the CLI both call this); CampaignError if the slug
+    cannot be used. Settings are Campaign columns (satisfaction_line as a fraction, …)."""
+    problem = slug_problem(slug)
+    if problem:
+        raise CampaignError(problem)
+    campaign = Campaign(slug=slug, name=name, state="draft", **settings)
+    db.session.add(campaign)
+    audit(actor, "campaign.create", slug, **{k: v for k, v in settings.items() if v is not None})
+    return campaign
 
 
 def questionnaire_key(unit: Unit, registry: Registry) -> str | None:

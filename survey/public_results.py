@@ -22,7 +22,7 @@ bp = Blueprint("results", __name__)
 
 def visible_campaign(slug: str) -> Campaign:
     """The campaign if its results may be shown to this visitor, else 404."""
-    from .admin.campaigns import SLUG_PATTERN
+    from .campaigns import SLUG_PATTERN
     # a slug that cannot exist is not looked up (PostgreSQL refuses NUL and the like: a 500)
     campaign = db.session.scalar(select(Campaign).filter_by(slug=slug)) if SLUG_PATTERN.match(slug) else None
     if campaign is None or (campaign.state != "published" and not current_user.is_authenticated):

@@ -14,29 +14,21 @@ the check that the tally is right. docs/results.md explains each figure to a cam
 """
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import importlib.util
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, ForeignKey, String, func, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import func, select
 
 from .db import db
-from .models import Answer, Campaign, RespondentCategory, Response, Tally, Unit, today
+from .models import Answer, Campaign, CommentModeration, RespondentCategory, Response, Tally, Unit
 from .questionnaire import Choice, Scale, Text
+from .questions import rated_questions
 from .snapshot import frozen_for
 
 Z95 = 1.959963984540054
-RATED_KINDS = ("choice", "yesno", "commitments")
-# The built-in yes/no scale, for questionnaires frozen without it (forms count yes/no on it).
-YESNO = Scale.model_validate({"key": "yesno", "label": {"zh": "是否", "en": "Yes or no"}, "choices": [
-    {"key": "yes", "label": {"zh": "是", "en": "Yes"}, "weight": 100, "positive": True},
-    {"key": "no", "label": {"zh": "否", "en": "No"}, "weight": 0, "positive": False}]})
-
-
 def wilson(positive: int, n: int, z: float = Z95) -> tuple[float, float] | None:
     """The Wilson score interval for positive / n (95% by default), or None when n is 0."""
     if n <= 0:
@@ -130,6 +122,7 @@ class ItemResult:
     kind: str
     label: Text
     scale: Scale
+    pooled: bool = False  # counts in the unit's overall rate (survey.questions)
     figures: Breakdown = field(default_factory=Breakdown)
 
     def as_dict(self) -> dict:
@@ -244,17 +237,7 @@ class CampaignResults:
 
 def _rated_items(frozen, unit: Unit) -> list[ItemResult]:
     """The unit's rated items in questionnaire order, commitments expanded one per promise."""
-    items = []
-    for item in frozen.questionnaire.items:
-        if item.kind == "choice":
-            items.append(ItemResult(item.key, item.kind, item.label, frozen.scales[item.scale]))
-        elif item.kind == "yesno":
-            items.append(ItemResult(item.key, item.kind, item.label, frozen.scales.get("yesno", YESNO)))
-        elif item.kind == "commitments":
-            for number, text in enumerate(unit.commitments or [], start=1):
-                items.append(ItemResult(f"{item.key}.{number}", item.kind, Text(zh=text, en=text),
-                                        frozen.scales["commitment"]))
-    return items
+    return [ItemResult(q.key, q.kind, q.label, q.scale, q.pooled) for q in rated_questions(frozen, unit.commitments)]
 
 
 def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]]]:
@@ -301,7 +284,7 @@ def compute(campaign: Campaign) -> CampaignResults:
         if choice is None:
             continue  # an item or choice the frozen questionnaire does not rate
         item.figures.add(choice, category, channel, n)
-        if item.kind == "choice":
+        if item.pooled:
             unit.overall.add(choice, category, channel, n)
     for unit in results.values():
         _pool_by_raters(unit)
@@ -414,19 +397,6 @@ def recount(campaign_id: int) -> dict[tuple, int]:
 
 
 # --- comments ---------------------------------------------------------------------------------
-class CommentModeration(db.Model):
-    """A comment an admin hid from reports, with the reason. Hidden comments stay counted
-    and stored; only the day of hiding is kept, never a time."""
-
-    __tablename__ = "comment_moderation"
-    __table_args__ = {"sqlite_with_rowid": False}
-    response_id: Mapped[str] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), primary_key=True)
-    item: Mapped[str] = mapped_column(String(60), primary_key=True)
-    reason: Mapped[str] = mapped_column(String(200))
-    hidden_by: Mapped[str] = mapped_column(String(80))
-    hidden_on: Mapped[dt.date] = mapped_column(Date, default=today)
-
-
 def comments_query(campaign_id: int, unit_id: int | None = None, visible_only: bool = False):
     """Comments (free-text answers) of a campaign with their unit and any moderation.
 

@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .answering import CODE_PATTERN
 from .db import db
-from .models import Campaign, Unit, audit
+from .models import CODE_PATTERN, Campaign, Unit, audit
 from .plugins import Registry
 
 HEADERS = {

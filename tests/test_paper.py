@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import Campaign, Response, Tally, Unit
-from survey.paper_models import PaperAggregate, PaperBallot, PaperEntry
+from survey.models import PaperAggregate, PaperBallot, PaperEntry
 from survey.testing import csrf_from
 
 UNITS = [("GEN-001", "城关镇党委", "general"), ("GEN-002", "东街社区党支部", "general")]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Answer
-from survey.results import CommentModeration
+from survey.models import CommentModeration
 
 from test_results import ResultsTestPlugin, answer
 

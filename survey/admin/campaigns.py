@@ -1,7 +1,5 @@
 """Admin views of campaigns: the list, create and edit, the campaign page with its units and
 live counts, the open/close/publish buttons and the units upload."""
-import re
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,14 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from ..campaigns import TRANSITIONS, CampaignError, answer_counts, transition
+from ..campaigns import SLUG_PATTERN, TRANSITIONS, CampaignError, answer_counts, slug_problem, transition
 from ..db import db
 from ..models import Campaign, Tally, Unit, audit
 from ..registry import current_registry
 from ..units_import import UnitImportError, import_units
 from . import bp
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9\-]{0,59}$")
 # settings that decide how results are counted: fixed once the campaign opens
 LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sample", "minimum_cell", "access")
 ACTION_LABELS = {"open": _l("Open"), "close": _l("Close"), "publish": _l("Publish")}
@@ -68,13 +65,9 @@ class CampaignForm(OfficeForm):
             [("", _("(none)"))] + [(str(i), name) for i, name in db.session.execute(others)])
 
     def validate_slug(self, field):
-        if field.data == "new":
-            raise ValidationError(_("This short name is reserved."))
-        query = select(Campaign.id).where(Campaign.slug == field.data)
-        if self.campaign is not None:
-            query = query.where(Campaign.id != self.campaign.id)
-        if db.session.scalar(query) is not None:
-            raise ValidationError(_("Another campaign already uses this short name."))
+        problem = slug_problem(field.data, self.campaign.id if self.campaign is not None else None)
+        if problem:
+            raise ValidationError(problem)
 
     def validate_ends_on(self, field):
         if field.data and self.starts_on.data and field.data < self.starts_on.data:

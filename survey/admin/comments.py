@@ -14,7 +14,8 @@ from wtforms.validators import InputRequired, Length
 
 from ..db import db
 from ..models import Answer, Response, audit
-from ..results import CommentModeration, comments_query
+from ..models import CommentModeration
+from ..results import comments_query
 from . import bp
 from .campaigns import get_campaign
 

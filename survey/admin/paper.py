@@ -13,7 +13,7 @@ from sqlalchemy import select
 from .. import paper
 from ..db import db
 from ..models import BallotBatch, RespondentCategory
-from ..paper_models import PaperTallySheet
+from ..models import PaperTallySheet
 from . import bp
 from .campaigns import get_campaign
 

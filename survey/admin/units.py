@@ -14,10 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
-from ..answering import CODE_PATTERN
 from ..campaigns import _freeze_missing, answer_counts, questionnaire_key
 from ..db import db
-from ..models import Campaign, RespondentCategory, Tally, Unit, audit
+from ..models import CODE_PATTERN, Campaign, RespondentCategory, Tally, Unit, audit
 from ..registry import current_registry
 from . import bp
 from .campaigns import ActionForm, get_campaign

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..campaigns import state_label
 from ..db import db
 from ..models import BallotBatch, BallotToken, Campaign, RespondentCategory
-from ..paper_models import PaperBallot, PaperEntry
+from ..models import PaperBallot, PaperEntry
 from ..responses import Sheet, store
 from ..tokens import TokenUsed, redeem
 from .ballot import (

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..campaigns import state_label
 from ..db import db
 from ..models import Campaign, audit
-from ..paper_models import PaperAggregate, PaperTallySheet
+from ..models import PaperAggregate, PaperTallySheet
 from ..responses import add_to_tally
 from .ballot import (
     BLANK, COUNTING_STATES, INVALID, PaperError, ReconciliationError, UnitBlock, ballot_units, check_category, unit_blocks,

@@ -1,21 +1,16 @@
-"""The `survey report` and `survey export` commands (registered on the CLI group by cli.py)."""
+"""The `survey report` and `survey export` commands."""
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
 
-
-def register(group: click.Group) -> None:
-    """Add `report` and `export` to the `survey` command group."""
-    group.add_command(report)
-    group.add_command(export)
+from .common import get_campaign, lang_option
 
 
 @click.command("report")
 @click.argument("campaign")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The PDF file to write.")
-@click.option("--lang", default="zh_CN", show_default=True, type=click.Choice(["zh_CN", "en"]),
-              help="Language of the report.")
+@lang_option("Language of the report.")
 @with_appcontext
 def report(campaign, out, lang):
     """Write a campaign's result report as a PDF: summary, chart against the line, per-unit
@@ -26,8 +21,7 @@ def report(campaign, out, lang):
     from printouts.fonts import FontMissing
     from printouts.report import ResultReport
 
-    from .cli import get_campaign
-    from .disclosure import disclosed_results
+    from ..disclosure import disclosed_results
     c = get_campaign(campaign)
     try:
         with force_locale(lang):
@@ -45,17 +39,15 @@ def report(campaign, out, lang):
               help="The anonymous raw answers (response id, unit code, category, channel, day, item, "
                    "choice or text) instead of the results: for the office only, never for publication; "
                    "each raw export is written to the audit log.")
-@click.option("--lang", default="zh_CN", show_default=True, type=click.Choice(["zh_CN", "en"]),
-              help="Language of item labels in the result table.")
+@lang_option("Language of item labels in the result table.")
 @with_appcontext
 def export(campaign, fmt, out, raw, lang):
     """Export a campaign's results (per unit and item: counts, rate, interval, flags; small groups
     withheld as in every report), or with --raw its anonymous raw answers for the office (written
     to the audit log). Formula-like text is neutralised for spreadsheets."""
-    from .cli import get_campaign
-    from .db import db
-    from .disclosure import disclosed_results, record_raw_export
-    from .exports import write_raw, write_results
+    from ..db import db
+    from ..disclosure import disclosed_results, record_raw_export
+    from ..exports import write_raw, write_results
     c = get_campaign(campaign)
     if raw:
         count = write_raw(c, fmt, out)
@@ -66,3 +58,6 @@ def export(campaign, fmt, out, raw, lang):
     results = disclosed_results(c)
     write_results(results, fmt, out, lang)
     click.echo(f"{c.slug}: results of {len(results.units)} units written to {out}")
+
+
+COMMANDS = (report, export)

@@ -4,61 +4,28 @@ Ballot tokens are never printed to the console: only counts and serial ranges ar
 """
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-LANGS = click.Choice(["zh_CN", "en"])
-LONG_JOB = 200  # show a progress bar from this many ballots or posters
-
-
-def _codes(value: str | None) -> list[str] | None:
-    return [c.strip() for c in value.split(",") if c.strip()] if value else None
-
-
-@contextmanager
-def _progress(length: int, label: str):
-    """A progress bar on stderr for long jobs; a no-op callback for short ones."""
-    if length < LONG_JOB:
-        yield lambda n: None
-        return
-    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
-        yield bar.update
-
-
-@contextmanager
-def _errors():
-    """Turn a missing font or a refused paper action into a clear CLI error (in English)."""
-    from flask_babel import force_locale
-    from printouts.fonts import FontMissing
-
-    from .paper import PaperError
-    try:
-        with force_locale("en"):
-            yield
-    except (FontMissing, PaperError) as exc:
-        raise click.ClickException(str(exc)) from None
+from .common import get_campaign, lang_option, printing_errors, progress, unit_codes
 
 
 @click.command("posters")
 @click.argument("campaign")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The PDF to write.")
 @click.option("--a5", is_flag=True, help="Two A5 posters side by side on each A4 sheet, to cut in half.")
-@click.option("--lang", default="zh_CN", show_default=True, type=LANGS, help="Language of the poster's texts.")
+@lang_option("Language of the poster's texts.")
 @click.option("--units", "units", help="Only these unit codes, comma-separated.")
 @with_appcontext
 def posters(campaign, out, a5, lang, units):
     """One QR poster per unit: unit and campaign name, how to answer, the QR code of the
     unit's address and the address as text. A4, printed at 100%."""
-    from .cli import get_campaign
-    from .paper import poster_printout
+    from ..paper import poster_printout
     c = get_campaign(campaign)
-    with _errors():
-        printout = poster_printout(c, current_app.config["SURVEY_BASE_URL"], lang, a5, _codes(units))
-        with _progress(len(printout.units), "posters") as step:
+    with printing_errors():
+        printout = poster_printout(c, current_app.config["SURVEY_BASE_URL"], lang, a5, unit_codes(units))
+        with progress(len(printout.units), "posters") as step:
             printout.progress = step
             printout.write(out)
     click.echo(f"{out}: {len(printout.units)} posters for {c.slug}")
@@ -71,21 +38,20 @@ def posters(campaign, out, a5, lang, units):
                                  "without it each ballot asks the respondent.")
 @click.option("--units", "units", help="Only these unit codes, comma-separated (default: every unit).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The PDF to write.")
-@click.option("--lang", default="zh_CN", show_default=True, type=LANGS, help="Language of the ballot's texts.")
+@lang_option("Language of the ballot's texts.")
 @with_appcontext
 def ballots(campaign, count, category, units, out, lang):
     """Print COUNT numbered ballots, each with its own one-time code (answer by phone or on
     paper; it counts once). Serials continue across a campaign's batches. The campaign must
     be open. The batch is recorded only if the PDF is written."""
-    from .cli import get_campaign
-    from .paper import print_ballots
+    from ..paper import print_ballots
     c = get_campaign(campaign)
     if category is None:
         click.echo("note: no --category: each ballot asks who the respondent is; a category per batch "
                    "lets you plan the share of service recipients and residents.", err=True)
-    with _errors(), _progress(count, "ballots") as step:
+    with printing_errors(), progress(count, "ballots") as step:
         batch = print_ballots(c, out, count, base_url=current_app.config["SURVEY_BASE_URL"],
-                              category=category, unit_codes=_codes(units), lang=lang, progress=step)
+                              category=category, unit_codes=unit_codes(units), lang=lang, progress=step)
     click.echo(f"{out}: ballots No. {batch.serial_from} to {batch.serial_to} ({batch.count}) "
                f"for {c.slug}" + (f", category {category}" if category else ""))
 
@@ -95,21 +61,17 @@ def ballots(campaign, count, category, units, out, lang):
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The PDF to write.")
 @click.option("--category", help="Print this respondent category on the sheet.")
 @click.option("--units", "units", help="Only these unit codes, comma-separated.")
-@click.option("--lang", default="zh_CN", show_default=True, type=LANGS, help="Language of the sheet's texts.")
+@lang_option("Language of the sheet's texts.")
 @with_appcontext
 def tally_sheet(campaign, out, category, units, lang):
     """A tally sheet (计票表) for counting ballots by hand: per unit, item and choice a box to
     count in strokes, the ballots issued/returned/valid/invalid, and signature lines."""
-    from .cli import get_campaign
-    from .paper import tally_sheet_printout
+    from ..paper import tally_sheet_printout
     c = get_campaign(campaign)
-    with _errors():
-        printout = tally_sheet_printout(c, lang, category, _codes(units))
+    with printing_errors():
+        printout = tally_sheet_printout(c, lang, category, unit_codes(units))
         printout.write(out)
     click.echo(f"{out}: tally sheet for {c.slug}, {len(printout.pages)} pages")
 
 
-def register(group) -> None:
-    """Add the printing commands to the `survey` command group."""
-    for command in (posters, ballots, tally_sheet):
-        group.add_command(command)
+COMMANDS = (posters, ballots, tally_sheet)

@@ -1,0 +1,38 @@
+"""The `survey` command: a Flask CLI group. Every command has --help.
+
+One module per concern (database, users, units, campaigns, printing, results, plugins,
+serving); `common.py` has what they share. The commands call the same functions as the
+admin, so a job done from the shell and from the browser is one implementation.
+"""
+from __future__ import annotations
+
+import click
+from flask.cli import FlaskGroup
+
+from . import campaigns, database, plugins, printing, results, serving, units, users
+
+
+def _create_app(*_args, **_kwargs):
+    from .. import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             add_version_option=False, load_dotenv=False)
+def main():
+    """Mass evaluation (群众评议) toolkit. SURVEY_INSTANCE names the instance folder;
+    SURVEY_DATABASE_URL switches from the embedded SQLite file to PostgreSQL."""
+
+
+for _command in (database.db_group, users.user_group, units.units_group, campaigns.campaign_group,
+                 *printing.COMMANDS, *results.COMMANDS, plugins.plugins, serving.serve, serving.demo):
+    main.add_command(_command)
+
+
+def init_app(app):
+    """Install token redaction on the loggers and put every command on app.cli as well, so
+    the test runner and `flask --app survey` reach them against that app."""
+    from ..logs import install
+    install()
+    for name, command in main.commands.items():
+        app.cli.add_command(command, name)

@@ -1,0 +1,25 @@
+"""`survey db upgrade`: the database schema."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from ..db import db
+
+
+@click.group("db")
+def db_group():
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def db_upgrade():
+    """Create or migrate the database schema to the newest version."""
+    from ..migrate import upgrade
+    upgrade()
+    click.echo(f"database is up to date: {_safe_url()}")
+
+
+def _safe_url() -> str:
+    return db.engine.url.render_as_string(hide_password=True)

@@ -1,0 +1,37 @@
+"""`survey units import`: a campaign's units from CSV or XLSX."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from .common import get_campaign
+
+
+@click.group("units")
+def units_group():
+    """Units under evaluation."""
+
+
+@units_group.command("import")
+@click.argument("campaign")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def units_import(campaign, file):
+    """Add or update a campaign's units from a CSV or XLSX FILE (columns: code, name,
+    sector, and optionally parent, questionnaire, commitments; Chinese headers work too).
+    A bad file is reported row by row and nothing is imported."""
+    from ..registry import current_registry
+    from ..units_import import UnitImportError, import_units
+    c = get_campaign(campaign)
+    with open(file, "rb") as f:
+        content = f.read()
+    try:
+        result = import_units(c, file, content, current_registry(), "cli")
+    except UnitImportError as exc:
+        click.echo(f"{file}: nothing imported, {len(exc.problems)} problem(s):", err=True)
+        for line in exc.problems:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
+    click.echo(f"{file}: {result.added} added, {result.updated} updated in {c.slug}")
