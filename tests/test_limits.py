@@ -1,5 +1,7 @@
 """Rate limits stop a script, not a meeting: 500 people behind one Wi-Fi address answering
 within five minutes (here: 250 in a burst) pass; a script beyond the limit gets 429."""
+import signal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -119,7 +121,7 @@ def test_default_survey_serve_holds_the_documented_limits_across_its_workers(app
                        {"Cookie": cookie}) for n in range(12)]
         assert tries == [401] * 10 + [429] * 2
     finally:
-        server.terminate()
+        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
         log = server.communicate(timeout=30)[0]
     assert "Booting worker" in log and log.count("Booting worker") >= 4, log[-2000:]
     import sqlite3
