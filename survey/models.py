@@ -98,6 +98,12 @@ class Campaign(db.Model):
         return self.access in ("tokens", "both")
 
 
+# once a campaign opens, a unit's code is printed on QR codes and its answers follow its
+# questionnaire and numbered commitments: the admin and the units import change only its
+# name and parent
+UNIT_FIELDS_FIXED_AT_OPENING = ("code", "sector", "questionnaire", "commitments")
+
+
 class Unit(db.Model):
     """A unit under evaluation (被测评单位): a school, hospital, village, enterprise, office."""
 
