@@ -193,3 +193,11 @@ def test_an_unpublished_previous_campaign_is_in_no_public_output(app, client, ru
         db.session.commit()
     data = client.get("/api/campaigns/open-2025/results").get_json()
     assert data["campaign"]["previous"] == "secret-2024" and data["units"][0]["change"] == pytest.approx(1.0)
+
+
+def test_the_command_line_sets_the_minimum_cell_and_refuses_less_than_three(app, runner):
+    assert runner.invoke(args=["campaign", "create", "cell-2025", "--name", "x", "--minimum-cell", "7"]).exit_code == 0
+    refused = runner.invoke(args=["campaign", "create", "cell-2026", "--name", "x", "--minimum-cell", "2"])
+    assert refused.exit_code == 2 and "--minimum-cell" in refused.output
+    with app.app_context():
+        assert {c.slug: c.minimum_cell for c in db.session.scalars(select(Campaign))} == {"cell-2025": 7}
