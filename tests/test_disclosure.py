@@ -201,3 +201,35 @@ def test_the_command_line_sets_the_minimum_cell_and_refuses_less_than_three(app,
     assert refused.exit_code == 2 and "--minimum-cell" in refused.output
     with app.app_context():
         assert {c.slug: c.minimum_cell for c in db.session.scalars(select(Campaign))} == {"cell-2025": 7}
+
+
+def test_an_instance_of_the_previous_version_upgrades_and_keeps_its_campaigns(backend, tmp_path, request):
+    """Migration 0004_trust: a database at 0003 gets minimum_cell 5 on its campaigns and the
+    form_nonce table, and keeps its data."""
+    import uuid
+
+    from sqlalchemy import inspect, text
+
+    from survey import create_app
+    from survey.migrate import upgrade
+    from survey.testing import _base_config
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = "old_" + uuid.uuid4().hex[:10]
+        server.execute(f"CREATE DATABASE {name}")
+        url = server.url(name)
+    app = create_app(_base_config(tmp_path, url))
+    with app.app_context():
+        upgrade("0003")
+        db.session.execute(text("INSERT INTO campaign (slug, name, state, satisfaction_line, composition_minimum, "
+                                "minimum_sample, access, allow_repeat, show_comments) "
+                                "VALUES ('old-2024', '旧测评', 'published', 0.7, 0.3, 30, 'both', false, false)"))
+        db.session.commit()
+        upgrade()
+        campaign = db.session.scalar(select(Campaign))
+        assert (campaign.slug, campaign.name, campaign.minimum_cell) == ("old-2024", "旧测评", 5)
+        assert "form_nonce" in inspect(db.engine).get_table_names()
+        db.session.remove()
+        db.engine.dispose()
