@@ -73,11 +73,11 @@ def parse(value: str | None) -> FormId | None:
     if len(parts) != 3 or len(value) > 100 or not parts[1].isdigit():
         return None
     random_part, day, mac = parts[0], int(parts[1]), parts[2]
-    if not hmac.compare_digest(mac, _mac(random_part, day)):
+    if not hmac.compare_digest(mac.encode(), _mac(random_part, day).encode()):  # bytes: any text compares
         return None
     try:
         return FormId(value, dt.date.fromordinal(day))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

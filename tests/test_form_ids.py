@@ -143,12 +143,15 @@ def test_forms_without_an_id_still_count_and_an_old_form_is_shown_again(app, cli
     assert client.post("/s/GEN-001", data=full_answer).status_code == 303  # a form from before this version
     forged = client.post("/s/GEN-001", data={**full_answer, nonces.FIELD: "abc.739000.0123456789abcdef01234567"})
     assert forged.status_code == 303 and stored(app) == 2  # a forged id is no id: counted, unchecked
+    for junk in ["中.文.字", "a.99999999999999999999999.b", "a.١٢.c", "..", "x" * 500, "a.1.\x00"]:
+        assert client.post("/s/GEN-001", data={**full_answer, nonces.FIELD: junk}).status_code == 303, junk
+    assert stored(app) == 8
     with app.test_request_context():
         old_day = (dt.date.today() - dt.timedelta(days=nonces.VALID_DAYS)).toordinal()
         old = f"oldform.{old_day}.{nonces._mac('oldform', old_day)}"
     page = client.post("/s/GEN-001?lang=en", data={**full_answer, nonces.FIELD: old})
     html = page.get_data(as_text=True)
-    assert page.status_code == 422 and "opened too long ago" in html and stored(app) == 2
+    assert page.status_code == 422 and "opened too long ago" in html and stored(app) == 8
     assert 'value="服务态度好"' in html or "服务态度好" in html  # the answers are kept
     fresh = form_id_in(html)
     assert fresh != old and client.post("/s/GEN-001", data={**full_answer, nonces.FIELD: fresh}).status_code == 303
