@@ -204,7 +204,7 @@ def test_the_command_line_sets_the_minimum_cell_and_refuses_less_than_three(app,
 
 
 def test_an_instance_of_the_previous_version_upgrades_and_keeps_its_campaigns(backend, tmp_path, request):
-    """Migration 0004_trust: a database at 0003 gets minimum_cell 5 on its campaigns and the
+    """Migration 0004_trust: a database at the revision before it gets minimum_cell 5 on its campaigns and the
     form_nonce table, and keeps its data."""
     import uuid
 
@@ -222,7 +222,7 @@ def test_an_instance_of_the_previous_version_upgrades_and_keeps_its_campaigns(ba
         url = server.url(name)
     app = create_app(_base_config(tmp_path, url))
     with app.app_context():
-        upgrade("0003")
+        upgrade("0004_personal_data")
         db.session.execute(text("INSERT INTO campaign (slug, name, state, satisfaction_line, composition_minimum, "
                                 "minimum_sample, access, allow_repeat, show_comments) "
                                 "VALUES ('old-2024', '旧测评', 'published', 0.7, 0.3, 30, 'both', false, false)"))

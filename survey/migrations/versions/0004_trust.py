@@ -1,7 +1,7 @@
 """Disclosure control and single-use form ids: campaign.minimum_cell and form_nonce.
 
 Revision ID: 0004_trust
-Revises: 0003
+Revises: 0004_personal_data
 
 campaign.minimum_cell is the smallest group whose figures a report may show (default 5,
 never below 3; survey/disclosure.py). form_nonce holds spent form ids so a repeated
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0004_trust'
-down_revision = '0003'
+down_revision = '0004_personal_data'
 branch_labels = None
 depends_on = None
 
