@@ -51,6 +51,8 @@ class ResultReport(Printout):
     """A campaign's result report; draw() pours the story into A4 frames page by page."""
 
     def __init__(self, results: CampaignResults, lang: str = "zh_CN", progress=None):
+        """results: from survey.disclosure.disclosed_results(), never the full figures."""
+        results.check_disclosed()
         super().__init__(progress)
         self.results = results
         self.lang = lang

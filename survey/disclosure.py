@@ -103,6 +103,7 @@ def apply_rules(results: CampaignResults) -> None:
         for breakdown in [unit.overall] + [item.figures for item in unit.items]:
             _withhold(breakdown, by_category, by_channel)
     _rank(results.units)
+    results.disclosed = True
 
 
 def _withhold(breakdown: Breakdown, by_category: dict[str, str], by_channel: dict[str, str]) -> None:

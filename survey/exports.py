@@ -49,7 +49,9 @@ def _deep(value):
 
 # --- results ----------------------------------------------------------------------------------
 def result_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[list[str], list[list]]:
-    """One row per unit (item empty: its overall figures and verdict) and one per rated item."""
+    """One row per unit (item empty: its overall figures and verdict) and one per rated item,
+    from disclosed results (survey.disclosure): small groups are empty cells."""
+    results.check_disclosed()
     choices = list(dict.fromkeys(c.key for u in results.units for i in u.items for c in i.scale.choices))
     categories = list(results.categories)
     header = (["unit_code", "unit_name", "sector", "item", "item_label", "scale", "valid", "positive",
@@ -81,7 +83,9 @@ def result_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[list[
 
 
 def write_results(results: CampaignResults, fmt: str, path: str, locale: str = "zh_CN") -> None:
-    """Write the results: the JSON document, or the result table as CSV or XLSX."""
+    """Write the results (disclosed: survey.disclosure): the JSON document, or the result
+    table as CSV or XLSX."""
+    results.check_disclosed()
     if fmt == "json":
         _write_json(path, _deep(results.as_dict()))
         return

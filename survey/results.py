@@ -202,6 +202,13 @@ class CampaignResults:
     units: list[UnitResult]
     categories: dict[str, Text]
     previous: Campaign | None = None
+    disclosed: bool = False  # True once survey.disclosure has withheld what reports may not show
+
+    def check_disclosed(self) -> None:
+        """Refuse to publish the office's full figures: reports take disclosed results."""
+        if not self.disclosed:
+            raise ValueError("results for a report or export must come from "
+                             "survey.disclosure.disclosed_results(), which withholds small groups")
 
     @property
     def line(self) -> float:

@@ -233,3 +233,16 @@ def test_an_instance_of_the_previous_version_upgrades_and_keeps_its_campaigns(ba
         assert "form_nonce" in inspect(db.engine).get_table_names()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_reports_and_exports_refuse_the_full_figures(app, small_groups, tmp_path):
+    """A new view that forgets the rule fails loudly instead of publishing small groups."""
+    from printouts.report import ResultReport
+    from survey.exports import write_results
+    from survey.results import compute
+    with app.app_context():
+        full = compute(db.session.get(Campaign, small_groups))
+        with pytest.raises(ValueError, match="disclosed_results"):
+            ResultReport(full)
+        with pytest.raises(ValueError, match="disclosed_results"):
+            write_results(full, "csv", str(tmp_path / "x.csv"))

@@ -56,7 +56,8 @@ class CampaignForm(OfficeForm):
         ("refuse", _l("Ask the resident to remove it (nothing is stored until they do)")),
         ("mask", _l("Store the comment with the number masked"))]))
     previous_campaign = SelectField(_l("Previous campaign of the same units (for the change since then)"),
-                                    default="", validators=[Optional()])
+                                    default="", validators=[Optional()],
+                                    description=_l("It is compared with, and named, only once it is itself published."))
 
     def __init__(self, *args, campaign=None, **kwargs):
         super().__init__(*args, **kwargs)
