@@ -20,6 +20,13 @@ def stored(app) -> int:
         return db.session.scalar(select(func.count()).select_from(Response))
 
 
+def same_page(a: bytes, b: bytes) -> bool:
+    """The same page, but for the single-use form id each form gets."""
+    from survey.nonces import FIELD
+    pattern = rb'(name="' + FIELD.encode() + rb'" value=")[^"]*'
+    return re.sub(pattern, rb"\1", a) == re.sub(pattern, rb"\1", b)
+
+
 # --- one response to paint, compressed ------------------------------------------------------
 def test_pages_are_gzipped_for_clients_that_accept_it(client, make_campaign, full_answer):
     make_campaign(slug="pub-2025", state="published")
@@ -30,7 +37,7 @@ def test_pages_are_gzipped_for_clients_that_accept_it(client, make_campaign, ful
         assert packed.headers["Content-Encoding"] == "gzip", url
         assert "Accept-Encoding" in packed.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"], url
         assert "Content-Encoding" not in plain.headers, url
-        assert gzip.decompress(packed.data) == plain.data, url
+        assert same_page(gzip.decompress(packed.data), plain.data), url
         assert int(packed.headers["Content-Length"]) == len(packed.data) < len(plain.data) / 2, url
     refused = client.get("/s/GEN-001", headers={"Accept-Encoding": "gzip;q=0, identity"})
     assert "Content-Encoding" not in refused.headers
@@ -232,8 +239,6 @@ def test_the_form_works_with_javascript_off(app, make_campaign, live_server, bro
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(strict=True, reason="without JavaScript both taps reach the server; the single-use form id "
-                                       "(another change) makes the second count nothing")
 def test_a_double_tap_without_javascript_stores_one_answer(app, make_campaign, live_server, browser):
     make_campaign(units=[("HOS-001", "县人民医院", "hospital")], allow_repeat=True)
     context = phone(browser, java_script_enabled=False)
@@ -252,5 +257,5 @@ def test_a_double_tap_without_javascript_stores_one_answer(app, make_campaign, l
     page.mouse.click(x, y)
     page.wait_for_url("**/thanks", timeout=20_000)
     context.close()
-    assert len(posts) == 2  # the browser sends both: nothing on the page can stop it
-    assert stored(app) == 1
+    assert len(posts) == 2  # the browser sends both: nothing on the page can stop it,
+    assert stored(app) == 1  # but the form's single-use id counts the second as the first
