@@ -179,11 +179,10 @@ def _rewrite(conn, tables: list[ScrubbedTable], params: dict, ids_sql: str | Non
         conn.execute(text(f"DELETE FROM {table.name} WHERE {table.where}"), params)
     for table, copy in copies:
         moved += conn.execute(text(f"INSERT INTO {table.name} SELECT * FROM {copy} ORDER BY {table.key}")).rowcount
-    if _dialect() == "sqlite":
-        for _table, copy in copies:
-            conn.exec_driver_sql(f"DROP TABLE {copy}")
-        if ids_sql:
-            conn.exec_driver_sql("DROP TABLE scrub_ids")
+    for _table, copy in copies:
+        conn.exec_driver_sql(f"DROP TABLE {copy}")
+    if ids_sql:
+        conn.exec_driver_sql("DROP TABLE scrub_ids")
     return moved
 
 
