@@ -1,7 +1,8 @@
 """Published results: the public page /results/<slug> and the JSON API.
 
 Both read the running tally through survey.results, so a campaign of millions of answers
-renders at once. Before a campaign is published the page and the API answer 404 to the
+renders at once, and both show it through survey.disclosure: small groups withheld, units
+with too few raters neither ranked nor listed for remedy. Before a campaign is published the page and the API answer 404 to the
 public; a signed-in admin may see both at any time (the page then says it is a preview).
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from .db import db
 from .models import Campaign
 from .registry import current_registry
-from .results import compute
+from .disclosure import disclosed_results, minimum_cell
 
 bp = Blueprint("results", __name__)
 
@@ -49,14 +50,14 @@ def sector_label(key: str, locale) -> str:
 def page(slug):
     """Per unit: rate, interval, line and rule flags, ranking; readable on a phone, printable."""
     campaign = visible_campaign(slug)
-    results = compute(campaign)
+    results = disclosed_results(campaign)
     locale = str(get_locale())
     return render_template("results/campaign.html", campaign=campaign, results=results,
-                           locale=locale, pct=pct, points=points,
+                           locale=locale, pct=pct, points=points, minimum_cell=minimum_cell(campaign),
                            sector=lambda key: sector_label(key, locale))
 
 
 @bp.get("/api/campaigns/<slug>/results")
 def api(slug):
     """The results as JSON: the line and minimums, and per unit counts, rate, interval, flags."""
-    return jsonify(compute(visible_campaign(slug)).as_dict())
+    return jsonify(disclosed_results(visible_campaign(slug)).as_dict())

@@ -21,7 +21,7 @@ from ..units_import import UnitImportError, import_units
 from . import bp
 
 # settings that decide how results are counted: fixed once the campaign opens
-LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sample", "access")
+LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sample", "minimum_cell", "access")
 ACTION_LABELS = {"open": _l("Open"), "close": _l("Close"), "publish": _l("Publish")}
 
 
@@ -42,6 +42,10 @@ class CampaignForm(OfficeForm):
                                        validators=[InputRequired(), NumberRange(0, 100)])
     minimum_sample = IntegerField(_l("Minimum raters per unit"), default=30,
                                   validators=[InputRequired(), NumberRange(1, 10000)])
+    minimum_cell = IntegerField(_l("Smallest group shown in results (raters)"), default=5, validators=[
+        InputRequired(), NumberRange(3, 1000, message=_l("At least 3 raters: a smaller group's answers could be read."))],
+        description=_l("Figures of a respondent category or channel with fewer raters are not shown, "
+                       "and units with fewer raters than this or the minimum sample are not ranked."))
     access = SelectField(_l("Who may answer"), default="both", choices=choice_list([
         ("open", _l("Anyone scanning the unit's QR code")),
         ("tokens", _l("Holders of one-time ballots only")),
@@ -56,7 +60,8 @@ class CampaignForm(OfficeForm):
         description=_l("While the campaign is open, the traces the database keeps of who answered when are "
                        "removed this often (5 to 60 minutes); also when it closes."))
     previous_campaign = SelectField(_l("Previous campaign of the same units (for the change since then)"),
-                                    default="", validators=[Optional()])
+                                    default="", validators=[Optional()],
+                                    description=_l("It is compared with, and named, only once it is itself published."))
 
     def __init__(self, *args, campaign=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -114,7 +119,8 @@ def _form_data(campaign: Campaign) -> dict:
         "slug": campaign.slug, "name": campaign.name, "starts_on": campaign.starts_on,
         "ends_on": campaign.ends_on, "satisfaction_line": round(campaign.satisfaction_line * 100),
         "composition_minimum": round(campaign.composition_minimum * 100),
-        "minimum_sample": campaign.minimum_sample, "access": campaign.access,
+        "minimum_sample": campaign.minimum_sample, "minimum_cell": campaign.minimum_cell,
+        "access": campaign.access,
         "allow_repeat": campaign.allow_repeat, "show_comments": campaign.show_comments,
         "personal_data": campaign.personal_data,
         "scrub_interval": campaign.scrub_interval or 60,
@@ -137,6 +143,7 @@ def _apply(form: CampaignForm, campaign: Campaign) -> dict:
         if old.get("composition_minimum") != form.composition_minimum.data:
             values["composition_minimum"] = form.composition_minimum.data / 100
         values["minimum_sample"] = form.minimum_sample.data
+        values["minimum_cell"] = form.minimum_cell.data
         values["access"] = form.access.data
     changed = {}
     for name, value in values.items():
