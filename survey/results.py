@@ -162,6 +162,13 @@ class UnitResult:
         return self.overall.total.interval
 
     @property
+    def misses_composition(self) -> bool:
+        """The unit has raters and too few of them are service recipients and residents (a unit
+        without raters is inconclusive, not 'composition not met'). The summary tile and the
+        table's badge both use this."""
+        return bool(self.raters) and not self.composition_met
+
+    @property
     def final(self) -> bool:
         """The verdict stands: enough raters, a clear interval, the composition met."""
         return self.composition_met and not self.inconclusive
@@ -213,7 +220,24 @@ class CampaignResults:
 
     @property
     def composition_not_met(self) -> list[UnitResult]:
-        return [u for u in self.units if u.raters and not u.composition_met]
+        """Units whose raters do not meet the composition minimum (the tile and the badges)."""
+        return [u for u in self.ranked if u.misses_composition]
+
+    @property
+    def inconclusive(self) -> list[UnitResult]:
+        """Units whose result is inconclusive (interval across the line, too few raters, none)."""
+        return [u for u in self.ranked if u.inconclusive]
+
+    @property
+    def too_few_raters(self) -> list[UnitResult]:
+        """Units with fewer raters than the campaign's minimum sample."""
+        return [u for u in self.ranked if u.raters < self.campaign.minimum_sample]
+
+    def only(self, codes) -> CampaignResults:
+        """The same results limited to these unit codes (ranks stay those among all units)."""
+        codes = set(codes)
+        return CampaignResults(self.campaign, [u for u in self.units if u.code in codes], self.categories,
+                               self.previous)
 
     def campaign_dict(self) -> dict:
         """The campaign as plugins and the JSON see it."""
