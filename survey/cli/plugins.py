@@ -7,11 +7,14 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
+
 
 @click.command("plugins")
 @click.option("--check", is_flag=True, help="Exit with status 1 if any plugin failed (for deploy scripts).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @with_appcontext
+@command_requires("plugins.view")
 def plugins(check, as_json):
     """List every plugin: name, version, hooks, sectors, questionnaires and load status."""
     from ..registry import current_registry
