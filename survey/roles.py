@@ -180,14 +180,16 @@ def check_request() -> None:
     permission = getattr(view, "required_permission", None)
     if permission is None or not allows(current_user.role, permission):
         abort(403)
+    from .campaigns import SLUG_PATTERN
+    from .models import CODE_PATTERN
     args = request.view_args or {}
-    if "slug" in args:
+    if "slug" in args and SLUG_PATTERN.match(str(args["slug"])):  # one that cannot exist is the view's 404
         campaign = db.session.scalar(select(Campaign).filter_by(slug=str(args["slug"])))
         if campaign is not None:  # a campaign that does not exist is the view's 404
             scope = current_scope()
             if not scope.campaign(campaign):
                 abort(403)
-            if "code" in args and not scope.all_units:
+            if "code" in args and not scope.all_units and CODE_PATTERN.match(str(args["code"])):
                 unit = db.session.scalar(select(Unit).filter_by(campaign_id=campaign.id, code=str(args["code"])))
                 if unit is not None and not scope.unit(unit.code, unit.parent):
                     abort(403)
@@ -243,7 +245,7 @@ def _check_command(user: User, permission: str, kwargs: dict) -> None:
     slug = kwargs.get("campaign")
     if not isinstance(slug, str):
         return
-    campaign = db.session.scalar(select(Campaign).filter_by(slug=slug))
+    campaign = db.session.scalar(select(Campaign).filter_by(slug=slug)) if "\x00" not in slug else None
     if campaign is None:
         return  # the command says the campaign does not exist
     if not scope.campaign(campaign):
