@@ -104,3 +104,26 @@ def test_office_adds_a_clerk_publishes_withdraws_and_signs_out(app, make_campaig
     assert "您已退出登录" in office.content()
     shots(office, "8-signed-out")
     assert "/admin/login" in office.goto(f"{live_server}/admin/").url
+
+
+def test_a_branch_admin_sees_only_its_units_in_english(app, make_campaign, live_server, browser, shots):  # noqa: F811
+    from survey.users import create_user
+    cid = make_campaign(slug="county-2025", units=[("SCH-001", "城关镇中心小学", "general"),
+                                                   ("HOS-001", "县人民医院", "general")], state="open")
+    with app.app_context():
+        db.session.scalar(select(Unit).filter_by(campaign_id=cid, code="SCH-001")).parent = "县教育局"
+        db.session.commit()
+        create_user("edu", "branch-password", "branch", unit_parent="县教育局")
+    page = browser.new_context(locale="en-GB", viewport={"width": 1100, "height": 800}).new_page()
+    page.goto(f"{live_server}/admin/login?lang=en")
+    page.get_by_label("User name").fill("edu")
+    page.get_by_label("Password").fill("branch-password")
+    page.locator("form button[type=submit]").click()
+    page.get_by_role("link", name="测评 county-2025").click()
+    assert "You see and manage only your units: units under 县教育局." in page.content()
+    assert page.locator("#unit-SCH-001").count() == 1 and page.locator("#unit-HOS-001").count() == 0
+    nav = page.locator("nav.adminnav").inner_text()
+    assert "Branch admin" in nav and "Users" not in nav and "Audit log" not in nav
+    assert page.get_by_role("button", name="Open").count() == 0 and page.get_by_role("link", name="Edit settings").count() == 0
+    shots(page, "9-branch-campaign")
+    assert page.goto(f"{live_server}/admin/campaigns/county-2025/units/HOS-001").status == 403

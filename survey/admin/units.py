@@ -156,7 +156,10 @@ def unit_new(slug):
     if campaign.state not in ("draft", "open"):
         flash(_("Units can be added while the campaign is a draft or open."), "error")
         return redirect(url_for("admin.campaign", slug=slug))
-    return _save(_unit_form(campaign), campaign, None)
+    form = _unit_form(campaign)
+    if request.method == "GET" and current_scope().unit_parent:
+        form.parent.data = current_scope().unit_parent  # a branch admin adds units under its parent
+    return _save(form, campaign, None)
 
 
 @bp.route("/campaigns/<slug>/units/<code>/edit", methods=["GET", "POST"])

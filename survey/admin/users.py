@@ -15,6 +15,7 @@ from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
 from .. import users as people
 from ..db import db
+from ..limits import limiter, login_limit
 from ..models import Campaign, User
 from ..roles import ROLE_LABELS, ROLES, require
 from . import bp
@@ -143,6 +144,7 @@ def user_reset(user_id):
 
 @bp.route("/password", methods=["GET", "POST"])
 @require("account")
+@limiter.limit(login_limit, methods=["POST"])  # asking the current password again is a sign-in
 def password():
     """Change one's own password (required before anything else when it was set by someone else)."""
     form = PasswordForm()
