@@ -207,7 +207,7 @@ def test_a_branch_admin_sees_and_changes_only_its_units(app, office):
         response = branch.post("/admin/campaigns/roles-2025/units/import", data={
             "csrf_token": branch.csrf("/admin/campaigns/roles-2025"),
             "file": (io.BytesIO(body.encode()), "units.csv")})
-        assert response.status_code == 422 and "not one of your units" in response.get_data(as_text=True), body
+        assert response.status_code == 422 and "不属于您负责的单位" in response.get_data(as_text=True), body
     with app.app_context():
         assert sorted((u.code, u.name, u.parent) for u in db.session.scalars(select(Unit))) == before
     # results before publication: only its units, in the page and the API
