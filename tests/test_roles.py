@@ -32,6 +32,7 @@ EXPECTED = {
     ("admin.campaign_new", "GET"): {O}, ("admin.campaign_new", "POST"): {O},
     ("admin.campaign_edit", "GET"): {O}, ("admin.campaign_edit", "POST"): {O},
     ("admin.campaign", "GET"): {O, B, S},
+    ("admin.questionnaire_xlsform", "GET"): {O, B, S},
     ("admin.campaign_action", "POST"): {O},
     ("admin.campaign_publish", "GET"): {O}, ("admin.campaign_publish", "POST"): {O},
     ("admin.campaign_withdraw", "POST"): {O},
@@ -105,7 +106,8 @@ def admin_rules(app):
 def build(app, rule):
     with app.app_context():
         victim = db.session.scalar(select(User.id).filter_by(username="victim"))
-    values = {"slug": "roles-2025", "code": "C-1", "serial": 1, "action": "close", "user_id": victim}
+    values = {"slug": "roles-2025", "code": "C-1", "serial": 1, "action": "close", "user_id": victim,
+              "key": "five-goods"}
     if "action" in rule.arguments and "disable" in str(rule):
         values["action"] = "disable"
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
@@ -231,7 +233,7 @@ def test_a_branch_admins_posters_hold_only_its_units(app, office, tmp_path):
 
 # --- the command line ----------------------------------------------------------------------------
 COMMAND_PERMISSIONS = {
-    "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view",
+    "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local",
     "user create": "users.manage", "user list": "users.manage", "user disable": "users.manage",
     "user enable": "users.manage", "user reset-password": "users.manage",
     "units import": "units.manage",
