@@ -1,10 +1,11 @@
 """Published results: the public page /results/<slug> and the JSON API.
 
 Both read the running tally through survey.results, so a campaign of millions of answers
-renders at once. Before a campaign is published the page and the API answer 404 to the
-public; a signed-in user whose role may see results (survey/roles.py) may see both at any
-time, limited to the units of their scope (the page then says it is a preview). A withdrawn
-result (published, then back to closed) is no longer public.
+renders at once, and both show it through survey.disclosure: small groups withheld, units
+with too few raters neither ranked nor listed for remedy. Before a campaign is published the
+page and the API answer 404 to the public; a signed-in user whose role may see results
+(survey/roles.py) may see both at any time, limited to the units of their scope (the page then
+says it is a preview). A withdrawn result (published, then back to closed) is no longer public.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from .db import db
 from .models import Campaign
 from .registry import current_registry
-from .results import compute
+from .disclosure import disclosed_results, minimum_cell
 from .roles import can, current_scope
 
 bp = Blueprint("results", __name__)
@@ -39,7 +40,7 @@ def visible_campaign(slug: str) -> Campaign:
 
 def visible_results(campaign: Campaign):
     """The results this visitor may see: every unit once published, else the user's units."""
-    results = compute(campaign)
+    results = disclosed_results(campaign)
     if campaign.state != "published" and not current_scope().all_units:
         results = results.only(u.code for u in current_scope().units(campaign.units))
     return results
@@ -68,7 +69,7 @@ def page(slug):
     results = visible_results(campaign)
     locale = str(get_locale())
     return render_template("results/campaign.html", campaign=campaign, results=results,
-                           locale=locale, pct=pct, points=points,
+                           locale=locale, pct=pct, points=points, minimum_cell=minimum_cell(campaign),
                            sector=lambda key: sector_label(key, locale))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .db import db
-from .models import CODE_PATTERN, Campaign, Unit, audit
+from .models import CODE_PATTERN, UNIT_FIELDS_FIXED_AT_OPENING, Campaign, Unit, audit
 from .plugins import Registry
 
 HEADERS = {
@@ -117,10 +117,13 @@ def import_units(campaign: Campaign, filename: str, content: bytes, registry: Re
         raise UnitImportError([f"campaign {campaign.slug} is {campaign.state}: units can be imported while it is draft or open"])
     rows = read_rows(filename, content)
     problems, seen, good = [], {}, []
+    existing = {u.code: u for u in campaign.units}
     for number, row in enumerate(rows, start=2):
         if not any(row.values()):
             continue
         errors = _check_row(row, registry)
+        if campaign.state == "open" and row.get("code") in existing and not errors:
+            errors += _fixed_since_opening(existing[row["code"]], row, registry)
         code = row.get("code", "")
         if code and code in seen:
             errors.append(f"field code: {code!r} is already used in row {seen[code]}")
@@ -133,7 +136,6 @@ def import_units(campaign: Campaign, filename: str, content: bytes, registry: Re
         raise UnitImportError(problems)
     if not good:
         raise UnitImportError(["the file has a header but no units"])
-    existing = {u.code: u for u in campaign.units}
     result = ImportResult()
     try:
         for row in good:
@@ -182,6 +184,19 @@ def _outside_scope(campaign: Campaign, rows: list[dict], scope) -> list[str]:
 def split_commitments(text: str) -> list[str]:
     """A unit's public commitments from one cell: line breaks or ；/; separate them."""
     return [p.strip() for p in re.split(r"[\n；;]+", text or "") if p.strip()][:20]
+
+
+def _fixed_since_opening(unit: Unit, row: dict, registry: Registry) -> list[str]:
+    """An open campaign's unit keeps what its answers follow (UNIT_FIELDS_FIXED_AT_OPENING):
+    a row may rename it or change its parent, nothing else."""
+    default = registry.default_questionnaire(row.get("sector", ""))
+    wanted = {"sector": row.get("sector", ""),
+              "questionnaire": row.get("questionnaire") or (default.key if default else None),
+              "commitments": split_commitments(row.get("commitments", ""))}
+    return [f"field {name}: unit {unit.code} is being answered, so it keeps the {name} it had when "
+            f"the campaign opened ({getattr(unit, name)!r}); only its name and parent can change"
+            for name, value in wanted.items() if name in UNIT_FIELDS_FIXED_AT_OPENING
+            and value != (getattr(unit, name) or ([] if name == "commitments" else None))]
 
 
 def _check_row(row: dict, registry: Registry) -> list[str]:

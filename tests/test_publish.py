@@ -20,8 +20,9 @@ UNITS = [("P-1", "城关镇党委", "general"), ("P-2", "东街社区", "general
 
 @pytest.fixture
 def closed(app, make_campaign):
-    """P-1 conclusive and met; P-2 too few raters, all deputies; P-3..P-6 no raters (inconclusive,
-    but not 'composition not met'); P-7 under the line with 25% residents."""
+    """P-1 conclusive and met, with 2 deputies (a small group, withheld with its complement);
+    P-2 too few raters, all deputies; P-3..P-6 no raters (not enough raters, but not
+    'composition not met'); P-7 under the line with 25% residents."""
     from survey.responses import Sheet, store
     cid = make_campaign(slug="pub-2025", units=UNITS, state="open")
     with app.app_context():
@@ -30,7 +31,8 @@ def closed(app, make_campaign):
         def sheets(code, n, category, choice):
             return [Sheet(cid, ids[code], "five-goods", category,
                           {k: (choice, None, "satisfaction") for k in ITEMS}) for _ in range(n)]
-        store(sheets("P-1", 40, "resident", "satisfied") + sheets("P-2", 10, "deputy", "satisfied")
+        store(sheets("P-1", 40, "resident", "satisfied") + sheets("P-1", 2, "deputy", "satisfied")
+              + sheets("P-2", 10, "deputy", "satisfied")
               + sheets("P-7", 30, "deputy", "unsatisfied") + sheets("P-7", 10, "resident", "unsatisfied"))
         from survey.campaigns import transition
         from survey.registry import current_registry
@@ -53,23 +55,28 @@ def badges(html, label) -> int:
 def test_summary_tiles_agree_with_the_table(admin_client, closed, where):
     html = admin_client.get(where).get_data(as_text=True)
     counts = tiles(html)
-    assert counts["Composition not met"] == badges(html, "Composition not met") == 2
+    assert counts["Composition not met"] == badges(html, "Composition not met") == 1
     assert counts["Must remedy"] == badges(html, "Must remedy") == 1
-    assert counts["Inconclusive"] == badges(html, "Inconclusive") == 5
+    assert counts["Inconclusive"] == badges(html, "Inconclusive") == 0
+    assert counts["Not enough raters"] == badges(html, "Not enough raters") == 5
     assert counts["Units"] == html.count("<td class=\"unit\">") == 7
-    assert counts["Raters"] == 90
+    assert counts["Raters"] == 92
 
 
 def test_the_preview_shows_what_becomes_public_and_what_to_check(app, admin_client, closed):
     client = app.test_client()  # a visitor, not signed in
     preview = admin_client.get("/admin/campaigns/pub-2025/publish?lang=en").get_data(as_text=True)
     check = {k: re.search(rf'<li id="check-{k}">(.*?)</li>', preview, re.S).group(1)
-             for k in ("composition", "few", "inconclusive")}
-    assert "Composition rule not met" in check["composition"]
-    assert "东街社区" in check["composition"] and "河西村" in check["composition"]
-    assert "城关镇党委" not in check["composition"] and "西街社区" not in check["composition"]
+             for k in ("composition", "few", "inconclusive", "withheld")}
+    assert "Composition rule not met" in check["composition"] and "河西村" in check["composition"]
+    assert "城关镇党委" not in check["composition"] and "东街社区" not in check["composition"]  # too few to judge
+    assert "5 unit(s) have fewer than 30 raters" in check["few"]
     assert "东街社区 (10)" in check["few"] and "南关村 (0)" in check["few"] and "城关镇党委" not in check["few"]
-    assert "5 unit(s) are inconclusive" in check["inconclusive"]
+    assert "Every unit shown with its figures has a conclusive result." in check["inconclusive"]
+    # what the disclosure rules withhold: the 2 deputies of 城关镇党委, and the residents with them
+    assert "Small groups withheld" in check["withheld"] and "fewer than 5 raters" in check["withheld"]
+    assert "城关镇党委 (People&#39;s congress deputy or CPPCC member、Resident (ordinary citizen))" in check["withheld"]
+    assert "河西村" not in check["withheld"]
     # exactly the public page's tiles and table
     public = admin_client.get("/results/pub-2025?lang=en").get_data(as_text=True)
     part = lambda html: re.search(r'<div class="res-summary">.*?</table>', html, re.S).group(0)  # noqa: E731

@@ -19,14 +19,13 @@ from ..campaigns import (
 from ..db import db
 from ..models import Campaign, Tally, Unit, audit
 from ..registry import current_registry
-from ..results import compute
 from ..roles import can, current_scope
 from ..units_import import UnitImportError, import_units
 from ..roles import require
 from . import bp
 
 # settings that decide how results are counted: fixed once the campaign opens
-LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sample", "access")
+LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sample", "minimum_cell", "access")
 ACTION_LABELS = {"open": _l("Open"), "close": _l("Close"), "publish": _l("Publish")}
 
 
@@ -47,6 +46,10 @@ class CampaignForm(OfficeForm):
                                        validators=[InputRequired(), NumberRange(0, 100)])
     minimum_sample = IntegerField(_l("Minimum raters per unit"), default=30,
                                   validators=[InputRequired(), NumberRange(1, 10000)])
+    minimum_cell = IntegerField(_l("Smallest group shown in results (raters)"), default=5, validators=[
+        InputRequired(), NumberRange(3, 1000, message=_l("At least 3 raters: a smaller group's answers could be read."))],
+        description=_l("Figures of a respondent category or channel with fewer raters are not shown, "
+                       "and units with fewer raters than this or the minimum sample are not ranked."))
     access = SelectField(_l("Who may answer"), default="both", choices=choice_list([
         ("open", _l("Anyone scanning the unit's QR code")),
         ("tokens", _l("Holders of one-time ballots only")),
@@ -56,8 +59,13 @@ class CampaignForm(OfficeForm):
     personal_data = SelectField(_l("A phone or ID number in a comment"), default="refuse", choices=choice_list([
         ("refuse", _l("Ask the resident to remove it (nothing is stored until they do)")),
         ("mask", _l("Store the comment with the number masked"))]))
+    scrub_interval = IntegerField(_l("Scrub every (minutes)"), default=60, validators=[
+        Optional(), NumberRange(5, 60)],
+        description=_l("While the campaign is open, the traces the database keeps of who answered when are "
+                       "removed this often (5 to 60 minutes); also when it closes."))
     previous_campaign = SelectField(_l("Previous campaign of the same units (for the change since then)"),
-                                    default="", validators=[Optional()])
+                                    default="", validators=[Optional()],
+                                    description=_l("It is compared with, and named, only once it is itself published."))
 
     def __init__(self, *args, campaign=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,9 +140,11 @@ def _form_data(campaign: Campaign) -> dict:
         "slug": campaign.slug, "name": campaign.name, "starts_on": campaign.starts_on,
         "ends_on": campaign.ends_on, "satisfaction_line": round(campaign.satisfaction_line * 100),
         "composition_minimum": round(campaign.composition_minimum * 100),
-        "minimum_sample": campaign.minimum_sample, "access": campaign.access,
+        "minimum_sample": campaign.minimum_sample, "minimum_cell": campaign.minimum_cell,
+        "access": campaign.access,
         "allow_repeat": campaign.allow_repeat, "show_comments": campaign.show_comments,
         "personal_data": campaign.personal_data,
+        "scrub_interval": campaign.scrub_interval or 60,
         "previous_campaign": str(campaign.previous_campaign_id or ""),
     }
 
@@ -144,6 +154,7 @@ def _apply(form: CampaignForm, campaign: Campaign) -> dict:
     values = {"slug": form.slug.data, "name": form.name.data.strip(), "starts_on": form.starts_on.data,
               "ends_on": form.ends_on.data, "allow_repeat": form.allow_repeat.data,
               "show_comments": form.show_comments.data, "personal_data": form.personal_data.data,
+              "scrub_interval": form.scrub_interval.data or 60,
               "previous_campaign_id": int(form.previous_campaign.data) if form.previous_campaign.data else None}
     if "satisfaction_line" in form:
         old = _form_data(campaign) if campaign.id else {}
@@ -153,6 +164,7 @@ def _apply(form: CampaignForm, campaign: Campaign) -> dict:
         if old.get("composition_minimum") != form.composition_minimum.data:
             values["composition_minimum"] = form.composition_minimum.data / 100
         values["minimum_sample"] = form.minimum_sample.data
+        values["minimum_cell"] = form.minimum_cell.data
         values["access"] = form.access.data
     changed = {}
     for name, value in values.items():
@@ -273,13 +285,35 @@ def units_import(slug):
 
 
 def publish_page(campaign: Campaign, form: PublishForm, status: int = 200):
-    """The preview: exactly the tiles and table the public page will show, and what to check."""
-    from ..public_results import pct, points, sector_label
+    """The preview: exactly the tiles and table the public page will show (through the same
+    disclosure rules), what to check, and what the rules withhold."""
     from flask_babel import get_locale
+
+    from ..disclosure import disclosed_results, minimum_cell, publication_minimum
+    from ..public_results import pct, points, sector_label
     locale = str(get_locale())
-    return render_template("admin/publish.html", campaign=campaign, results=compute(campaign), form=form,
-                           locale=locale, pct=pct, points=points,
+    results = disclosed_results(campaign)
+    return render_template("admin/publish.html", campaign=campaign, results=results, form=form,
+                           locale=locale, pct=pct, points=points, minimum_cell=minimum_cell(campaign),
+                           publication_minimum=publication_minimum(campaign),
+                           withheld=withheld_groups(results, locale),
                            sector=lambda key: sector_label(key, locale)), status
+
+
+def withheld_groups(results, locale: str) -> list[tuple[str, list[str]]]:
+    """Per shown unit, the respondent categories and channels whose figures the public page
+    withholds (small groups and their complements), in the reader's words."""
+    channels = {"online": _("online"), "paper": _("on paper")}
+    rows = []
+    for unit in results.ranked:
+        if not unit.enough_raters:
+            continue
+        names = [results.categories[k].get(locale) if k in results.categories else k
+                 for k, f in sorted(unit.overall.by_category.items()) if f.withheld]
+        names += [channels.get(k, k) for k, f in sorted(unit.overall.by_channel.items()) if f.withheld]
+        if names:
+            rows.append((unit.name, names))
+    return rows
 
 
 @bp.route("/campaigns/<slug>/publish", methods=["GET", "POST"])

@@ -16,16 +16,14 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp, Validati
 
 from ..campaigns import _freeze_missing, answer_counts, questionnaire_key
 from ..db import db
-from ..models import CODE_PATTERN, Campaign, RespondentCategory, Tally, Unit, audit
+from ..models import UNIT_FIELDS_FIXED_AT_OPENING, CODE_PATTERN, Campaign, RespondentCategory, Tally, Unit, audit
 from ..registry import current_registry
 from ..roles import current_scope, require
 from . import bp
 from .campaigns import ActionForm, get_campaign
 
 MAX_COMMITMENTS = 20
-# once a campaign opens, a unit's code is printed on QR codes and its answers follow its
-# questionnaire and numbered commitments: only its name and parent can change
-LOCKED_AFTER_DRAFT = ("code", "sector", "questionnaire", "commitments")
+LOCKED_AFTER_DRAFT = UNIT_FIELDS_FIXED_AT_OPENING
 
 
 class UnitForm(OfficeForm):

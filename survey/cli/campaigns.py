@@ -43,18 +43,20 @@ def campaign_list(as_json):
               help="Minimum share (percent) of service recipients and residents among raters.")
 @click.option("--access", default="both", show_default=True, type=click.Choice(["open", "tokens", "both"]),
               help="open: anyone scanning a unit's QR; tokens: one-time ballots only; both.")
+@click.option("--minimum-cell", default=5, show_default=True, type=click.IntRange(3, 1000),
+              help="Smallest group (raters) whose figures the results show; never below 3.")
 @click.option("--previous", default=None, metavar="CAMPAIGN",
-              help="The same units' previous campaign, for the change since then in the results.")
+              help="The same units' previous campaign (compared with once it is published).")
 @with_appcontext
 @command_requires("campaign.manage")
-def campaign_create(slug, name, line, composition_minimum, access, previous):
+def campaign_create(slug, name, line, composition_minimum, access, minimum_cell, previous):
     """Create a draft campaign."""
     from ..campaigns import CampaignError, create_campaign
     previous_id = get_campaign(previous).id if previous else None
     try:
         create_campaign(slug, name, "cli", satisfaction_line=line / 100,
                         composition_minimum=composition_minimum / 100, access=access,
-                        previous_campaign_id=previous_id)
+                        minimum_cell=minimum_cell, previous_campaign_id=previous_id)
     except CampaignError as exc:
         raise click.BadParameter(str(exc), param_hint="SLUG")
     db.session.commit()

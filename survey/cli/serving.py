@@ -14,7 +14,8 @@ from ..roles import command_requires
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address and port to listen on.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Print request lines (ballot tokens are redacted).")
+              help="Print request lines: the route matched, never a token; the hour only and no "
+                   "address for residents' requests.")
 @with_appcontext
 @command_requires("system")
 def serve(bind, workers, access_log):
@@ -49,5 +50,10 @@ def demo(serve, port):
         click.echo(url)
     if serve:
         from werkzeug.serving import run_simple
+
+        from ..anonymity import start_scrubber
+        from ..logs import dev_request_handler
         click.echo(f"serving on http://127.0.0.1:{port} (Ctrl+C to stop)")
-        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
+        app = current_app._get_current_object()
+        start_scrubber(app)
+        run_simple("127.0.0.1", port, app, threaded=True, request_handler=dev_request_handler())

@@ -1,7 +1,7 @@
 """Roles: a user's role and scope, assigned campaigns, a session version, a forced new password.
 
 Revision ID: 0004_roles
-Revises: 0004_personal_data
+Revises: 0004_trust
 
 Every user that exists before this revision becomes an office admin (role 'office'), as they
 could do everything before. Columns are added with plain ALTER TABLE (no batch copy of the
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0004_roles'
-down_revision = '0004_personal_data'
+down_revision = '0004_trust'
 branch_labels = None
 depends_on = None
 
