@@ -116,6 +116,20 @@ def transition(campaign: Campaign, action: str, registry: Registry, actor: str) 
         scrub(campaign.id)
 
 
+def withdraw(campaign: Campaign, reason: str, actor: str) -> None:
+    """Take published results back (the public page and API answer 404 again): the campaign
+    returns to closed and the reason is kept in the audit log. CampaignError if not published
+    or no reason is given."""
+    reason = (reason or "").strip()
+    if campaign.state != "published":
+        raise CampaignError(_("only published results can be withdrawn; this campaign is %(state)s",
+                              state=state_label(campaign.state)))
+    if not reason:
+        raise CampaignError(_("give the reason for withdrawing the results"))
+    campaign.state = "closed"
+    audit(actor, "campaign.withdraw", campaign.slug, reason=reason[:500])
+
+
 def _freeze_missing(campaign: Campaign, registry: Registry) -> None:
     """Freeze each questionnaire the campaign's units use and that is not frozen yet."""
     from .models import QuestionnaireSnapshot

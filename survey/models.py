@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 
+from sqlalchemy import false
 from sqlalchemy import (
     JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
 )
@@ -38,13 +39,26 @@ def random_id() -> str:
 
 
 class User(db.Model):
-    """An admin of the campaign office."""
+    """Someone who signs in to the admin, with a role (docs/users.md) and the scope it applies to.
+
+    The scope: the campaigns assigned (none listed: every campaign; a clerk always has some),
+    and for a branch admin the units of one parent organisation or a listed set of unit codes.
+    session_version is part of the session cookie's user id: raising it (sign-out, a password
+    change or reset, disabling) ends every session of this user in every worker at once.
+    """
 
     __tablename__ = "user"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    role: Mapped[str] = mapped_column(String(12), default="office", server_default="office")
+    unit_parent: Mapped[str | None] = mapped_column(String(200))
+    unit_codes: Mapped[list | None] = mapped_column(JSON)
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    campaigns: Mapped[list[Campaign]] = relationship(secondary="user_campaign", order_by="Campaign.id")
 
     # Flask-Login
     is_authenticated = True
@@ -55,7 +69,21 @@ class User(db.Model):
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The id the session cookie carries: user id and session version, so an ended
+        session's cookie names a version that no longer exists."""
+        return f"{self.id}.{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """End every session of this user (the next request of each is signed out)."""
+        self.session_version = (self.session_version or 0) + 1
+
+
+class UserCampaign(db.Model):
+    """A campaign assigned to a user (clerks enter paper ballots only in these)."""
+
+    __tablename__ = "user_campaign"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
 
 
 class Campaign(db.Model):

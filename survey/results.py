@@ -167,6 +167,13 @@ class UnitResult:
         return self.overall.total.interval
 
     @property
+    def misses_composition(self) -> bool:
+        """The unit has enough raters to be shown and too few of them are service recipients and
+        residents (a unit without raters, or with too few to show, is not 'composition not
+        met'). The summary tile and the table's badge both use this."""
+        return bool(self.raters) and self.enough_raters and not self.composition_met
+
+    @property
     def final(self) -> bool:
         """The verdict stands: enough raters, a clear interval, the composition met."""
         return self.composition_met and not self.inconclusive
@@ -226,7 +233,30 @@ class CampaignResults:
 
     @property
     def composition_not_met(self) -> list[UnitResult]:
-        return [u for u in self.units if u.raters and not u.composition_met]
+        """Units whose raters do not meet the composition minimum (the tile and the badges)."""
+        return [u for u in self.ranked if u.misses_composition]
+
+    @property
+    def inconclusive(self) -> list[UnitResult]:
+        """Units with enough raters to be shown whose result is inconclusive (the interval
+        reaches across the line); those with too few raters are in ``not_enough_raters``."""
+        return [u for u in self.ranked if u.inconclusive and u.enough_raters]
+
+    @property
+    def not_enough_raters(self) -> list[UnitResult]:
+        """Units shown only with their rater counts (评议人数不足, survey.disclosure)."""
+        return [u for u in self.ranked if not u.enough_raters]
+
+    @property
+    def too_few_raters(self) -> list[UnitResult]:
+        """Units with fewer raters than the campaign's minimum sample (or too few to show)."""
+        return [u for u in self.ranked if not u.enough_raters or u.raters < self.campaign.minimum_sample]
+
+    def only(self, codes) -> CampaignResults:
+        """The same results limited to these unit codes (ranks stay those among all units)."""
+        codes = set(codes)
+        return CampaignResults(self.campaign, [u for u in self.units if u.code in codes], self.categories,
+                               self.previous, self.disclosed)
 
     def campaign_dict(self) -> dict:
         """The campaign as plugins and the JSON see it."""

@@ -108,8 +108,11 @@ def _column(cell: str) -> str | None:
     return None
 
 
-def import_units(campaign: Campaign, filename: str, content: bytes, registry: Registry, actor: str) -> ImportResult:
-    """Validate every row, then add or update the units in one transaction."""
+def import_units(campaign: Campaign, filename: str, content: bytes, registry: Registry, actor: str,
+                 scope=None) -> ImportResult:
+    """Validate every row, then add or update the units in one transaction. With a scope
+    (survey.roles.Scope of a branch admin) every row's unit, as it is and as the row makes
+    it, must be within the scope, or nothing is imported."""
     if campaign.state not in ("draft", "open"):
         raise UnitImportError([f"campaign {campaign.slug} is {campaign.state}: units can be imported while it is draft or open"])
     rows = read_rows(filename, content)
@@ -127,6 +130,8 @@ def import_units(campaign: Campaign, filename: str, content: bytes, registry: Re
         seen.setdefault(code, number)
         problems.extend(f"row {number}: {e}" for e in errors)
         good.append(row)
+    if scope is not None:
+        problems.extend(_outside_scope(campaign, rows, scope))
     if problems:
         raise UnitImportError(problems)
     if not good:
@@ -158,6 +163,22 @@ def import_units(campaign: Campaign, filename: str, content: bytes, registry: Re
         db.session.rollback()
         raise
     return result
+
+
+def _outside_scope(campaign: Campaign, rows: list[dict], scope) -> list[str]:
+    """One problem per row whose unit is, or would become, outside the importer's units."""
+    from flask_babel import gettext as _
+    existing = {u.code: u for u in campaign.units}
+    problems = []
+    for number, row in enumerate(rows, start=2):
+        code = row.get("code", "")
+        if not code:
+            continue
+        before = existing.get(code)
+        if not scope.unit(code, row.get("parent") or None) or (
+                before is not None and not scope.unit(before.code, before.parent)):
+            problems.append(_("row %(row)d: unit %(code)s is not one of your units", row=number, code=code))
+    return problems
 
 
 def split_commitments(text: str) -> list[str]:

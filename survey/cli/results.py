@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
 from .common import get_campaign, lang_option
 
 
@@ -12,6 +13,7 @@ from .common import get_campaign, lang_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The PDF file to write.")
 @lang_option("Language of the report.")
 @with_appcontext
+@command_requires("results.view")
 def report(campaign, out, lang):
     """Write a campaign's result report as a PDF: summary, chart against the line, per-unit
     tables, the units that must remedy, the composition check, plugin sections and, if the
@@ -41,6 +43,7 @@ def report(campaign, out, lang):
                    "each raw export is written to the audit log.")
 @lang_option("Language of item labels in the result table.")
 @with_appcontext
+@command_requires("results.view")
 def export(campaign, fmt, out, raw, lang):
     """Export a campaign's results (per unit and item: counts, rate, interval, flags; small groups
     withheld as in every report), or with --raw its anonymous raw answers for the office (written

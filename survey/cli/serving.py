@@ -7,6 +7,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
+
 
 @click.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address and port to listen on.")
@@ -15,6 +17,7 @@ from flask.cli import with_appcontext
               help="Print request lines: the route matched, never a token; the hour only and no "
                    "address for residents' requests.")
 @with_appcontext
+@command_requires("system")
 def serve(bind, workers, access_log):
     """Run the production server (gunicorn)."""
     from ..migrate import is_current
@@ -32,6 +35,7 @@ def serve(bind, workers, access_log):
 @click.option("--serve/--no-serve", default=True, help="Serve on 127.0.0.1:5000 after preparing.")
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
+@command_requires("system")
 def demo(serve, port):
     """Create a demo campaign (units in every installed sector, open, with some answers),
     print the admin login and example survey addresses, then serve on 127.0.0.1:5000."""
