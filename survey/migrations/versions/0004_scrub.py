@@ -1,4 +1,4 @@
-"""Scrub: each campaign's interval between scrubs, its last scrub and what it had seen; the lease row.
+"""Scrub: each campaign's interval between scrubs and its last scrub; the lease row.
 
 Revision ID: 0004_scrub
 Revises: 0004_personal_data
@@ -21,7 +21,6 @@ depends_on = None
 def upgrade():
     op.add_column('campaign', sa.Column('scrub_interval', sa.Integer(), nullable=False, server_default='60'))
     op.add_column('campaign', sa.Column('scrubbed_at', sa.DateTime(), nullable=True))
-    op.add_column('campaign', sa.Column('scrub_mark', sa.String(length=120), nullable=True))
     op.create_table('scrub_lease',
     sa.Column('name', sa.String(length=20), nullable=False),
     sa.Column('holder', sa.String(length=120), nullable=True),
@@ -66,10 +65,8 @@ def downgrade():
         _unpartition_answers()
     op.drop_table('scrub_lease')
     if op.get_bind().dialect.name == 'sqlite':
-        op.execute('ALTER TABLE campaign DROP COLUMN scrub_mark')
         op.execute('ALTER TABLE campaign DROP COLUMN scrubbed_at')
         op.execute('ALTER TABLE campaign DROP COLUMN scrub_interval')
     else:
-        op.drop_column('campaign', 'scrub_mark')
         op.drop_column('campaign', 'scrubbed_at')
         op.drop_column('campaign', 'scrub_interval')
