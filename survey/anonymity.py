@@ -76,15 +76,16 @@ class ScrubbedTable:
     chunk: str | None = None
 
 
-# Lock order is the answering path's (paper ballot → entries → token → response → answer →
-# tally), so a scrub's LOCK TABLE never waits on an answer that waits on the scrub.
+# Lock order is the answering path's (paper ballot → entries → form id → token → response →
+# answer → tally; survey/responses.py spends the form id before the token), so a scrub's
+# LOCK TABLE never waits on an answer that waits on the scrub.
 TABLES: list[ScrubbedTable] = [
     ScrubbedTable("paper_ballot", "campaign_id = :c", "campaign_id, serial"),
     ScrubbedTable("paper_entry", "campaign_id = :c", "campaign_id, serial, clerk"),
-    ScrubbedTable("ballot_token", "campaign_id = :c", "token_hash", chunk="tokens"),
     # spent form ids (survey/nonces.py) link to no campaign: the whole small table is rewritten,
     # so their order and xmin keep no trace of when answers came
     ScrubbedTable("form_nonce", "1 = 1", "nonce_hash"),
+    ScrubbedTable("ballot_token", "campaign_id = :c", "token_hash", chunk="tokens"),
     ScrubbedTable("response", "campaign_id = :c", "id", chunk="responses"),
     ScrubbedTable("answer", "response_id IN (SELECT id FROM scrub_ids)", "response_id, item", chunk="responses"),
     ScrubbedTable("comment_moderation", "response_id IN (SELECT id FROM scrub_ids)", "response_id, item",
