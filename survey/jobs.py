@@ -10,7 +10,7 @@ long database transaction can still report it. A job that was running when its c
 stopped is marked interrupted when a consumer starts again (or, with Redis, when its
 heartbeat is older than STALE seconds); it is never silently lost, and can be started again.
 
-Permissions, for the roles table: the printing kinds need ``print``, the others ``results``.
+Permissions, for the roles table: the printing kinds need ``print``, the others ``results.view``.
 """
 from __future__ import annotations
 
@@ -59,11 +59,11 @@ KINDS: dict[str, JobKind] = {
         actor=actor, progress=progress)),
     "tally_sheet": JobKind(_l("Tally sheet"), "print", "pdf", PDF, lambda c, out, p, actor, progress: outputs.make_tally_sheet(
         c, out, lang=p["lang"], category=p.get("category"), unit_codes=p.get("units"), progress=progress)),
-    "report": JobKind(_l("Result report"), "results", "pdf", PDF, lambda c, out, p, actor, progress: outputs.make_report(
+    "report": JobKind(_l("Result report"), "results.view", "pdf", PDF, lambda c, out, p, actor, progress: outputs.make_report(
         c, out, lang=p["lang"], progress=progress)),
-    "export": JobKind(_l("Results"), "results", "", "", lambda c, out, p, actor, progress: outputs.make_export(
+    "export": JobKind(_l("Results"), "results.view", "", "", lambda c, out, p, actor, progress: outputs.make_export(
         c, out, fmt=p["format"], lang=p["lang"], raw=False, progress=progress)),
-    "raw": JobKind(_l("Raw answers"), "results", "", "", lambda c, out, p, actor, progress: outputs.make_export(
+    "raw": JobKind(_l("Raw answers"), "results.view", "", "", lambda c, out, p, actor, progress: outputs.make_export(
         c, out, fmt=p["format"], lang=p["lang"], raw=True, progress=progress)),
 }
 
