@@ -21,7 +21,7 @@ from reportlab.platypus import Flowable, Frame, KeepTogether, LayoutError, PageB
 
 from survey.questionnaire import Text
 from survey.registry import current_registry
-from survey.results import CampaignResults, Figures, UnitResult, visible_comments
+from survey.results import CampaignResults, Figures, UnitResult, verdict_words, visible_comments
 
 from .base import Printout
 
@@ -133,14 +133,7 @@ class ResultReport(Printout):
         return story
 
     def verdict(self, u: UnitResult) -> str:
-        words = [_("Must remedy") if u.must_remedy else (_("Meets the line") if u.rate is not None else _("No answers"))]
-        if u.inconclusive:
-            words.append(_("Inconclusive"))
-        if not u.composition_met:
-            words.append(_("Composition not met"))
-        if not u.final:
-            words.append(_("Not final"))
-        return ", ".join(words)
+        return ("，" if not self.lang.startswith("en") else ", ").join(verdict_words(u))
 
     def summary(self) -> list[Flowable]:
         r, c = self.results, self.results.campaign

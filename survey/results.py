@@ -196,6 +196,15 @@ class CampaignResults:
     units: list[UnitResult]
     categories: dict[str, Text]
     previous: Campaign | None = None
+    # sector -> its respondent categories' keys, in the questionnaire's order
+    sector_categories: dict[str, list[str]] = field(default_factory=dict)
+    # the (sector, category) pairs that count toward the composition rule
+    counting: set[tuple[str, str]] = field(default_factory=set)
+
+    def categories_of(self, unit: UnitResult) -> list[str]:
+        """The categories that apply to this unit: its sector's, and any it has raters in."""
+        keys = list(self.sector_categories.get(unit.sector, []))
+        return keys + [k for k in unit.raters_by_category if k not in keys]
 
     @property
     def line(self) -> float:
@@ -229,6 +238,19 @@ class CampaignResults:
                 "units": [u.as_dict() for u in self.ranked]}
 
 
+def verdict_words(u: UnitResult) -> list[str]:
+    """A unit's verdict in words (in the current locale), as the report and the exports say it."""
+    from flask_babel import gettext as _
+    words = [_("Must remedy") if u.must_remedy else (_("Meets the line") if u.rate is not None else _("No answers"))]
+    if u.inconclusive:
+        words.append(_("Inconclusive"))
+    if not u.composition_met:
+        words.append(_("Composition not met"))
+    if not u.final:
+        words.append(_("Not final"))
+    return words
+
+
 def _rated_items(frozen, unit: Unit) -> list[ItemResult]:
     """The unit's rated items in questionnaire order, commitments expanded one per promise."""
     items = []
@@ -244,21 +266,25 @@ def _rated_items(frozen, unit: Unit) -> list[ItemResult]:
     return items
 
 
-def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]]]:
-    """Category labels by key, and the (sector, key) pairs counting toward the share."""
-    labels, toward = {}, set()
+def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]], dict[str, list[str]]]:
+    """Category labels by key, the (sector, key) pairs counting toward the share, and each
+    sector's category keys."""
+    labels, toward, by_sector = {}, set(), {}
     for c in db.session.scalars(select(RespondentCategory).filter_by(campaign_id=campaign_id)
                                 .order_by(RespondentCategory.position)):
         labels.setdefault(c.key, Text(zh=c.label_zh, en=c.label_en))
+        by_sector.setdefault(c.sector, [])
+        if c.key not in by_sector[c.sector]:
+            by_sector[c.sector].append(c.key)
         if c.counts_toward_share:
             toward.add((c.sector, c.key))
-    return labels, toward
+    return labels, toward, by_sector
 
 
 def compute(campaign: Campaign, with_previous: bool = True) -> CampaignResults:
     """Every unit's results from the tally (one indexed read), ranked, with the rule applied."""
     units = db.session.scalars(select(Unit).where(Unit.campaign_id == campaign.id).order_by(Unit.code)).all()
-    labels, toward = _categories(campaign.id)
+    labels, toward, by_sector = _categories(campaign.id)
     results: dict[int, UnitResult] = {}
     items: dict[int, dict[str, ItemResult]] = {}
     frozens = {key: frozen_for(campaign.id, key) for key in {u.questionnaire for u in units} if key}
@@ -295,7 +321,7 @@ def compute(campaign: Campaign, with_previous: bool = True) -> CampaignResults:
         previous = db.session.get(Campaign, campaign.previous_campaign_id)
         if previous is not None:
             _compare(list(results.values()), compute(previous, with_previous=False))
-    return CampaignResults(campaign, list(results.values()), labels, previous)
+    return CampaignResults(campaign, list(results.values()), labels, previous, by_sector, toward)
 
 
 def _choice(scale: Scale, key: str) -> Choice | None:

@@ -61,8 +61,8 @@ def test_bad_file_names_each_row_and_field_and_imports_nothing(app, runner, draf
                     "SCH-1,重复,school\nX-5,某单位,spaceship\n", encoding="utf-8")
     result = runner.invoke(args=["units", "import", draft, str(path)])
     assert result.exit_code == 1
-    for expected in ("row 3: field code", "row 4: field name: empty", "row 5: field code: 'SCH-1' is already used in row 2",
-                     "row 6: field sector: unknown sector 'spaceship'"):
+    for expected in ("row 3: field code", "row 4: field name: empty", "row 5: field code: SCH-1 is already used in row 2",
+                     "row 6: field sector: unknown sector “spaceship”"):
         assert expected in result.output
     assert units(app) == {}
 
