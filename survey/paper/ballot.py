@@ -139,5 +139,8 @@ def check_category(campaign_id: int, units: list[Unit], category: str | None) ->
     for c in offered:
         if c.key == key:
             return c
+    from flask_babel import get_locale
+
+    from ..units_import import word_list
     raise PaperError(_("Unknown respondent category %(key)s; this campaign has: %(keys)s.",
-                       key=category, keys=", ".join(c.key for c in offered) or "-"))
+                       key=category, keys=word_list(category_label(c, str(get_locale())) for c in offered) or "-"))
