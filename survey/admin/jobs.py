@@ -57,12 +57,15 @@ def _categories(campaign) -> list[tuple[str, str]]:
 
 
 def local_time(value: dt.datetime | None) -> str:
-    """A stored UTC time in the office's time zone (SURVEY_TIME_ZONE), to the minute."""
+    """A stored UTC time in the office's time zone (SURVEY_TIME_ZONE)."""
     if value is None:
         return "–"
-    from zoneinfo import ZoneInfo
-    zone = ZoneInfo(current_app.config.get("SURVEY_TIME_ZONE") or "Asia/Shanghai")
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        zone = ZoneInfo(current_app.config.get("SURVEY_TIME_ZONE") or "Asia/Shanghai")
+    except (ZoneInfoNotFoundError, ValueError):  # a misspelt setting shows China time, not an error
+        zone = ZoneInfo("Asia/Shanghai")
+    return value.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _jobs_page(campaign, status=200, problems=None):
