@@ -182,3 +182,13 @@ def test_a_restart_reports_the_running_job_interrupted_and_keeps_the_finished_fi
     with app.app_context():  # the interrupted batch recorded no ballots
         assert db.session.scalar(select(func.count()).select_from(BallotBatch)) == 0
         assert db.session.scalar(select(func.count()).select_from(BallotToken)) == 0
+
+
+@pytest.mark.parametrize("app_config", [{"SURVEY_BASE_URL": "http://127.0.0.1:5000", "SURVEY_ALLOW_LOCAL_QR": True}])
+def test_the_demo_setting_lets_local_codes_print(app, admin_client, campaign):
+    """`survey demo` sets SURVEY_ALLOW_LOCAL_QR: its codes are tried on the same computer."""
+    page = admin_client.get("/admin/campaigns/test-2025/jobs/").get_data(as_text=True)
+    assert "http://127.0.0.1:5000" in page and "SURVEY_BASE_URL=" not in page
+    jid = job_id(submit(admin_client, "print/posters", lang="zh_CN"))
+    run_pending(app)
+    assert admin_client.get(f"/admin/campaigns/test-2025/jobs/{jid}/file").data.startswith(b"%PDF")

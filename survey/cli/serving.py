@@ -31,7 +31,7 @@ def serve(bind, workers, access_log, run_jobs):
         import subprocess
 
         from ..jobs import worker_command
-        worker = subprocess.Popen(worker_command())
+        worker = subprocess.Popen(worker_command() + ["--parent", str(os.getpid())])
     try:
         run_gunicorn(bind=bind, workers=workers, access_log=access_log)
     finally:
@@ -46,8 +46,9 @@ def serve(bind, workers, access_log, run_jobs):
 @click.command("worker")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 16),
               help="Jobs run at the same time.")
+@click.option("--parent", type=int, hidden=True, help="Stop when this process (survey serve) is gone.")
 @with_appcontext
-def worker(threads):
+def worker(threads, parent):
     """Run the background worker alone: it makes the posters, ballots, reports and exports
     asked for in the admin (`survey serve` runs one itself). Stop it with Ctrl+C."""
     from ..jobs import consumer
@@ -55,7 +56,22 @@ def worker(threads):
     app = current_app._get_current_object()
     click.echo(f"background worker for {app.instance_path} "
                f"({app.config.get('SURVEY_QUEUE_URL') or 'SQLite queue in the instance folder'})", err=True)
+    if parent:
+        _stop_with(parent)
     consumer(app, workers=threads).run()
+
+
+def _stop_with(parent: int) -> None:
+    """Interrupt this process once `survey serve` that started it is gone (even killed)."""
+    import signal
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Thread(target=watch, daemon=True, name="survey-serve-watch").start()
 
 
 def check_bind(bind: str) -> tuple[str, int]:
@@ -63,8 +79,8 @@ def check_bind(bind: str) -> tuple[str, int]:
     import socket
     host, sep, port_text = bind.rpartition(":")
     if not sep or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        raise click.BadParameter(f"{bind!r} is not HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8000",
-                                 param_hint="--bind")
+        raise click.ClickException(f"--bind {bind}: not HOST:PORT with a port from 1 to 65535; "
+                                   f"use e.g. --bind 127.0.0.1:8000")
     host, port = host.strip("[]") or "0.0.0.0", int(port_text)
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
@@ -88,16 +104,24 @@ def check_database() -> None:
 
 
 def database_problem(exc: Exception) -> str:
-    """One line for a database that does not answer: what, where, and what to check."""
-    from ..db import db
-    url = db.engine.url.render_as_string(hide_password=True)
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return (f"cannot reach the database {url}: {reason}. Check SURVEY_DATABASE_URL (host, port, "
-            f"user, password) and that the server is running")
+    """One line for a database that does not answer, or has no tables yet: what, where, and
+    what to do."""
+    from sqlalchemy.engine import make_url
+    try:
+        url = make_url(os.environ["SURVEY_DATABASE_URL"]).render_as_string(hide_password=True)
+    except Exception:  # not set (the embedded SQLite file), or not a URL at all
+        url = os.environ.get("SURVEY_DATABASE_URL") and "SURVEY_DATABASE_URL" or "in the instance folder"
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    reason = text.splitlines()[0] if text else type(exc).__name__
+    if "no such table" in reason or "does not exist" in reason and "relation" in reason:
+        return (f"the database {url} has no tables yet or is not up to date ({reason}): "
+                f"run `survey db upgrade` first")
+    return (f"cannot use the database {url}: {reason}. Check SURVEY_DATABASE_URL (host, port, "
+            f"user, password, database name) and that the database server is running")
 
 @click.command("demo")
 @click.option("--serve/--no-serve", default=True, help="Serve on 127.0.0.1:5000 after preparing.")
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @with_appcontext
 def demo(serve, port):
     """Create a demo campaign (units in every installed sector, open, with some answers),
