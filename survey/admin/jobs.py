@@ -158,8 +158,10 @@ def job(slug, job_id):
     done, total, _beat = jobs.progress_of(job)
     if job.state == "done":
         done = total = max(done, total, 1)
+    waited = (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - job.created_at).total_seconds()
     return render_template("admin/job.html", campaign=job.campaign, job=job, kind=jobs.KINDS[job.kind],
                            done=done, total=total, form=JobForm(), local_time=local_time,
+                           waiting_long=job.state == "queued" and waited > 15,
                            percent=round(100 * done / total) if total else None)
 
 
