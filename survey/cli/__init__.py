@@ -38,7 +38,8 @@ def main():
 
 
 for _command in (database.db_group, users.user_group, units.units_group, campaigns.campaign_group,
-                 *printing.COMMANDS, *results.COMMANDS, plugins.plugins, serving.serve, serving.worker, serving.demo):
+                 *printing.COMMANDS, *results.COMMANDS, plugins.plugins, plugins.plugin_group, serving.serve,
+                 serving.worker, serving.demo):
     main.add_command(_command)
 
 

@@ -51,6 +51,7 @@ def printing_errors():
     """Turn a missing font, an unreachable QR address, a missing folder or a refused paper
     action into a one-line CLI error (in English) and a non-zero exit."""
     from flask_babel import force_locale
+
     from printouts.fonts import FontMissing
 
     from ..outputs import OutputError

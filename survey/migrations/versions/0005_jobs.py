@@ -1,14 +1,14 @@
 """Background jobs: printouts, reports and exports made for the admin, with their files.
 
-Revision ID: 0004_jobs
-Revises: 0003
+Revision ID: 0005_jobs
+Revises: 0004_personal_data
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004_jobs'
-down_revision = '0003'
+revision = '0005_jobs'
+down_revision = '0004_personal_data'
 branch_labels = None
 depends_on = None
 
