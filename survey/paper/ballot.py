@@ -130,4 +130,10 @@ def check_category(campaign_id: int, units: list[Unit], category: str | None) ->
 
     from ..units_import import word_list
     raise PaperError(_("Unknown respondent category %(key)s; this campaign has: %(keys)s.",
-                       key=category, keys=word_list(category_label(c, str(get_locale())) for c in offered) or "-"))
+                       key=category, keys=word_list(_offered(c, str(get_locale())) for c in offered) or "-"))
+
+
+def _offered(category: RespondentCategory, locale: str) -> str:
+    """A category as a refusal lists it: in English with the key to type, in Chinese its name only."""
+    label = category_label(category, locale)
+    return f"{label} ({category.key})" if locale.startswith("en") else label
