@@ -192,3 +192,17 @@ def test_the_demo_setting_lets_local_codes_print(app, admin_client, campaign):
     jid = job_id(submit(admin_client, "print/posters", lang="zh_CN"))
     run_pending(app)
     assert admin_client.get(f"/admin/campaigns/test-2025/jobs/{jid}/file").data.startswith(b"%PDF")
+
+
+def test_a_job_belongs_to_its_campaign(app, admin_client, make_campaign):
+    """A job's id under another campaign's address is not found: ids do not cross campaigns."""
+    make_campaign(units=UNITS)
+    make_campaign(slug="other-2025", units=(("OTH-1", "别的单位", "general"),))
+    jid = job_id(submit(admin_client, "print/tally_sheet", lang="zh_CN"))
+    run_pending(app)
+    assert admin_client.get(f"/admin/campaigns/test-2025/jobs/{jid}/file").status_code == 200
+    for path in (f"/admin/campaigns/other-2025/jobs/{jid}", f"/admin/campaigns/other-2025/jobs/{jid}/file"):
+        assert admin_client.get(path).status_code == 404
+    anonymous = app.test_client()
+    response = anonymous.get(f"/admin/campaigns/test-2025/jobs/{jid}/file")
+    assert response.status_code in (302, 401) and b"%PDF" not in response.data
