@@ -206,3 +206,44 @@ def test_a_job_belongs_to_its_campaign(app, admin_client, make_campaign):
     anonymous = app.test_client()
     response = anonymous.get(f"/admin/campaigns/test-2025/jobs/{jid}/file")
     assert response.status_code in (302, 401) and b"%PDF" not in response.data
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    from survey.testing import free_port, wait_for_port
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is needed")
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                               "--bind", "127.0.0.1", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # several servers: PostgreSQL and Redis
+def test_the_queue_on_redis_and_its_heartbeat(app, admin_client, campaign, redis_url):
+    """With SURVEY_QUEUE_URL=redis://… jobs queue in Redis; a restarting consumer marks only
+    the running jobs whose heartbeat is stale (another server may be making the others)."""
+    import time as clock
+
+    from survey import jobs
+    app.config["SURVEY_QUEUE_URL"] = redis_url
+    app.extensions["survey_queue"] = jobs.make_queue(app)
+    assert type(app.extensions["survey_queue"]).__name__ == "RedisHuey"
+    jid = job_id(submit(admin_client, "print/tally_sheet", lang="zh_CN"))
+    assert run_pending(app) == 1
+    assert admin_client.get(f"/admin/campaigns/test-2025/jobs/{jid}/file").data.startswith(b"%PDF")
+    with app.app_context():
+        fresh, stale = (Job(kind="report", campaign_id=campaign, params={"lang": "zh_CN"}, state="running",
+                            created_by="office") for _ in range(2))
+        db.session.add_all([fresh, stale])
+        db.session.commit()
+        queue = app.extensions["survey_queue"]
+        queue.storage.put_data(f"progress:{fresh.id}", queue.serializer.serialize((3, 0, clock.time())))
+        queue.storage.put_data(f"progress:{stale.id}", queue.serializer.serialize((3, 0, clock.time() - 600)))
+        assert jobs.mark_interrupted() == 1
+        assert (db.session.get(Job, fresh.id).state, db.session.get(Job, stale.id).state) == ("running", "interrupted")
