@@ -161,6 +161,7 @@ def run(job_id: str) -> None:
             last[0] = now
             _put_progress(job_id, done[0], job.total)
 
+    refusals = _refusals()
     folder = Path(tempfile.mkdtemp(prefix="survey-job-"))
     out = folder / file_name(job)
     campaign, params, actor = job.campaign, dict(job.params), job.created_by
@@ -168,7 +169,7 @@ def run(job_id: str) -> None:
         with force_locale(params.get("ui_lang") or params.get("lang", "zh_CN")):
             summary = kind.run(campaign, out, params, actor, progress)
         content = out.read_bytes()
-    except (outputs.OutputError, ValueError, RuntimeError) as exc:
+    except refusals as exc:  # a refusal: its message says what to do
         db.session.rollback()
         _finish(job_id, "failed", str(exc))
         return
@@ -186,6 +187,15 @@ def run(job_id: str) -> None:
     _put_progress(job_id, max(done[0], job.total), job.total)
     _finish(job_id, "done", str(summary), content=content, filename=out.name,
             mimetype=kind.mimetype or MIMETYPES.get(params.get("format"), "application/octet-stream"))
+
+
+def _refusals() -> tuple[type, ...]:
+    """The errors whose message is for the person who asked (the rest are bugs, logged)."""
+    from printouts.fonts import FontMissing
+
+    from .campaigns import CampaignError
+    from .paper import PaperError
+    return outputs.OutputError, PaperError, FontMissing, CampaignError
 
 
 def _finish(job_id: str, state: str, message: str, **values) -> None:
