@@ -8,7 +8,6 @@ import subprocess
 
 import pytest
 from openpyxl import load_workbook
-
 from test_results import answer
 
 UNITS = [("HOS-1", "县人民医院", "hospital"), ("SCH-1", "城关第一小学", "school"), ("GEN-1", "城关镇党委", "general")]

@@ -6,13 +6,12 @@ import io
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
+from test_results import answer
 
 from survey.db import db
 from survey.models import Campaign, Unit
 from survey.results import compute
 from survey.testing import csrf_from
-
-from test_results import answer
 
 UNITS_ZH = [["单位编码", "单位名称", "类别", "上级单位", "问卷"],
             ["SCH-1", "城关第一小学", "学校", "县教育局", None],
