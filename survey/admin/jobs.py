@@ -9,22 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from flask import (
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-
 from forms.office import OfficeForm
+from sqlalchemy import select
 
 from .. import jobs
 from ..db import db
