@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,26 +238,29 @@ def _sqlite_storage():
 
 
 # --- consumers --------------------------------------------------------------------------------
-def consumer(app: Flask, workers: int = 1):
-    """A huey consumer of the app's queue, after marking the jobs its predecessor left."""
+def consumer(app: Flask, workers: int = 1, signals: bool = True):
+    """A huey consumer of the app's queue, after marking the jobs its predecessor left.
+
+    With signals (`survey worker`) it stops on SIGINT/SIGTERM; without (inside `survey demo`
+    or a test) the host process keeps its own signal handling and calls stop()."""
     from huey.consumer import Consumer
     with app.app_context():
         interrupted = mark_interrupted()
         if interrupted:
             log.warning("%d job(s) were interrupted by the last stop; they can be started again", interrupted)
 
-    class ThreadConsumer(Consumer):
-        def _set_signal_handlers(self):  # only the main thread may; `survey worker` uses run()
-            if threading.current_thread() is threading.main_thread():
+    class SurveyConsumer(Consumer):
+        def _set_signal_handlers(self):
+            if signals:
                 super()._set_signal_handlers()
 
-    return ThreadConsumer(app.extensions["survey_queue"], workers=workers, worker_type="thread",
+    return SurveyConsumer(app.extensions["survey_queue"], workers=workers, worker_type="thread",
                           periodic=False, initial_delay=0.1, max_delay=1.0, backoff=1.15)
 
 
 def start_in_thread(app: Flask):
     """Start a consumer inside this process (the demo and tests); returns it, to stop()."""
-    c = consumer(app)
+    c = consumer(app, signals=False)
     c.start()
     return c
 
