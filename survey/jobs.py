@@ -59,9 +59,9 @@ KINDS: dict[str, JobKind] = {
     "tally_sheet": JobKind(_l("Tally sheet"), "print", "pdf", PDF, lambda c, out, p, actor, progress: outputs.make_tally_sheet(
         c, out, lang=p["lang"], category=p.get("category"), unit_codes=p.get("units"), progress=progress)),
     "report": JobKind(_l("Result report"), "results.view", "pdf", PDF, lambda c, out, p, actor, progress: outputs.make_report(
-        c, out, lang=p["lang"], progress=progress)),
+        c, out, lang=p["lang"], unit_codes=p.get("units"), progress=progress)),
     "export": JobKind(_l("Results table"), "results.view", "", "", lambda c, out, p, actor, progress: outputs.make_export(
-        c, out, fmt=p["format"], lang=p["lang"], raw=False, progress=progress)),
+        c, out, fmt=p["format"], lang=p["lang"], raw=False, unit_codes=p.get("units"), progress=progress)),
     "raw": JobKind(_l("Raw answers"), "results.view", "", "", lambda c, out, p, actor, progress: outputs.make_export(
         c, out, fmt=p["format"], lang=p["lang"], raw=True, progress=progress)),
 }

@@ -130,11 +130,17 @@ def make_tally_sheet(campaign: Campaign, out: str | Path, *, lang: str = "zh_CN"
     return _("tally sheet, %(n)d pages", n=len(printout.pages))
 
 
-def make_report(campaign: Campaign, out: str | Path, *, lang: str = "zh_CN", progress: Progress | None = None) -> str:
-    """The result report (测评结果报告) as a PDF."""
-    from printouts.report import ResultReport
-
+def _results(campaign: Campaign, unit_codes: list[str] | None):
+    """The campaign's results, limited to these units if given (a branch admin's)."""
     from .results import compute
+    results = compute(campaign)
+    return results if unit_codes is None else results.only(unit_codes)
+
+
+def make_report(campaign: Campaign, out: str | Path, *, lang: str = "zh_CN", unit_codes: list[str] | None = None,
+                progress: Progress | None = None) -> str:
+    """The result report (测评结果报告) as a PDF, of every unit or of these units."""
+    from printouts.report import ResultReport
     pages = []
 
     def page_done(page):
@@ -143,15 +149,15 @@ def make_report(campaign: Campaign, out: str | Path, *, lang: str = "zh_CN", pro
             progress(1)
     with whole_file(out) as tmp:
         with force_locale(lang):  # the report's texts; messages stay in the reader's language
-            ResultReport(compute(campaign), lang, progress=page_done).write(str(tmp))
+            ResultReport(_results(campaign, unit_codes), lang, progress=page_done).write(str(tmp))
     return _("result report, %(n)d pages", n=len(pages))
 
 
 def make_export(campaign: Campaign, out: str | Path, *, fmt: str, lang: str = "zh_CN", raw: bool = False,
-                progress: Progress | None = None) -> str:
-    """The results (summary) or with raw the anonymous raw answers, as CSV, XLSX or JSON."""
+                unit_codes: list[str] | None = None, progress: Progress | None = None) -> str:
+    """The results (summary) or with raw the anonymous raw answers, as CSV, XLSX or JSON; of
+    every unit, or of these units (the raw answers are the office's: always every unit)."""
     from .exports import FORMATS, write_raw, write_results
-    from .results import compute
     if fmt not in FORMATS:
         raise OutputError(_("Unknown format %(fmt)s: use csv, xlsx or json.", fmt=fmt))
     with whole_file(out) as tmp:
@@ -159,6 +165,6 @@ def make_export(campaign: Campaign, out: str | Path, *, fmt: str, lang: str = "z
             if raw:
                 count = write_raw(campaign, fmt, str(tmp))
             else:
-                results = compute(campaign)
+                results = _results(campaign, unit_codes)
                 write_results(results, fmt, str(tmp), lang)
     return _("%(n)d answers", n=count) if raw else _("results of %(n)d units", n=len(results.units))

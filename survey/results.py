@@ -196,6 +196,12 @@ class CampaignResults:
     # the (sector, category) pairs that count toward the composition rule
     counting: set[tuple[str, str]] = field(default_factory=set)
 
+    def only(self, codes) -> CampaignResults:
+        """The same results limited to these unit codes (ranks stay those among all units)."""
+        codes = set(codes)
+        return CampaignResults(self.campaign, [u for u in self.units if u.code in codes], self.categories,
+                               self.previous, self.sector_categories, self.counting)
+
     def categories_of(self, unit: UnitResult) -> list[str]:
         """The categories that apply to this unit: its sector's, and any it has raters in."""
         keys = list(self.sector_categories.get(unit.sector, []))

@@ -70,3 +70,16 @@ def test_report_composition_lists_each_sectors_categories_only(runner, rated, tm
     assert "家长" in school.split("基层党组织")[0] and "患者" not in school
     width = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
     assert "595.276 x 841.89" in width  # A4 portrait: the tables are laid out to its width
+
+
+def test_an_export_limited_to_some_units_keeps_their_ranks(app, rated, tmp_path):
+    """What a branch admin downloads: only its units, ranked as among all units."""
+    from survey.db import db
+    from survey.models import Campaign
+    from survey.outputs import make_export
+    out = tmp_path / "branch.csv"
+    with app.test_request_context("/?lang=zh_CN"), app.app_context():
+        make_export(db.session.get(Campaign, rated), out, fmt="csv", unit_codes=["SCH-1", "HOS-1"])
+    with open(out, encoding="utf-8-sig") as f:
+        rows = {r["单位编码"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"SCH-1", "HOS-1"} and rows["HOS-1"]["排名"] == "2" and rows["SCH-1"]["排名"] == "3"
