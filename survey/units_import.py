@@ -176,8 +176,11 @@ def _sector_label(key: str, registry: Registry) -> str:
     return sector.label.get(get_locale()) if sector else key
 
 
-def import_units(campaign: Campaign, filename: str, content: bytes, registry: Registry, actor: str) -> ImportResult:
-    """Validate every row, then add or update the units in one transaction.
+def import_units(campaign: Campaign, filename: str, content: bytes, registry: Registry, actor: str,
+                 scope=None) -> ImportResult:
+    """Validate every row, then add or update the units in one transaction. With a scope
+    (survey.roles.Scope of a branch admin) every row's unit, as it is and as the row makes
+    it, must be within the scope, or nothing is imported.
 
     Once the campaign has opened, a unit already in it keeps what opening fixed (its sector,
     questionnaire and commitments): an empty cell keeps it, a different value is refused."""
@@ -201,6 +204,8 @@ def import_units(campaign: Campaign, filename: str, content: bytes, registry: Re
             errors.extend(_locked_changes(existing[code], row, registry))
         problems.extend(_("row %(row)d: %(problem)s", row=number, problem=e) for e in errors)
         good.append(row)
+    if scope is not None:
+        problems.extend(_outside_scope(campaign, rows, scope))
     if problems:
         raise UnitImportError(problems)
     if not good:
@@ -238,6 +243,21 @@ def import_units(campaign: Campaign, filename: str, content: bytes, registry: Re
         db.session.rollback()
         raise
     return result
+
+
+def _outside_scope(campaign: Campaign, rows: list[dict], scope) -> list[str]:
+    """One problem per row whose unit is, or would become, outside the importer's units."""
+    existing = {u.code: u for u in campaign.units}
+    problems = []
+    for number, row in enumerate(rows, start=2):
+        code = row.get("code", "")
+        if not code:
+            continue
+        before = existing.get(code)
+        if not scope.unit(code, row.get("parent") or None) or (
+                before is not None and not scope.unit(before.code, before.parent)):
+            problems.append(_("row %(row)d: unit %(code)s is not one of your units", row=number, code=code))
+    return problems
 
 
 def _locked_changes(unit: Unit, row: dict, registry: Registry) -> list[str]:
