@@ -208,30 +208,33 @@ def _width(value) -> int:
 
 
 # --- raw answers ------------------------------------------------------------------------------
-def raw_rows(campaign: Campaign) -> Iterator[list]:
-    """Every stored answer of the campaign, streamed, in response-id order (never arrival)."""
+def raw_rows(campaign: Campaign, unit_codes: list[str] | None = None) -> Iterator[list]:
+    """Every stored answer of the campaign (or of these units), streamed, in response-id order
+    (never arrival)."""
     query = (select(Answer.response_id, Unit.code, Response.category, Response.channel, Response.day,
                     Answer.item, Answer.choice, Answer.text)
              .join(Response, Response.id == Answer.response_id).join(Unit, Unit.id == Response.unit_id)
              .where(Response.campaign_id == campaign.id).order_by(Answer.response_id, Answer.item)
              .execution_options(yield_per=5000))
+    if unit_codes is not None:
+        query = query.where(Unit.code.in_(unit_codes))
     for row in db.session.execute(query):
         yield [neutralise(v) for v in row]
 
 
-def write_raw(campaign: Campaign, fmt: str, path: str) -> int:
-    """Write the anonymous raw answers; return how many rows were written."""
+def write_raw(campaign: Campaign, fmt: str, path: str, unit_codes: list[str] | None = None) -> int:
+    """Write the anonymous raw answers (of every unit, or of these); return how many rows."""
     if fmt == "json":
         count = 0
         with open(path, "w", encoding="utf-8") as out:
             out.write('{"campaign": %s, "columns": %s, "answers": [' % (
                 json.dumps(campaign.slug), json.dumps(RAW_COLUMNS)))
-            for row in raw_rows(campaign):
+            for row in raw_rows(campaign, unit_codes):
                 out.write(("," if count else "") + "\n" + json.dumps(dict(zip(RAW_COLUMNS, row)), ensure_ascii=False, default=_json_value))
                 count += 1
             out.write("\n]}\n")
         return count
-    return _write_table(fmt, path, RAW_COLUMNS, raw_rows(campaign))
+    return _write_table(fmt, path, RAW_COLUMNS, raw_rows(campaign, unit_codes))
 
 
 def _json_value(value):

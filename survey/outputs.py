@@ -156,14 +156,14 @@ def make_report(campaign: Campaign, out: str | Path, *, lang: str = "zh_CN", uni
 def make_export(campaign: Campaign, out: str | Path, *, fmt: str, lang: str = "zh_CN", raw: bool = False,
                 unit_codes: list[str] | None = None, progress: Progress | None = None) -> str:
     """The results (summary) or with raw the anonymous raw answers, as CSV, XLSX or JSON; of
-    every unit, or of these units (the raw answers are the office's: always every unit)."""
+    every unit, or of these units."""
     from .exports import FORMATS, write_raw, write_results
     if fmt not in FORMATS:
         raise OutputError(_("Unknown format %(fmt)s: use csv, xlsx or json.", fmt=fmt))
     with whole_file(out) as tmp:
         with force_locale(lang):  # headers and labels; messages stay in the reader's language
             if raw:
-                count = write_raw(campaign, fmt, str(tmp))
+                count = write_raw(campaign, fmt, str(tmp), unit_codes)
             else:
                 results = _results(campaign, unit_codes)
                 write_results(results, fmt, str(tmp), lang)

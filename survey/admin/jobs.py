@@ -25,13 +25,16 @@ from . import bp
 from .campaigns import get_campaign
 
 try:  # the roles of issue 11; before they land every signed-in admin may do everything
-    from ..roles import can, require
+    from ..roles import can, current_scope, require
 except ImportError:  # pragma: no cover
     def require(permission):
         return lambda view: view
 
     def can(permission):
         return True
+
+    def current_scope():
+        return None
 
 MAX_BALLOTS = 100_000
 PRINT_KINDS = ("posters", "ballots", "tally_sheet")
@@ -98,6 +101,15 @@ def _params(kind: str, campaign) -> tuple[dict, list[str]]:
         if unknown:
             problems.append(_("Unit codes not in this campaign: %(codes)s.", codes="、".join(unknown)))
         params["units"] = codes
+    scope = current_scope()
+    if scope is not None and not scope.all_units:  # a branch admin: only its units, in every file
+        mine = sorted(u.code for u in scope.units(campaign.units))
+        others = [c for c in params.get("units", []) if c not in mine]
+        if others:
+            problems.append(_("Not your units: %(codes)s.", codes="、".join(others)))
+        if not mine:
+            problems.append(_("None of your units is in this campaign."))
+        params["units"] = params.get("units") or mine
     if kind == "posters":
         params["a5"] = form.get("size") == "a5"
     if kind == "ballots":
