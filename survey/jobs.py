@@ -172,12 +172,11 @@ def run(job_id: str) -> None:
         db.session.rollback()
         _finish(job_id, "failed", str(exc))
         return
-    except Exception as exc:  # a bug: reported as failed, logged with its traceback
+    except Exception:  # a bug: reported as failed, logged with its traceback
         db.session.rollback()
         log.exception("job %s (%s) failed", job_id, job.kind)
         with force_locale(params.get("ui_lang") or params.get("lang", "zh_CN")):
-            _finish(job_id, "failed", str(_l("The job failed unexpectedly; the server log has the details.")) +
-                    f" ({type(exc).__name__})")
+            _finish(job_id, "failed", str(_l("The job failed unexpectedly; the server log has the details.")))
         return
     finally:
         for path in folder.iterdir():
