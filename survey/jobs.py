@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,13 +97,21 @@ def make_queue(app: Flask):
     return huey
 
 
-def init_app(app: Flask) -> None:
-    app.extensions["survey_queue"] = make_queue(app)
+_making = threading.Lock()
+
+
+def queue_of(app: Flask):
+    """The app's huey queue, made on first use: commands that queue nothing never open it."""
+    if "survey_queue" not in app.extensions:
+        with _making:
+            if "survey_queue" not in app.extensions:
+                app.extensions["survey_queue"] = make_queue(app)
+    return app.extensions["survey_queue"]
 
 
 def queue():
     """The current app's huey queue."""
-    return current_app.extensions["survey_queue"]
+    return queue_of(current_app._get_current_object())
 
 
 def _progress_key(job_id: str) -> str:
@@ -253,7 +262,7 @@ def consumer(app: Flask, workers: int = 1, signals: bool = True):
             if signals:
                 super()._set_signal_handlers()
 
-    return SurveyConsumer(app.extensions["survey_queue"], workers=workers, worker_type="thread",
+    return SurveyConsumer(queue_of(app), workers=workers, worker_type="thread",
                           periodic=False, initial_delay=0.1, max_delay=1.0, backoff=1.15)
 
 
@@ -272,7 +281,7 @@ def worker_command() -> list[str]:
 
 def run_pending(app: Flask, limit: int = 100) -> int:
     """Run the queued tasks in this thread, one after another (for tests and `survey worker --once`)."""
-    huey = app.extensions["survey_queue"]
+    huey = queue_of(app)
     n = 0
     while n < limit:
         task = huey.dequeue()

@@ -242,7 +242,7 @@ def test_the_queue_on_redis_and_its_heartbeat(app, admin_client, campaign, redis
                             created_by="office") for _ in range(2))
         db.session.add_all([fresh, stale])
         db.session.commit()
-        queue = app.extensions["survey_queue"]
+        queue = jobs.queue_of(app)
         queue.storage.put_data(f"progress:{fresh.id}", queue.serializer.serialize((3, 0, clock.time())))
         queue.storage.put_data(f"progress:{stale.id}", queue.serializer.serialize((3, 0, clock.time() - 600)))
         assert jobs.mark_interrupted() == 1
