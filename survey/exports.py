@@ -97,8 +97,9 @@ def item_tables(results: CampaignResults, locale: str = "zh_CN") -> list[tuple[s
         for u, i in t["rows"]:
             f = i.figures.total
             low, high = f.interval or (None, None)
-            rows.append([neutralise(v) for v in [u.code, u.name, f.valid, f.positive, f.rate, low, high, f.score]]
-                        + [f.counts.get(c, 0) for c in choices])
+            shown = [None, None] if f.withheld else [f.valid, f.positive]  # withheld: empty, not zero
+            rows.append([neutralise(v) for v in [u.code, u.name, *shown, f.rate, low, high, f.score]]
+                        + [None if f.withheld else f.counts.get(c, 0) for c in choices])
         out.append((t["label"], header, rows, formats))
     return out
 
@@ -122,17 +123,21 @@ def category_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[lis
 
 def settings_table(results: CampaignResults) -> tuple[list[str], list[list], list[str]]:
     """The campaign's name, period and rules, and when the file was made (dates as dates)."""
+    from .disclosure import minimum_cell
     c = results.campaign
     rows = [[_("Campaign"), neutralise(c.name)], [_("Short name"), c.slug],
             [_("Starts on"), c.starts_on], [_("Ends on"), c.ends_on],
             [_("Satisfaction line"), c.satisfaction_line], [_("Service recipients and residents at least"),
                                                             c.composition_minimum],
-            [_("Minimum raters per unit"), c.minimum_sample], [_("Exported on"), dt.date.today()]]
+            [_("Minimum raters per unit"), c.minimum_sample], [_("Smallest group shown in results (raters)"), minimum_cell(c)],
+            [_("Exported on"), dt.date.today()]]
     return [_("Setting"), _("Value")], rows, [None, None]
 
 
 def write_results(results: CampaignResults, fmt: str, path: str, locale: str = "zh_CN") -> None:
-    """Write the results: the JSON document, the summary as CSV, or a workbook as XLSX."""
+    """Write the results (disclosed: survey.disclosure): the JSON document, the summary as CSV,
+    or a workbook as XLSX. Withheld figures (small groups, too few raters) are empty cells."""
+    results.check_disclosed()
     if fmt == "json":
         _write_json(path, _deep(results.as_dict()))
         return

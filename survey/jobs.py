@@ -64,7 +64,8 @@ KINDS: dict[str, JobKind] = {
     "export": JobKind(_l("Results table"), "results.view", "", "", lambda c, out, p, actor, progress: outputs.make_export(
         c, out, fmt=p["format"], lang=p["lang"], raw=False, unit_codes=p.get("units"), progress=progress)),
     "raw": JobKind(_l("Raw answers"), "results.view", "", "", lambda c, out, p, actor, progress: outputs.make_export(
-        c, out, fmt=p["format"], lang=p["lang"], raw=True, unit_codes=p.get("units"), progress=progress)),
+        c, out, fmt=p["format"], lang=p["lang"], raw=True, unit_codes=p.get("units"), actor=actor,
+        progress=progress)),
 }
 
 

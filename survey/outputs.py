@@ -131,9 +131,10 @@ def make_tally_sheet(campaign: Campaign, out: str | Path, *, lang: str = "zh_CN"
 
 
 def _results(campaign: Campaign, unit_codes: list[str] | None):
-    """The campaign's results, limited to these units if given (a branch admin's)."""
-    from .results import compute
-    results = compute(campaign)
+    """The campaign's results as reports show them (small groups withheld: survey.disclosure),
+    limited to these units if given (a branch admin's)."""
+    from .disclosure import disclosed_results
+    results = disclosed_results(campaign)
     return results if unit_codes is None else results.only(unit_codes)
 
 
@@ -154,9 +155,11 @@ def make_report(campaign: Campaign, out: str | Path, *, lang: str = "zh_CN", uni
 
 
 def make_export(campaign: Campaign, out: str | Path, *, fmt: str, lang: str = "zh_CN", raw: bool = False,
-                unit_codes: list[str] | None = None, progress: Progress | None = None) -> str:
+                unit_codes: list[str] | None = None, actor: str | None = None,
+                progress: Progress | None = None) -> str:
     """The results (summary) or with raw the anonymous raw answers, as CSV, XLSX or JSON; of
-    every unit, or of these units."""
+    every unit, or of these units. A raw export is written to the audit log (by actor, else
+    the signed-in admin or the operating-system user)."""
     from .exports import FORMATS, write_raw, write_results
     if fmt not in FORMATS:
         raise OutputError(_("Unknown format %(fmt)s: use csv, xlsx or json.", fmt=fmt))
@@ -167,4 +170,10 @@ def make_export(campaign: Campaign, out: str | Path, *, fmt: str, lang: str = "z
             else:
                 results = _results(campaign, unit_codes)
                 write_results(results, fmt, str(tmp), lang)
-    return _("%(n)d answers", n=count) if raw else _("results of %(n)d units", n=len(results.units))
+    if raw:
+        from .db import db
+        from .disclosure import record_raw_export
+        record_raw_export(campaign, fmt, count, actor)
+        db.session.commit()
+        return _("%(n)d answers", n=count)
+    return _("results of %(n)d units", n=len(results.units))

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..db import db
 from ..models import AuditEntry
+from ..roles import require
 from . import bp
 from .jobs import local_time
 
@@ -25,6 +26,7 @@ ACTION_LABELS = {
 
 
 @bp.get("/audit")
+@require("audit.view")
 def audit_log():
     """The audit log, 100 entries a page."""
     page = request.args.get("page", 1, type=int)

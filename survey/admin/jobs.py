@@ -2,7 +2,8 @@
 made in the background (survey/jobs.py) with a progress page, and offered when done.
 
 Permissions (survey/roles.py): starting a printing job needs ``print``; the report and the
-exports need ``results.view``; a job's page and file need the permission of its kind.
+exports need ``results.view``; a job's page and file need the permission of its kind, and a
+branch admin's jobs are of its units only (it sees no job made of others' units).
 """
 from __future__ import annotations
 
@@ -21,20 +22,10 @@ from ..db import db
 from ..i18n import LOCALES
 from ..models import Job, RespondentCategory
 from ..outputs import address_problem
+from ..roles import can, current_scope, require
 from . import bp
 from .campaigns import get_campaign
 
-try:  # the roles of issue 11; before they land every signed-in admin may do everything
-    from ..roles import can, current_scope, require
-except ImportError:  # pragma: no cover
-    def require(permission):
-        return lambda view: view
-
-    def can(permission):
-        return True
-
-    def current_scope():
-        return None
 
 MAX_BALLOTS = 100_000
 PRINT_KINDS = ("posters", "ballots", "tally_sheet")
@@ -71,13 +62,25 @@ def local_time(value: dt.datetime | None) -> str:
     return value.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def visible(job: Job) -> bool:
+    """The signed-in user may see this job: its kind's permission, and for a branch admin a
+    job made of its own units only (one of every unit would show the others' results)."""
+    if not can(jobs.KINDS[job.kind].permission):
+        return False
+    scope = current_scope()
+    if scope.all_units:
+        return True
+    mine = {u.code for u in scope.units(job.campaign.units)}
+    return bool(job.params.get("units")) and set(job.params["units"]) <= mine
+
+
 def _jobs_page(campaign, status=200, problems=None):
     base_url = current_app.config["SURVEY_BASE_URL"]
     problem = None if current_app.config.get("SURVEY_ALLOW_LOCAL_QR") else address_problem(base_url)
     recent = db.session.scalars(select(Job).filter_by(campaign_id=campaign.id)
                                 .order_by(Job.created_at.desc()).limit(30)).all()
     return render_template("admin/jobs.html", campaign=campaign, form=JobForm(), base_url=base_url,
-                           address_problem=problem, jobs=[jobs.refresh(j) for j in recent],
+                           address_problem=problem, jobs=[jobs.refresh(j) for j in recent if visible(j)],
                            kinds=jobs.KINDS, categories=_categories(campaign), problems=problems or [],
                            values=request.form, local_time=local_time, can=can,
                            print_kinds=PRINT_KINDS, result_kinds=RESULT_KINDS), status
@@ -102,7 +105,7 @@ def _params(kind: str, campaign) -> tuple[dict, list[str]]:
             problems.append(_("Unit codes not in this campaign: %(codes)s.", codes="、".join(unknown)))
         params["units"] = codes
     scope = current_scope()
-    if scope is not None and not scope.all_units:  # a branch admin: only its units, in every file
+    if not scope.all_units:  # a branch admin: only its units, in every file
         mine = sorted(u.code for u in scope.units(campaign.units))
         others = [c for c in params.get("units", []) if c not in mine]
         if others:
@@ -157,7 +160,7 @@ def _get_job(slug: str, job_id: str) -> Job:
     job = db.session.get(Job, job_id) if len(job_id) <= 32 else None
     if job is None or job.campaign_id != campaign.id:
         abort(404)
-    if not can(jobs.KINDS[job.kind].permission):
+    if not visible(job):
         abort(403)
     return jobs.refresh(job)
 

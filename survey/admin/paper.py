@@ -14,6 +14,7 @@ from .. import paper
 from ..db import db
 from ..models import BallotBatch, RespondentCategory
 from ..models import PaperTallySheet
+from ..roles import current_scope, require
 from . import bp
 from .campaigns import get_campaign
 from .jobs import document_lang
@@ -27,7 +28,20 @@ def _lang() -> str:
     return str(get_locale())
 
 
+def _scoped_codes(campaign) -> list[str] | None:
+    """The unit codes a printout is limited to: None for every unit, else the user's units
+    (a PaperError when the user has none in this campaign: an empty list would mean all)."""
+    scope = current_scope()
+    if scope.all_units:
+        return None
+    codes = sorted(u.code for u in scope.units(campaign.units))
+    if not codes:
+        raise paper.PaperError(_("None of your units is in this campaign."))
+    return codes
+
+
 @bp.get("/campaigns/<slug>/paper/")
+@require("paper.view")
 def paper_index(slug):
     """Printed batches with their serial ranges, counting progress and the printouts."""
     campaign = get_campaign(slug)
@@ -51,7 +65,8 @@ def _made_now(campaign, make, name: str, **options):
     with tempfile.TemporaryDirectory(prefix="survey-pdf-") as folder:
         out = Path(folder) / name
         try:
-            make(campaign, out, lang=document_lang(request.args.get("lang")), **options)
+            make(campaign, out, lang=document_lang(request.args.get("lang")), unit_codes=_scoped_codes(campaign),
+                 **options)
         except (paper.PaperError, FontMissing, OutputError) as exc:
             flash(str(exc), "error")
             return redirect(url_for(".paper_index", slug=campaign.slug))
@@ -61,6 +76,7 @@ def _made_now(campaign, make, name: str, **options):
 
 
 @bp.get("/campaigns/<slug>/paper/tally-sheet.pdf")
+@require("print")
 def paper_tally_sheet(slug):
     """The tally sheet (计票表) as a PDF, at once (?lang= zh_CN or en; another value: the reader's)."""
     from ..outputs import make_tally_sheet
@@ -70,6 +86,7 @@ def paper_tally_sheet(slug):
 
 
 @bp.get("/campaigns/<slug>/paper/posters.pdf")
+@require("print")
 def paper_posters(slug):
     """Every unit's QR poster as a PDF at once (A4, or A5 two-up with ?a5=1)."""
     from ..outputs import make_posters
@@ -78,6 +95,7 @@ def paper_posters(slug):
 
 
 @bp.route("/campaigns/<slug>/paper/entry", methods=["GET", "POST"])
+@require("paper.enter")
 def paper_entry(slug):
     """Enter one numbered ballot: first its number, then every line as marked on the paper."""
     campaign = get_campaign(slug)
@@ -114,6 +132,7 @@ def paper_entry(slug):
 
 
 @bp.get("/campaigns/<slug>/paper/mismatches")
+@require("paper.view")
 def paper_mismatches(slug):
     """Ballots whose two entries differ, with each differing line, to resolve."""
     campaign = get_campaign(slug)
@@ -122,6 +141,7 @@ def paper_mismatches(slug):
 
 
 @bp.post("/campaigns/<slug>/paper/mismatches/<int:serial>")
+@require("paper.resolve")
 def paper_resolve(slug, serial):
     """A supervisor picks the entry that matches the paper ballot."""
     campaign = get_campaign(slug)
@@ -142,6 +162,7 @@ def _count(name: str) -> int | None:
 
 
 @bp.route("/campaigns/<slug>/paper/tally", methods=["GET", "POST"])
+@require("paper.tally")
 def paper_tally(slug):
     """Enter a hand-counted tally sheet; it is added only if every number reconciles."""
     campaign = get_campaign(slug)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
 from .common import get_campaign, lang_option, printing_errors
 
 
@@ -12,6 +13,7 @@ from .common import get_campaign, lang_option, printing_errors
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The PDF file to write.")
 @lang_option("Language of the report.")
 @with_appcontext
+@command_requires("results.view")
 def report(campaign, out, lang):
     """Write a campaign's result report as a PDF: summary, chart against the line, per-unit
     tables, the units that must remedy, the composition check, plugin sections and, if the
@@ -29,17 +31,20 @@ def report(campaign, out, lang):
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The file to write.")
 @click.option("--raw", is_flag=True,
               help="The anonymous raw answers (response id, unit code, category, channel, day, item, "
-                   "choice or text) instead of the results.")
+                   "choice or text) instead of the results: for the office only, never for publication; "
+                   "each raw export is written to the audit log.")
 @lang_option("Language of the headers, sheet names and labels.")
 @with_appcontext
+@command_requires("results.view")
 def export(campaign, fmt, out, raw, lang):
-    """Export a campaign's results (a summary sheet, a sheet per item, the rater categories),
-    or with --raw its anonymous raw answers. Formula-like text is neutralised for spreadsheets."""
+    """Export a campaign's results (a summary sheet, a sheet per item, the rater categories;
+    small groups withheld as in every report), or with --raw its anonymous raw answers for the
+    office (written to the audit log). Formula-like text is neutralised for spreadsheets."""
     from ..outputs import make_export
     c = get_campaign(campaign)
     with printing_errors():
         summary = make_export(c, out, fmt=fmt, lang=lang, raw=raw)
-    click.echo(f"{c.slug}: {summary} written to {out}")
+    click.echo(f"{c.slug}: {summary} written to {out}" + (" (recorded in the audit log)" if raw else ""))
 
 
 COMMANDS = (report, export)

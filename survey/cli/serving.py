@@ -7,16 +7,20 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
+
 
 @click.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address and port to listen on.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Print request lines (ballot tokens are redacted).")
+              help="Print request lines: the route matched, never a token; the hour only and no "
+                   "address for residents' requests.")
 @click.option("--jobs/--no-jobs", "run_jobs", default=True, show_default=True,
               help="Also run the background worker that makes the admin's printouts and exports "
                    "(turn off when `survey worker` runs elsewhere).")
 @with_appcontext
+@command_requires("system")
 def serve(bind, workers, access_log, run_jobs):
     """Run the production server (gunicorn) and, beside it, the background worker."""
     from ..serving import run_gunicorn
@@ -48,6 +52,7 @@ def serve(bind, workers, access_log, run_jobs):
               help="Jobs run at the same time.")
 @click.option("--parent", type=int, hidden=True, help="Stop when this process (survey serve) is gone.")
 @with_appcontext
+@command_requires("system")
 def worker(threads, parent):
     """Run the background worker alone: it makes the posters, ballots, reports and exports
     asked for in the admin (`survey serve` runs one itself). Stop it with Ctrl+C."""
@@ -123,6 +128,7 @@ def database_problem(exc: Exception) -> str:
 @click.option("--serve/--no-serve", default=True, help="Serve on 127.0.0.1:5000 after preparing.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @with_appcontext
+@command_requires("system")
 def demo(serve, port):
     """Create a demo campaign (units in every installed sector, open, with some answers),
     print the admin login and example survey addresses, then serve on 127.0.0.1:5000."""
@@ -142,11 +148,14 @@ def demo(serve, port):
     if serve:
         from werkzeug.serving import run_simple
 
+        from ..anonymity import start_scrubber
         from ..jobs import start_in_thread
+        from ..logs import dev_request_handler
         app = current_app._get_current_object()
+        start_scrubber(app)
         worker = start_in_thread(app)
         click.echo(f"serving on http://127.0.0.1:{port} (Ctrl+C to stop)")
         try:
-            run_simple("127.0.0.1", port, app, threaded=True)
+            run_simple("127.0.0.1", port, app, threaded=True, request_handler=dev_request_handler())
         finally:
             worker.stop()

@@ -1,14 +1,14 @@
 """Background jobs: printouts, reports and exports made for the admin, with their files.
 
 Revision ID: 0005_jobs
-Revises: 0004_personal_data
+Revises: 0004_roles
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0005_jobs'
-down_revision = '0004_personal_data'
+down_revision = '0004_roles'
 branch_labels = None
 depends_on = None
 
