@@ -80,8 +80,11 @@ def check_can_open(campaign: Campaign, registry: Registry) -> list[str]:
         if key not in registry.questionnaires:
             problems.append(_("unit %(code)s: unknown questionnaire “%(key)s”", code=unit.code, key=key))
         elif registry.questionnaires[key].sector != unit.sector:
+            from flask_babel import get_locale
+            locale = get_locale()
             problems.append(_("unit %(code)s: questionnaire “%(key)s” is not for sector “%(sector)s”",
-                              code=unit.code, key=key, sector=unit.sector))
+                              code=unit.code, key=registry.questionnaires[key].title.get(locale),
+                              sector=registry.sectors[unit.sector].label.get(locale)))
     codes = [u.code for u in campaign.units]
     clash = db.session.execute(
         select(Unit.code, Campaign.slug).join(Campaign)
@@ -114,6 +117,20 @@ def transition(campaign: Campaign, action: str, registry: Registry, actor: str) 
     audit(actor, f"campaign.{action}", campaign.slug)
     if action == "close":
         scrub(campaign.id)
+
+
+def withdraw(campaign: Campaign, reason: str, actor: str) -> None:
+    """Take published results back (the public page and API answer 404 again): the campaign
+    returns to closed and the reason is kept in the audit log. CampaignError if not published
+    or no reason is given."""
+    reason = (reason or "").strip()
+    if campaign.state != "published":
+        raise CampaignError(_("only published results can be withdrawn; this campaign is %(state)s",
+                              state=state_label(campaign.state)))
+    if not reason:
+        raise CampaignError(_("give the reason for withdrawing the results"))
+    campaign.state = "closed"
+    audit(actor, "campaign.withdraw", campaign.slug, reason=reason[:500])
 
 
 def _freeze_missing(campaign: Campaign, registry: Registry) -> None:

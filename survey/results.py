@@ -167,6 +167,13 @@ class UnitResult:
         return self.overall.total.interval
 
     @property
+    def misses_composition(self) -> bool:
+        """The unit has enough raters to be shown and too few of them are service recipients and
+        residents (a unit without raters, or with too few to show, is not 'composition not
+        met'). The summary tile and the table's badge both use this."""
+        return bool(self.raters) and self.enough_raters and not self.composition_met
+
+    @property
     def final(self) -> bool:
         """The verdict stands: enough raters, a clear interval, the composition met."""
         return self.composition_met and not self.inconclusive
@@ -209,6 +216,15 @@ class CampaignResults:
         if not self.disclosed:
             raise ValueError("results for a report or export must come from "
                              "survey.disclosure.disclosed_results(), which withholds small groups")
+    # sector -> its respondent categories' keys, in the questionnaire's order
+    sector_categories: dict[str, list[str]] = field(default_factory=dict)
+    # the (sector, category) pairs that count toward the composition rule
+    counting: set[tuple[str, str]] = field(default_factory=set)
+
+    def categories_of(self, unit: UnitResult) -> list[str]:
+        """The categories that apply to this unit: its sector's, and any it has raters in."""
+        keys = list(self.sector_categories.get(unit.sector, []))
+        return keys + [k for k in unit.raters_by_category if k not in keys]
 
     @property
     def line(self) -> float:
@@ -226,7 +242,30 @@ class CampaignResults:
 
     @property
     def composition_not_met(self) -> list[UnitResult]:
-        return [u for u in self.units if u.raters and not u.composition_met]
+        """Units whose raters do not meet the composition minimum (the tile and the badges)."""
+        return [u for u in self.ranked if u.misses_composition]
+
+    @property
+    def inconclusive(self) -> list[UnitResult]:
+        """Units with enough raters to be shown whose result is inconclusive (the interval
+        reaches across the line); those with too few raters are in ``not_enough_raters``."""
+        return [u for u in self.ranked if u.inconclusive and u.enough_raters]
+
+    @property
+    def not_enough_raters(self) -> list[UnitResult]:
+        """Units shown only with their rater counts (评议人数不足, survey.disclosure)."""
+        return [u for u in self.ranked if not u.enough_raters]
+
+    @property
+    def too_few_raters(self) -> list[UnitResult]:
+        """Units with fewer raters than the campaign's minimum sample (or too few to show)."""
+        return [u for u in self.ranked if not u.enough_raters or u.raters < self.campaign.minimum_sample]
+
+    def only(self, codes) -> CampaignResults:
+        """The same results limited to these unit codes (ranks stay those among all units)."""
+        codes = set(codes)
+        return CampaignResults(self.campaign, [u for u in self.units if u.code in codes], self.categories,
+                               self.previous, self.disclosed, self.sector_categories, self.counting)
 
     def campaign_dict(self) -> dict:
         """The campaign as plugins and the JSON see it."""
@@ -242,20 +281,39 @@ class CampaignResults:
                 "units": [u.as_dict() for u in self.ranked]}
 
 
+def verdict_words(u: UnitResult) -> list[str]:
+    """A unit's verdict in words (in the current locale), as the report and the exports say it."""
+    from flask_babel import gettext as _
+    if not u.enough_raters:
+        return [_("Not enough raters")]
+    words = [_("Must remedy") if u.must_remedy else (_("Meets the line") if u.rate is not None else _("No answers"))]
+    if u.inconclusive:
+        words.append(_("Inconclusive"))
+    if not u.composition_met:
+        words.append(_("Composition not met"))
+    if not u.final:
+        words.append(_("Not final"))
+    return words
+
+
 def _rated_items(frozen, unit: Unit) -> list[ItemResult]:
     """The unit's rated items in questionnaire order, commitments expanded one per promise."""
     return [ItemResult(q.key, q.kind, q.label, q.scale, q.pooled) for q in rated_questions(frozen, unit.commitments)]
 
 
-def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]]]:
-    """Category labels by key, and the (sector, key) pairs counting toward the share."""
-    labels, toward = {}, set()
+def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]], dict[str, list[str]]]:
+    """Category labels by key, the (sector, key) pairs counting toward the share, and each
+    sector's category keys."""
+    labels, toward, by_sector = {}, set(), {}
     for c in db.session.scalars(select(RespondentCategory).filter_by(campaign_id=campaign_id)
                                 .order_by(RespondentCategory.position)):
         labels.setdefault(c.key, Text(zh=c.label_zh, en=c.label_en))
+        by_sector.setdefault(c.sector, [])
+        if c.key not in by_sector[c.sector]:
+            by_sector[c.sector].append(c.key)
         if c.counts_toward_share:
             toward.add((c.sector, c.key))
-    return labels, toward
+    return labels, toward, by_sector
 
 
 def compute(campaign: Campaign) -> CampaignResults:
@@ -265,7 +323,7 @@ def compute(campaign: Campaign) -> CampaignResults:
     `survey.disclosure.disclosed_results()` instead, which withholds them and compares with
     the previous campaign."""
     units = db.session.scalars(select(Unit).where(Unit.campaign_id == campaign.id).order_by(Unit.code)).all()
-    labels, toward = _categories(campaign.id)
+    labels, toward, by_sector = _categories(campaign.id)
     results: dict[int, UnitResult] = {}
     items: dict[int, dict[str, ItemResult]] = {}
     frozens = {key: frozen_for(campaign.id, key) for key in {u.questionnaire for u in units} if key}
@@ -297,7 +355,7 @@ def compute(campaign: Campaign) -> CampaignResults:
         _pool_by_raters(unit)
         _apply_rule(unit, campaign, toward)
     _rank(list(results.values()))
-    return CampaignResults(campaign, list(results.values()), labels)
+    return CampaignResults(campaign, list(results.values()), labels, sector_categories=by_sector, counting=toward)
 
 
 def _choice(scale: Scale, key: str) -> Choice | None:

@@ -173,7 +173,8 @@ def test_open_close_publish(app, admin_client, make_campaign):
     page = "/admin/campaigns/test-2025"
     for action, state in (("open", "open"), ("close", "closed"), ("open", "open"),
                           ("close", "closed"), ("publish", "published")):
-        response = post(admin_client, f"{page}/{action}", page=page)
+        data = {"confirm": "y"} if action == "publish" else None  # publishing is confirmed on its preview
+        response = post(admin_client, f"{page}/{action}", data, page=page)
         assert response.status_code == 302, action
         assert campaign_row(app, "test-2025").state == state
     assert [a for a in actions(app) if a.startswith("campaign.")] == [

@@ -11,13 +11,17 @@ from printouts.qr import unit_url
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from ..campaigns import SLUG_PATTERN, TRANSITIONS, CampaignError, answer_counts, slug_problem, transition
+from ..campaigns import (
+    SLUG_PATTERN, TRANSITIONS, CampaignError, answer_counts, slug_problem, transition, withdraw,
+)
 from ..db import db
 from ..models import Campaign, Tally, Unit, audit
 from ..registry import current_registry
+from ..roles import can, current_scope
 from ..units_import import UnitImportError, import_units
+from ..roles import require
 from . import bp
 
 # settings that decide how results are counted: fixed once the campaign opens
@@ -89,7 +93,20 @@ class UploadForm(OfficeForm):
 
 
 class ActionForm(OfficeForm):
-    """The open/close/publish buttons: only the CSRF token."""
+    """The open/close buttons: only the CSRF token."""
+
+
+class PublishForm(OfficeForm):
+    """Publishing needs an explicit confirmation after the preview."""
+
+    confirm = BooleanField(_l("I have checked the preview: publish these results now."), validators=[
+        DataRequired(message=_l("Tick the box to confirm that these results are to be published."))])
+
+
+class WithdrawForm(OfficeForm):
+    """Withdrawing published results needs a reason, kept in the audit log."""
+
+    reason = StringField(_l("Reason for withdrawing"), validators=[InputRequired(), Length(min=2, max=500)])
 
 
 def get_campaign(slug: str) -> Campaign:
@@ -103,10 +120,14 @@ def get_campaign(slug: str) -> Campaign:
 
 
 @bp.get("/")
+@require("campaigns.list")
 def index():
     """The list of campaigns with their state, units and answers so far."""
-    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
-    units = dict(db.session.execute(select(Unit.campaign_id, func.count()).group_by(Unit.campaign_id)).all())
+    scope = current_scope()
+    campaigns = db.session.scalars(select(Campaign).where(scope.campaign_clause())
+                                   .order_by(Campaign.id.desc())).all()
+    units = dict(db.session.execute(select(Unit.campaign_id, func.count()).where(scope.unit_clause())
+                                    .group_by(Unit.campaign_id)).all())
     answers = dict(db.session.execute(
         select(Tally.campaign_id, func.sum(Tally.count)).where(Tally.item == "")
         .group_by(Tally.campaign_id)).all())
@@ -175,6 +196,7 @@ def _save_form(form, campaign, template, **context):
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
+@require("campaign.manage")
 def campaign_new():
     """Create a campaign (as a draft)."""
     form = CampaignForm()
@@ -182,6 +204,7 @@ def campaign_new():
 
 
 @bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
+@require("campaign.manage")
 def campaign_edit(slug):
     """Edit a campaign; the line, minimums and access only while it is a draft."""
     campaign = get_campaign(slug)
@@ -197,47 +220,67 @@ def campaign_page(campaign: Campaign, status: int = 200, upload=None, problems=N
     counts = answer_counts(campaign)
     base = current_app.config["SURVEY_BASE_URL"]
     rows = []
-    for unit in campaign.units:
+    for unit in current_scope().units(campaign.units):
         c = counts.get(unit.id, {"online": 0, "paper": 0})
         rows.append({"unit": unit, "online": c.get("online", 0), "paper": c.get("paper", 0),
                      "total": sum(c.values()), "url": unit_url(base, unit.code)})
     totals = {k: sum(r[k] for r in rows) for k in ("online", "paper", "total")}
-    actions = [a for a, sources in TRANSITIONS.items() if campaign.state in sources]
+    actions = [a for a, sources in TRANSITIONS.items()
+               if campaign.state in sources and a != "publish" and can("campaign.manage")]
     return render_template(
         "admin/campaign.html", campaign=campaign, rows=rows, totals=totals, actions=actions,
         action_labels=ACTION_LABELS, action_form=ActionForm(), upload=upload or UploadForm(),
+        withdraw_form=WithdrawForm(),
         problems=problems or [], registry=current_registry(),
         frozen_keys=frozen_questionnaire_keys(campaign.id)), status
 
 
 @bp.get("/campaigns/<slug>")
+@require("campaign.view")
 def campaign(slug):
     """One campaign with its units and the answers so far."""
     return campaign_page(get_campaign(slug))
 
 
-@bp.post("/campaigns/<slug>/<any(open, close, publish):action>")
+@bp.post("/campaigns/<slug>/<any(open, close):action>")
+@require("campaign.manage")
 def campaign_action(slug, action):
-    """Open, close or publish; a refusal is shown with its reason (409)."""
+    """Open or close; a refusal is shown with its reason (409). Publishing has its own page."""
     campaign = get_campaign(slug)
     try:
         transition(campaign, action, current_registry(), current_user.username)
     except CampaignError as exc:
         db.session.rollback()
         refusals = {"open": _("The campaign could not be opened: %(reason)s", reason=exc),
-                    "close": _("The campaign could not be closed: %(reason)s", reason=exc),
-                    "publish": _("The results could not be published: %(reason)s", reason=exc)}
+                    "close": _("The campaign could not be closed: %(reason)s", reason=exc)}
         flash(refusals[action], "error")
         return campaign_page(get_campaign(slug), 409)
     db.session.commit()
     messages = {"open": _("The campaign is open: residents can answer now."),
-                "close": _("The campaign is closed: no more answers are taken."),
-                "publish": _("The campaign's results are published.")}
+                "close": _("The campaign is closed: no more answers are taken.")}
     flash(messages[action], "ok")
     return redirect(url_for("admin.campaign", slug=slug))
 
 
+@bp.get("/campaigns/<slug>/units/template.xlsx")
+@require("units.manage")
+def units_template(slug):
+    """An XLSX to fill in with units: headers, an example row and drop-down lists (in the reader's language)."""
+    import io
+
+    from flask import send_file
+    from flask_babel import get_locale
+
+    from ..units_import import template_xlsx
+    campaign = get_campaign(slug)
+    data = template_xlsx(current_registry(), str(get_locale()))
+    return send_file(io.BytesIO(data), as_attachment=True, max_age=0,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     download_name=f"{campaign.slug}-units-template.xlsx")
+
+
 @bp.post("/campaigns/<slug>/units/import")
+@require("units.manage")
 def units_import(slug):
     """Add or update units from a CSV or XLSX file: every row must be good, or nothing changes."""
     campaign = get_campaign(slug)
@@ -246,13 +289,88 @@ def units_import(slug):
         return campaign_page(campaign, 422, upload=form)
     upload = form.file.data
     try:
+        scope = current_scope()
         result = import_units(campaign, upload.filename or "units.csv", upload.read(),
-                              current_registry(), current_user.username)
+                              current_registry(), current_user.username,
+                              scope=None if scope.all_units else scope)
     except UnitImportError as exc:
         db.session.rollback()
         return campaign_page(get_campaign(slug), 422, upload=form, problems=exc.problems)
     flash(_("Units imported: %(added)d added, %(updated)d updated.", added=result.added,
             updated=result.updated), "ok")
+    return redirect(url_for("admin.campaign", slug=slug))
+
+
+def publish_page(campaign: Campaign, form: PublishForm, status: int = 200):
+    """The preview: exactly the tiles and table the public page will show (through the same
+    disclosure rules), what to check, and what the rules withhold."""
+    from flask_babel import get_locale
+
+    from ..disclosure import disclosed_results, minimum_cell, publication_minimum
+    from ..public_results import pct, points, sector_label
+    locale = str(get_locale())
+    results = disclosed_results(campaign)
+    return render_template("admin/publish.html", campaign=campaign, results=results, form=form,
+                           locale=locale, pct=pct, points=points, minimum_cell=minimum_cell(campaign),
+                           publication_minimum=publication_minimum(campaign),
+                           withheld=withheld_groups(results, locale),
+                           sector=lambda key: sector_label(key, locale)), status
+
+
+def withheld_groups(results, locale: str) -> list[tuple[str, list[str]]]:
+    """Per shown unit, the respondent categories and channels whose figures the public page
+    withholds (small groups and their complements), in the reader's words."""
+    channels = {"online": _("online"), "paper": _("on paper")}
+    rows = []
+    for unit in results.ranked:
+        if not unit.enough_raters:
+            continue
+        names = [results.categories[k].get(locale) if k in results.categories else k
+                 for k, f in sorted(unit.overall.by_category.items()) if f.withheld]
+        names += [channels.get(k, k) for k, f in sorted(unit.overall.by_channel.items()) if f.withheld]
+        if names:
+            rows.append((unit.name, names))
+    return rows
+
+
+@bp.route("/campaigns/<slug>/publish", methods=["GET", "POST"])
+@require("campaign.publish")
+def campaign_publish(slug):
+    """Preview what publishing makes public; publish only with the confirmation ticked."""
+    campaign = get_campaign(slug)
+    form = PublishForm()
+    if request.method == "GET":
+        return publish_page(campaign, form)
+    if not form.validate_on_submit():
+        return publish_page(campaign, form, 400 if form.csrf_token.errors else 422)
+    try:
+        transition(campaign, "publish", current_registry(), current_user.username)
+    except CampaignError as exc:
+        db.session.rollback()
+        flash(_("The results could not be published: %(reason)s", reason=exc), "error")
+        return publish_page(get_campaign(slug), form, 409)
+    db.session.commit()
+    flash(_("The campaign's results are published."), "ok")
+    return redirect(url_for("admin.campaign", slug=slug))
+
+
+@bp.post("/campaigns/<slug>/withdraw")
+@require("campaign.publish")
+def campaign_withdraw(slug):
+    """Take published results back, with the reason kept in the audit log."""
+    campaign = get_campaign(slug)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason for withdrawing the results."), "error")
+        return campaign_page(campaign, 422)
+    try:
+        withdraw(campaign, form.reason.data, current_user.username)
+    except CampaignError as exc:
+        db.session.rollback()
+        flash(_("The results could not be withdrawn: %(reason)s", reason=exc), "error")
+        return campaign_page(get_campaign(slug), 409)
+    db.session.commit()
+    flash(_("The results are withdrawn: the public page no longer shows them."), "ok")
     return redirect(url_for("admin.campaign", slug=slug))
 
 
@@ -264,6 +382,7 @@ def frozen_questionnaire_keys(campaign_id: int) -> list[str]:
 
 
 @bp.get("/campaigns/<slug>/questionnaires/<key>.xlsx")
+@require("campaign.view")
 def questionnaire_xlsform(slug, key):
     """A frozen questionnaire as an XLSForm workbook (survey, choices and settings sheets)."""
     from ..snapshot import frozen_for

@@ -2,7 +2,7 @@
 mismatches to resolve, and hand-counted tally sheets (see survey/paper.py)."""
 from __future__ import annotations
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,8 +14,10 @@ from .. import paper
 from ..db import db
 from ..models import BallotBatch, RespondentCategory
 from ..models import PaperTallySheet
+from ..roles import current_scope, require
 from . import bp
 from .campaigns import get_campaign
+from .jobs import document_lang
 
 
 class PostForm(OfficeForm):
@@ -26,12 +28,20 @@ def _lang() -> str:
     return str(get_locale())
 
 
-def _pdf(printout, name: str) -> Response:
-    return Response(printout.get_pdf(), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+def _scoped_codes(campaign) -> list[str] | None:
+    """The unit codes a printout is limited to: None for every unit, else the user's units
+    (a PaperError when the user has none in this campaign: an empty list would mean all)."""
+    scope = current_scope()
+    if scope.all_units:
+        return None
+    codes = sorted(u.code for u in scope.units(campaign.units))
+    if not codes:
+        raise paper.PaperError(_("None of your units is in this campaign."))
+    return codes
 
 
 @bp.get("/campaigns/<slug>/paper/")
+@require("paper.view")
 def paper_index(slug):
     """Printed batches with their serial ranges, counting progress and the printouts."""
     campaign = get_campaign(slug)
@@ -46,33 +56,46 @@ def paper_index(slug):
                            counts=paper.ballot_counts(campaign.id), categories=categories)
 
 
+def _made_now(campaign, make, name: str, **options):
+    """Make a short printout at once with the same function as the job (survey/outputs.py)."""
+    import tempfile
+    from pathlib import Path
+
+    from ..outputs import OutputError
+    with tempfile.TemporaryDirectory(prefix="survey-pdf-") as folder:
+        out = Path(folder) / name
+        try:
+            make(campaign, out, lang=document_lang(request.args.get("lang")), unit_codes=_scoped_codes(campaign),
+                 **options)
+        except (paper.PaperError, FontMissing, OutputError) as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".paper_index", slug=campaign.slug))
+        data = out.read_bytes()
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @bp.get("/campaigns/<slug>/paper/tally-sheet.pdf")
+@require("print")
 def paper_tally_sheet(slug):
-    """The tally sheet (计票表) as a PDF."""
+    """The tally sheet (计票表) as a PDF, at once (?lang= zh_CN or en; another value: the reader's)."""
+    from ..outputs import make_tally_sheet
     campaign = get_campaign(slug)
-    try:
-        printout = paper.tally_sheet_printout(campaign, request.args.get("lang", _lang()),
-                                              request.args.get("category") or None)
-    except (paper.PaperError, FontMissing) as exc:
-        flash(str(exc), "error")
-        return redirect(url_for(".paper_index", slug=slug))
-    return _pdf(printout, f"{campaign.slug}-tally-sheet.pdf")
+    return _made_now(campaign, make_tally_sheet, f"{campaign.slug}-tally-sheet.pdf",
+                     category=request.args.get("category") or None)
 
 
 @bp.get("/campaigns/<slug>/paper/posters.pdf")
+@require("print")
 def paper_posters(slug):
-    """Every unit's QR poster as a PDF (A4, or A5 two-up with ?a5=1)."""
+    """Every unit's QR poster as a PDF at once (A4, or A5 two-up with ?a5=1)."""
+    from ..outputs import make_posters
     campaign = get_campaign(slug)
-    try:
-        printout = paper.poster_printout(campaign, current_app.config["SURVEY_BASE_URL"],
-                                         request.args.get("lang", _lang()), bool(request.args.get("a5")))
-    except (paper.PaperError, FontMissing) as exc:
-        flash(str(exc), "error")
-        return redirect(url_for(".paper_index", slug=slug))
-    return _pdf(printout, f"{campaign.slug}-posters.pdf")
+    return _made_now(campaign, make_posters, f"{campaign.slug}-posters.pdf", a5=bool(request.args.get("a5")))
 
 
 @bp.route("/campaigns/<slug>/paper/entry", methods=["GET", "POST"])
+@require("paper.enter")
 def paper_entry(slug):
     """Enter one numbered ballot: first its number, then every line as marked on the paper."""
     campaign = get_campaign(slug)
@@ -109,6 +132,7 @@ def paper_entry(slug):
 
 
 @bp.get("/campaigns/<slug>/paper/mismatches")
+@require("paper.view")
 def paper_mismatches(slug):
     """Ballots whose two entries differ, with each differing line, to resolve."""
     campaign = get_campaign(slug)
@@ -117,6 +141,7 @@ def paper_mismatches(slug):
 
 
 @bp.post("/campaigns/<slug>/paper/mismatches/<int:serial>")
+@require("paper.resolve")
 def paper_resolve(slug, serial):
     """A supervisor picks the entry that matches the paper ballot."""
     campaign = get_campaign(slug)
@@ -137,6 +162,7 @@ def _count(name: str) -> int | None:
 
 
 @bp.route("/campaigns/<slug>/paper/tally", methods=["GET", "POST"])
+@require("paper.tally")
 def paper_tally(slug):
     """Enter a hand-counted tally sheet; it is added only if every number reconciles."""
     campaign = get_campaign(slug)

@@ -7,12 +7,14 @@ from sqlalchemy import select
 
 from ..db import db
 from ..models import Campaign
+from ..roles import command_requires
 from .common import get_campaign
 
 
 @click.command("scrub")
 @click.argument("campaign", required=False)
 @with_appcontext
+@command_requires("system")
 def scrub(campaign):
     """Scrub CAMPAIGN now (or every campaign that is not a draft): rewrite its answers, tokens,
     tallies and paper ballots so no link or arrival order is left in the database files.
