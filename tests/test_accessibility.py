@@ -17,9 +17,8 @@ pytestmark = pytest.mark.browser
 AXE = Path(__file__).parent / "a11y/node_modules/axe-core/axe.min.js"
 PHONE = {"width": 360, "height": 740}
 LANGS = ("zh_CN", "en")
-# HTML pages only: files (PDF, PNG, SVG), the JSON API and the assets are not pages
-NOT_PAGES = ("admin.paper_posters", "admin.paper_tally_sheet", "admin.unit_qr_png", "admin.unit_qr_svg",
-             "results.api", "assets.asset", "static")
+# HTML pages only: files (any address ending in a file name), the JSON API and assets are not
+NOT_PAGES = ("results.api", "assets.asset", "static")
 TAP_TARGETS = "a[href], button, label.choice, textarea, select, input:not([type=hidden]):not([type=radio])"
 
 
@@ -141,6 +140,7 @@ def admin_urls(app, base):
     urls = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if (not rule.rule.startswith("/admin") or "GET" not in rule.methods or rule.endpoint in NOT_PAGES
+                or "." in rule.rule.rsplit("/", 1)[-1]  # a file: qr.png, posters.pdf, template.xlsx …
                 or set(rule.arguments) - set(values)):
             continue
         urls.append(base + rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1])
