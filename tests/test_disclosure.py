@@ -7,12 +7,11 @@ import subprocess
 
 import pytest
 from sqlalchemy import select
+from test_results import answer, publish
 
 from survey.db import db
 from survey.disclosure import withheld_cells
 from survey.models import AuditEntry, Campaign
-
-from test_results import answer, publish
 
 UNITS = [("BIG-1", "城关镇党委", "general"), ("ONE-1", "东关社区", "general"), ("MID-1", "西关社区", "general")]
 
@@ -128,7 +127,7 @@ def test_the_report_pdf_and_result_exports_hold_no_answer_of_a_unit_of_one(app, 
     assert rows and all(r["rate"] == "" and r["valid"] == "" and r["n_unsatisfied"] == "" for r in rows)
     assert rows[0]["not_enough_raters"] == "True" and rows[0]["rank"] == ""
     assert runner.invoke(args=["export", "small-2025", "--format", "json", "--out", str(tmp_path / "r.json")]).exit_code == 0
-    one = [u for u in json.loads((tmp_path / "r.json").read_text())["units"] if u["code"] == "ONE-1"][0]
+    one = next(u for u in json.loads((tmp_path / "r.json").read_text())["units"] if u["code"] == "ONE-1")
     assert all(f["rate"] is None for _w, f in walk_figures(one))
 
 
@@ -136,7 +135,7 @@ def test_the_admin_preview_shows_what_will_be_published(app, admin_client, make_
     cid = make_campaign(slug="preview-2025", units=UNITS[:2])
     answer(app, cid, "ONE-1", 1, "unsatisfied", category="deputy")
     data = admin_client.get("/api/campaigns/preview-2025/results").get_json()
-    one = [u for u in data["units"] if u["code"] == "ONE-1"][0]
+    one = next(u for u in data["units"] if u["code"] == "ONE-1")
     assert one["rate"] is None and one["flags"]["not_enough_raters"]
     assert "评议人数不足" in admin_client.get("/results/preview-2025").get_data(as_text=True)
 
