@@ -107,9 +107,11 @@ class Campaign(db.Model):
     # a mobile or ID number in a comment: "refuse" the answer with a message, or "mask" and store
     personal_data: Mapped[str] = mapped_column(String(10), default="refuse", server_default="refuse")
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
-    # minutes between scrubs while open (at most 60), and when the last one finished (UTC)
+    # minutes between scrubs while open (at most 60), when the last one finished (UTC), and
+    # what had been written by then (survey/anonymity.py: writes_mark)
     scrub_interval: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     scrubbed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    scrub_mark: Mapped[str | None] = mapped_column(String(120))
 
     units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.code",
                                              cascade="all, delete-orphan")

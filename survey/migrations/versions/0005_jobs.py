@@ -1,14 +1,14 @@
 """Background jobs: printouts, reports and exports made for the admin, with their files.
 
 Revision ID: 0005_jobs
-Revises: 0004_roles
+Revises: 0005_scrub_mark
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0005_jobs'
-down_revision = '0004_roles'
+down_revision = '0005_scrub_mark'
 branch_labels = None
 depends_on = None
 
