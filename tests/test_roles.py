@@ -250,7 +250,7 @@ COMMAND_PERMISSIONS = {
     "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local", "scrub": "system",
     "user create": "users.manage", "user list": "users.manage", "user disable": "users.manage",
     "user enable": "users.manage", "user reset-password": "users.manage",
-    "units import": "units.manage",
+    "units import": "units.manage", "units template": "local", "worker": "system",
     "campaign list": "campaigns.list", "campaign create": "campaign.manage", "campaign open": "campaign.manage",
     "campaign close": "campaign.manage", "campaign publish": "campaign.publish",
     "campaign withdraw": "campaign.publish", "campaign urls": "print",
@@ -437,7 +437,7 @@ def test_sign_out_ends_the_session_in_every_worker_of_survey_serve(app, office, 
     server = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
                                "--workers", "4"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for_port(port)
+        wait_for_port(port, timeout=90)  # 4 workers start slowly on a busy machine
         status, headers, page = _http(port, "/admin/login")
         cookie = headers["Set-Cookie"].split(";")[0]
         status, headers, _ = _http(port, "/admin/login", cookie, {"username": O, "password": PASSWORD,
