@@ -335,7 +335,8 @@ class Load:
                     and b"Traceback" not in page
                 out.append(Outcome(marker, unit, status, True, ended - began, ended, notice))
                 if status != 303 and status not in self._samples:
-                    self._samples[status] = page[:3000].decode("utf-8", "replace")
+                    body = page[page.find(b"<main>"):] if b"<main>" in page else page  # past the inline CSS
+                    self._samples[status] = body[:3000].decode("utf-8", "replace")
                 if response.will_close:
                     conn.close()
         finally:

@@ -3,7 +3,8 @@
 # Python 3.11+ environment, and the Debian packages they use.
 #   bash scripts/install.sh          what the demo and production need (a CJK font for PDFs)
 #   bash scripts/install.sh --test   also what the test suite needs: PostgreSQL, Chromium,
-#                                    zbar-tools, poppler-utils, and the test Python packages
+#                                    zbar-tools, poppler-utils, the test Python packages, and
+#                                    axe-core from npm (tests/a11y) for the accessibility tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ debs=(fonts-wqy-microhei)
 extras=""
 if [[ "${1:-}" == "--test" ]]; then
   debs+=(postgresql chromium zbar-tools poppler-utils wrk nginx redis-server)
+  command -v npm >/dev/null || debs+=(npm)  # Debian's npm, unless Node.js already brings its own
   extras="[test]"
 fi
 
@@ -27,3 +29,8 @@ fi
 
 python3 -m pip install -q -e ".${extras}" \
   -e plugins/schools -e plugins/hospitals -e plugins/villages -e plugins/enterprises -e plugins/government
+
+if [[ "${1:-}" == "--test" ]]; then
+  # the version pinned in tests/a11y/package-lock.json, into tests/a11y/node_modules
+  npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error
+fi

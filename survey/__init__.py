@@ -24,7 +24,10 @@ def create_app(test_config=None):
     from . import config
     config.configure(app, test_config)
 
-    from . import admin, answering, auth, cli, db, errors, i18n, limits, logs, public_results, registry, security
+    from . import (admin, answering, assets, auth, cli, compression, db, errors, i18n, limits, logs,
+                   public_results, registry, security)
+    compression.init_app(app)
+    assets.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
     limits.init_app(app)

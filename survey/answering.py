@@ -158,6 +158,38 @@ def required_check_failed(exc):
                                                  "saved. Please go back and send it again in a moment."))
 
 
+@dataclass(frozen=True)
+class Problems:
+    """What a refused page tells the resident first: remarks on the whole page (an expired form,
+    a plugin's remark on the unit's answers), how many questions are unanswered, how many answers
+    need a correction, and the question to bring into view and focus first."""
+
+    missing: int
+    invalid: int
+    first: str | None  # the element id (q-<field id>) of the first question to fix, in page order
+    remarks: tuple = ()
+
+    def __bool__(self):
+        return self.first is not None or bool(self.remarks)
+
+
+NO_PROBLEMS = Problems(0, 0, None)
+
+
+def problems_of(forms, category_error=False, remarks=(), remarks_in_place=True) -> Problems:
+    """The problems of a page of answer forms (one unit's, or every unit's on a ballot), in page
+    order: the ballot's category question, then each form's questions and, when they are shown
+    in place (on a ballot, under each unit), the form's own remarks. ``remarks`` go on top."""
+    pending = [("q-category", False)] if category_error else []
+    for form in forms:
+        pending += [(f"q-{field.id}", field.data not in (None, "")) for field in form if field.errors]
+        if form.form_errors and remarks_in_place:
+            pending.append((f"q-{form._prefix}form-errors", True))
+    missing = sum(1 for _id, answered in pending if not answered)
+    return Problems(missing, len(pending) - missing, pending[0][0] if pending else None,
+                    tuple(str(r) for r in remarks))
+
+
 def _attach(form, errors) -> bool:
     for item, message in errors:
         target = form._fields.get(item) if item else None
@@ -196,8 +228,10 @@ def answer_unit(code):
             nonces.purge_expired()
             return _answered(unit, campaign)
     status = 422 if request.method == "POST" else 200
+    problems = problems_of([form], remarks=form.form_errors, remarks_in_place=False) if request.method == "POST" else NO_PROBLEMS
     return render_template("answer/form.html", unit=unit, campaign=campaign, frozen=frozen,
-                           forms=[(unit, form)], category_form=form, form_id=_form_id_to_show(form_id),
+                           forms=[(unit, form)], category_form=form, problems=problems,
+                           form_id=_form_id_to_show(form_id),
                            form_id_field=nonces.FIELD), status
 
 
@@ -297,9 +331,12 @@ def answer_ballot(token):
             nonces.purge_expired()
             return redirect(url_for(".ballot_thanks"), code=303)
     status = 422 if request.method == "POST" else 200
+    problems = (problems_of([form for _u, form in forms], bool(category_error), [form_error] if form_error else ())
+                if request.method == "POST" else NO_PROBLEMS)
     return render_template("answer/ballot.html", campaign=campaign, forms=forms, serial=row.serial,
                            categories=categories, fixed_category=fixed, category=category,
-                           category_error=category_error, form_error=form_error, form_id=_form_id_to_show(form_id),
+                           category_error=category_error, form_error=form_error, problems=problems,
+                           form_id=_form_id_to_show(form_id),
                            form_id_field=nonces.FIELD), status
 
 

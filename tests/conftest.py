@@ -1,6 +1,8 @@
 """The core's fixtures come from survey.testing (installed as a pytest11 plugin)."""
 import importlib.util
+import shutil
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,34 @@ def full_answer():
     data = {"category": "resident", "comment": "服务态度好"}
     data.update({key: "satisfied" for key in GENERAL_ITEMS})
     return data
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (the Debian package) for the test session, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served on a free loopback port (threaded); yields its base URL."""
+    from werkzeug.serving import make_server
+
+    from survey.testing import free_port
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,7 @@ PROXY_LINES = """proxy_hide_header X-Survey-Route;
         proxy_set_header X-Forwarded-Host $host;"""
 BODY_AND_GZIP = """client_max_body_size 300k;
     gzip on;
+    gzip_vary on;
     gzip_types text/css text/csv application/json image/svg+xml;
     gzip_min_length 1024;"""
 

@@ -1,4 +1,6 @@
 """The resident's path by QR code: form, validation, thank-you page, clear refusals."""
+import re
+
 from sqlalchemy import func, select
 
 from survey.db import db
@@ -49,8 +51,12 @@ def test_validation_error_keeps_answers_and_writes_nothing(app, client, make_cam
     response = client.post("/s/GEN-001", data=partial)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert html.count("checked") == 12  # the category and 11 ratings stay checked
+    assert len(re.findall(r"<input [^>]*\bchecked\b", html)) == 12  # the category and 11 ratings stay checked
     assert "很好" in html
+    # the message counts what is missing; the missing question, and only it, gets autofocus
+    assert "还有 1 题未作答。" in html and 'href="#q-harmony"' in html
+    assert re.findall(r"<input [^>]*\bautofocus\b[^>]*>", html) == [
+        m for m in re.findall(r"<input [^>]*>", html) if 'name="harmony"' in m][:1]
     assert count(app, Response) == 0 and count(app, Tally) == 0
 
 

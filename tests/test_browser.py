@@ -1,6 +1,5 @@
 """A resident's whole path in a real browser: scan the unit's QR (decoded by zbarimg), answer in
 Chinese in headless Chromium, see the thank-you page, and find the answer in the database."""
-import shutil
 import subprocess
 import threading
 
@@ -12,9 +11,6 @@ from survey.db import db
 from survey.models import Answer, Response
 from survey.testing import free_port
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 PORT = free_port()
 
 pytestmark = pytest.mark.browser
@@ -33,15 +29,6 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{PORT}"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def decode_qr(png: bytes, tmp_path) -> str:

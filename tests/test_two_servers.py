@@ -82,6 +82,23 @@ def test_both_instances_serve(stack):
     print(f"[two servers] 20 GETs through nginx: {dict(by_server)}")
 
 
+def test_pages_reach_the_phone_gzipped_through_nginx(stack):
+    """The app's own gzip passes through nginx untouched; nginx compresses a file from /static/."""
+    import gzip
+    import http.client
+    for path, needle in (("/s/QR-001", b"<style>"), ("/static/resident.css", b".choice{")):
+        conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
+        try:
+            conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+        assert response.status == 200 and response.getheader("Content-Encoding") == "gzip", path
+        assert "Accept-Encoding" in response.getheader("Vary", ""), path
+        assert needle in gzip.decompress(body), path
+
+
 def test_one_ballot_submitted_30_times_at_once_counts_once(stack, full_answer):
     data = ballot_form(stack.ballot_units, full_answer)
     barrier = threading.Barrier(30, timeout=30)
