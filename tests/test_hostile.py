@@ -103,8 +103,8 @@ def assert_says_where(exc: QuestionnaireError, source: str) -> None:
     message = str(exc)
     assert message.strip(), "an error without a message"
     for line in message.splitlines():
-        assert line.startswith(f"{source}: "), line
-        where = line[len(source) + 2:]
+        assert line.startswith(f"{source}: ") or re.match(re.escape(source) + r":\d+: ", line), line
+        where = re.sub(r"^:\d+", "", line[len(source):])[2:]
         assert re.match(r"(top level|item \d+|field |not valid TOML|cannot be read|not UTF-8)", where), line
 
 

@@ -20,7 +20,12 @@ from flask_babel import force_locale
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
 )
 from sqlalchemy import func, select
 
@@ -28,11 +33,15 @@ from survey import nonces
 from survey.campaigns import transition
 from survey.db import db
 from survey.models import (
-    Answer, Campaign, CommentModeration, QuestionnaireSnapshot, Tally, Unit,
+    Answer,
+    Campaign,
+    CommentModeration,
+    QuestionnaireSnapshot,
+    Tally,
+    Unit,
 )
 from survey.registry import current_registry
 from survey.results import recount, tally_counts, visible_comments
-from survey.testing import csrf_from
 
 ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
          "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]

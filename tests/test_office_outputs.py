@@ -18,7 +18,7 @@ def rated(app, make_campaign):
     cid = make_campaign(slug="office-2025", units=UNITS, starts_on=dt.date(2025, 6, 1))
     answer(app, cid, "HOS-1", 30, "satisfied", category="patient")
     answer(app, cid, "HOS-1", 10, "unsatisfied", category="staff")
-    answer(app, cid, "SCH-1", 25, "unsatisfied", category="parent")
+    answer(app, cid, "SCH-1", 35, "unsatisfied", category="parent")
     answer(app, cid, "GEN-1", 35, "satisfied", category="resident")
     return cid
 

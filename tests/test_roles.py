@@ -247,10 +247,10 @@ def test_a_branch_admins_posters_hold_only_its_units(app, office, tmp_path):
 
 # --- the command line ----------------------------------------------------------------------------
 COMMAND_PERMISSIONS = {
-    "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local", "scrub": "system", "worker": "system",
+    "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local", "scrub": "system",
     "user create": "users.manage", "user list": "users.manage", "user disable": "users.manage",
     "user enable": "users.manage", "user reset-password": "users.manage",
-    "units import": "units.manage", "units template": "units.manage",
+    "units import": "units.manage", "units template": "local", "worker": "system",
     "campaign list": "campaigns.list", "campaign create": "campaign.manage", "campaign open": "campaign.manage",
     "campaign close": "campaign.manage", "campaign publish": "campaign.publish",
     "campaign withdraw": "campaign.publish", "campaign urls": "print",

@@ -47,7 +47,7 @@ def units_import(campaign, file):
 @click.option("--lang", default="zh_CN", show_default=True, type=click.Choice(["zh_CN", "en"]),
               help="Language of the headers and the drop-down lists.")
 @with_appcontext
-@command_requires("units.manage")
+@command_requires("local")
 def units_template(file, lang):
     """Write an XLSX template to fill in: headers, an example row, and drop-down lists of the
     installed sectors and questionnaires."""
