@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the toolkit and the four sector plugins (plus the government one) into the current
-# Python 3.11+ environment, and the Debian packages they use.
+# Install the toolkit and the sector plugins (schools, hospitals, villages, enterprises,
+# government offices, communities) into the current Python 3.11+ environment, and the Debian
+# packages they use.
 #   bash scripts/install.sh          what the demo and production need (a CJK font for PDFs)
 #   bash scripts/install.sh --test   also what the test suite needs: PostgreSQL, Chromium,
 #                                    zbar-tools, poppler-utils, and the test Python packages
@@ -26,4 +27,4 @@ if ((${#missing[@]})); then
 fi
 
 python3 -m pip install -q -e ".${extras}" \
-  -e plugins/schools -e plugins/hospitals -e plugins/villages -e plugins/enterprises -e plugins/government
+  -e plugins/schools -e plugins/hospitals -e plugins/villages -e plugins/enterprises -e plugins/government -e plugins/communities

@@ -5,6 +5,7 @@ redirects to a thank-you page (post/redirect/get) whose address carries no token
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -70,13 +71,14 @@ class UnitView:
     campaign_id: int
     campaign: CampaignView
     snapshot: tuple | None  # (id, version) of the frozen questionnaire
+    members: list = ()
 
     as_dict = Unit.as_dict
 
 
 UNIT_QUERY = (
     select(Unit.id, Unit.code, Unit.name, Unit.sector, Unit.parent, Unit.commitments, Unit.questionnaire,
-           Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
+           Unit.members, Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
            QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
     .join(Campaign, Campaign.id == Unit.campaign_id)
     .outerjoin(QuestionnaireSnapshot, and_(QuestionnaireSnapshot.campaign_id == Unit.campaign_id,
@@ -93,11 +95,27 @@ def find_unit(code: str) -> UnitView | None:
     row = db.session.execute(UNIT_QUERY, {"code": code}).first()
     if row is None:
         return None
-    (uid, ucode, name, sector, parent, commitments, questionnaire, campaign_id,
+    (uid, ucode, name, sector, parent, commitments, questionnaire, members, campaign_id,
      cname, state, access, allow_repeat, snapshot_id, version) = row
     campaign = CampaignView(campaign_id, cname, state, access, allow_repeat)
     return UnitView(uid, ucode, name, sector, parent, list(commitments or []), questionnaire, campaign_id,
-                    campaign, (snapshot_id, version) if snapshot_id else None)
+                    campaign, (snapshot_id, version) if snapshot_id else None, list(members or []))
+
+
+def point_of_service(unit: UnitView) -> UnitView:
+    """The unit as its QR code answers it: with its assembly questionnaire's point-of-service
+    companion when that was frozen with the campaign, else unchanged (ballots and paper always
+    answer the unit's own questionnaire)."""
+    frozen = _frozen(unit)
+    companion = frozen.questionnaire.point_of_service if frozen is not None else None
+    if not companion:
+        return unit
+    row = db.session.execute(
+        select(QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
+        .filter_by(campaign_id=unit.campaign_id, key=companion)).first()
+    if row is None:
+        return unit
+    return dataclasses.replace(unit, questionnaire=companion, snapshot=(row.id, row.version))
 
 
 def _frozen(unit):
@@ -146,6 +164,7 @@ def answer_unit(code):
         return notice(403, _("Ballot only"), _("This evaluation is answered with the numbered ballot you were given. Please scan the code printed on your ballot."))
     if not campaign.allow_repeat and already_answered(campaign.id, unit.id):
         return notice(409, _("Already answered"), _("This phone has already rated %(unit)s in this evaluation. Thank you!", unit=unit.name))
+    unit = point_of_service(unit)
     frozen, form_class = _form_class(unit)
     form = form_class(request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():

@@ -75,7 +75,7 @@ def _answer(campaign: Campaign, per_unit: int = 40) -> None:
         weights = (6, 3, 1) if rnd.random() > 0.25 else (2, 3, 5)  # a few units fall below the line
         for _ in range(per_unit):
             answers = {}
-            for q in rated_questions(frozen, unit.commitments):
+            for q in rated_questions(frozen, unit.commitments, unit.members):
                 choices = [c.key for c in q.scale.choices]
                 w = list(weights) + [1] * (len(choices) - 3)
                 answers[q.key] = (rnd.choices(choices, weights=w[: len(choices)])[0], None, q.scale.key)

@@ -19,7 +19,7 @@ import pluggy
 from . import hookspecs
 from .questionnaire import (
     Category, Questionnaire, QuestionnaireError, Scale, Sector, load_questionnaire,
-    parse_questionnaire,
+    parse_questionnaire, point_of_service_problems,
 )
 
 ENTRY_POINT_GROUP = "survey.plugins"
@@ -61,22 +61,30 @@ class Registry:
         return [q for q in self.questionnaires.values() if q.sector == sector]
 
     def default_questionnaire(self, sector: str) -> Questionnaire | None:
-        """The sector's first questionnaire, or None for an unknown sector."""
+        """The sector's first assembly questionnaire (else its first), or None for an unknown
+        sector. A point-of-service questionnaire is what the units' QR codes answer (paired)."""
         found = self.questionnaires_of(sector)
-        return found[0] if found else None
+        assembly = [q for q in found if q.audience == "assembly"]
+        return (assembly or found or [None])[0]
 
     def categories(self, sector: str) -> list[Category]:
         """The respondent categories for a sector, in call order (plugins registered later
         come first, so a sector's own categories lead the common ones); first key wins."""
+        from .builtin import FALLBACK_CATEGORIES
+
         result: dict[str, Category] = {}
+        own_recipients = False
         for name, impl in _impls(self.pm, "survey_respondent_categories"):
             try:
                 values = impl.function(sector=sector) or []
                 for c in values:
                     c = c if isinstance(c, Category) else Category.model_validate(c)
                     result.setdefault(c.key, c)
+                    own_recipients |= name != BUILTIN and c.counts_toward_share
             except Exception as exc:  # a faulty plugin must not stop answering
                 self._record(name, f"survey_respondent_categories: {exc!r}")
+        if own_recipients:  # a sector naming its own service recipients shows no generic ones
+            result = {k: c for k, c in result.items() if k not in FALLBACK_CATEGORIES}
         return list(result.values())
 
     def scale(self, key: str) -> Scale:
@@ -252,7 +260,13 @@ def _collect(pm, plugin, name, registry):
         missing = q.scales_used() - set(known_scales)
         if missing:
             raise QuestionnaireError(f"questionnaire {q.key!r}: unknown scale {sorted(missing)[0]!r}")
+        problems = point_of_service_problems(q)
+        if problems:
+            raise QuestionnaireError(f"questionnaire {q.key!r}: " + "; ".join(problems))
         questionnaires[q.key] = q
+    known = {**registry.questionnaires, **questionnaires}
+    for q in questionnaires.values():
+        _check_pair(q, known)
     for sector in known_sectors:
         for impl in pm.hook.survey_respondent_categories.get_hookimpls():
             if impl.plugin is plugin:
@@ -260,6 +274,25 @@ def _collect(pm, plugin, name, registry):
                     if not isinstance(value, Category):
                         Category.model_validate(value)
     return sectors, scales, questionnaires
+
+
+def _check_pair(q: Questionnaire, known: dict) -> None:
+    """An assembly questionnaire's point-of-service pair exists, is one, is for the same sector,
+    and shares no rated item key with it (a unit's results hold the items of both)."""
+    if q.point_of_service is None:
+        return
+    pair = known.get(q.point_of_service)
+    where = f"questionnaire {q.key!r}: point_of_service {q.point_of_service!r}"
+    if pair is None:
+        raise QuestionnaireError(f"{where} is not provided by this or an earlier plugin")
+    if pair.audience != "point_of_service":
+        raise QuestionnaireError(f"{where} is not a point-of-service questionnaire (audience {pair.audience!r})")
+    if pair.sector != q.sector:
+        raise QuestionnaireError(f"{where} is for sector {pair.sector!r}, not {q.sector!r}")
+    shared = {i.key for i in q.items if i.kind != "comment"} & {i.key for i in pair.items}
+    if shared:
+        raise QuestionnaireError(f"{where}: item key {sorted(shared)[0]!r} is on both forms; a unit's results "
+                                 f"count both forms' items side by side, so each rated item needs its own key")
 
 
 def _owner(registry, kind, key):

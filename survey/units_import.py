@@ -3,7 +3,8 @@ and field, and nothing is imported unless every row is good.
 
 Columns (English or Chinese headers, any order): code 单位编码, name 单位名称, sector 类别,
 parent 上级单位 (optional), questionnaire 问卷 (optional, else the sector's default),
-commitments 公开承诺 (optional; several separated by line breaks or ；).
+commitments 公开承诺 (optional; several separated by line breaks or ；), members 党员
+(optional: the party members a branch appraises on the five leads, separated the same way).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ HEADERS = {
     "parent": ("parent", "上级单位", "主管单位"),
     "questionnaire": ("questionnaire", "问卷"),
     "commitments": ("commitments", "公开承诺", "承诺"),
+    "members": ("members", "党员", "参评党员"),
 }
 REQUIRED = ("code", "name", "sector")
 MAX_ROWS = 20000
@@ -144,6 +146,7 @@ def import_units(campaign: Campaign, filename: str, content: bytes, registry: Re
             unit.parent = row.get("parent") or None
             unit.questionnaire = row.get("questionnaire") or None
             unit.commitments = split_commitments(row.get("commitments", ""))
+            unit.members = split_members(row.get("members", ""))
             result.codes.append(row["code"])
         if campaign.state == "open":
             from .campaigns import _freeze_missing
@@ -161,6 +164,11 @@ def import_units(campaign: Campaign, filename: str, content: bytes, registry: Re
 def split_commitments(text: str) -> list[str]:
     """A unit's public commitments from one cell: line breaks or ；/; separate them."""
     return [p.strip() for p in re.split(r"[\n；;]+", text or "") if p.strip()][:20]
+
+
+def split_members(text: str) -> list[str]:
+    """The party members a branch appraises, from one cell, separated like commitments."""
+    return [p.strip() for p in re.split(r"[\n；;、，,]+", text or "") if p.strip()]
 
 
 def _check_row(row: dict, registry: Registry) -> list[str]:
@@ -191,4 +199,11 @@ def _check_row(row: dict, registry: Registry) -> list[str]:
     for text in split_commitments(row.get("commitments", "")):
         if len(text) > 300:
             errors.append("field commitments: a commitment is longer than 300 characters")
+    members = split_members(row.get("members", ""))
+    if len(members) > 200:
+        errors.append("field members: more than 200 members")
+    if any(len(name) > 100 for name in members):
+        errors.append("field members: a name is longer than 100 characters")
+    if len(set(members)) != len(members):
+        errors.append("field members: a member is listed twice")
     return errors

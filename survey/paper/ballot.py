@@ -57,7 +57,7 @@ class UnitBlock:
 def questions_for(frozen, unit: Unit, lang: str) -> list[Question]:
     """The paper questions of one unit: its rated questions (comments stay off paper)."""
     try:
-        rated = rated_questions(frozen, unit.commitments)
+        rated = rated_questions(frozen, unit.commitments, getattr(unit, "members", None))
     except UnknownItemKind as exc:
         raise PaperError(str(exc)) from None
     return [Question(q.key, q.label.get(lang), q.scale.key, _choices(q.scale, lang)) for q in rated]
