@@ -52,14 +52,15 @@ def result_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[list[
     """One row per unit (item empty: its overall figures and verdict) and one per rated item."""
     choices = list(dict.fromkeys(c.key for u in results.units for i in u.items for c in i.scale.choices))
     categories = list(results.categories)
-    header = (["unit_code", "unit_name", "sector", "item", "item_label", "scale", "valid", "positive",
-               "rate", "rate_low", "rate_high", "weighted_score"]
+    header = (["unit_code", "unit_name", "sector", "item", "item_label", "scale", "measure", "valid", "positive",
+               "rate", "rate_low", "rate_high", "weighted_score", "negative_share"]
               + [f"n_{c}" for c in choices]
               + [f"rate_{c}" for c in categories] + ["rate_online", "rate_paper"] + UNIT_COLUMNS)
 
     def figures(f: Figures, by_category, by_channel) -> list:
         low, high = f.interval or (None, None)
-        return ([f.valid, f.positive, f.rate, low, high, f.score]
+        negative = (f.valid - f.positive) / f.valid if f.valid else None
+        return ([f.valid, f.positive, f.rate, low, high, f.score, negative]
                 + [f.counts.get(c, 0) for c in choices]
                 + [by_category[c].rate if c in by_category else None for c in categories]
                 + [by_channel[c].rate if c in by_channel else None for c in ("online", "paper")])
@@ -68,12 +69,12 @@ def result_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[list[
     for u in results.ranked:
         unit = [u.code, u.name, u.sector]
         overall = u.overall
-        rows.append(unit + ["", "", ""] + figures(overall.total, overall.by_category, overall.by_channel)
+        rows.append(unit + ["", "", "", "satisfaction"] + figures(overall.total, overall.by_category, overall.by_channel)
                     + [u.raters, u.share, u.rank, u.sector_rank, u.previous_rate, u.change, u.must_remedy,
                        u.composition_met, u.inconclusive, u.final, " ".join(i.key for i in u.remedy_items)])
         for i in u.items:
             b = i.figures
-            rows.append(unit + [i.key, i.label.get(locale), i.scale.key]
+            rows.append(unit + [i.key, i.label.get(locale), i.scale.key, i.measure]
                         + figures(b.total, b.by_category, b.by_channel) + [None] * len(UNIT_COLUMNS))
     return header, [[neutralise(v) for v in row] for row in rows]
 

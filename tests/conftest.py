@@ -5,15 +5,21 @@ from pathlib import Path
 
 import pytest
 
-GENERAL_ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-                 "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+# The satisfaction items of the built-in five-goods (assembly) questionnaire, and of its
+# point-of-service pair, general-visit, which a general unit's QR code answers.
+GENERAL_ITEMS = ["leadership", "clean", "members", "mechanism", "results", "development", "contact",
+                 "disputes", "attitude", "overall"]
+VISIT_ITEMS = ["reception", "speed", "visit_overall"]
 
 
 @pytest.fixture
 def full_answer():
-    """A complete, valid answer to the built-in five-goods questionnaire."""
+    """A complete, valid answer to the built-in five-goods questionnaire and to its
+    point-of-service pair (a form ignores the other one's fields): every satisfaction item
+    满意, 是 on yes/no, 没有 on incidence items."""
     data = {"category": "resident", "comment": "服务态度好"}
-    data.update({key: "satisfied" for key in GENERAL_ITEMS})
+    data.update({key: "satisfied" for key in GENERAL_ITEMS + VISIT_ITEMS})
+    data.update({"bribery": "no", "asked_favours": "no", "told_once": "yes"})
     return data
 
 
