@@ -71,7 +71,7 @@ def survey_validate_response(questionnaire, unit, category, answers):
     """Check one response beyond the questionnaire's own rules, before it is stored.
 
     ``questionnaire`` is the frozen Questionnaire, ``unit`` a dict (code, name, sector,
-    parent, commitments), ``category`` the respondent category key and ``answers`` a dict
+    parent, commitments, members), ``category`` the respondent category key and ``answers`` a dict
     item key -> choice key or text. Return a list of (item key or None, message) pairs; any
     pair rejects the response and the message is shown next to that item.
     """

@@ -15,7 +15,8 @@ from flask.cli import with_appcontext
 def plugins(check, as_json):
     """List every plugin: name, version, hooks, sectors, questionnaires and load status."""
     from ..registry import current_registry
-    infos = current_registry().plugins
+    registry = current_registry()
+    infos = registry.plugins
     if as_json:
         click.echo(json.dumps([{**vars(i), "status": i.status} for i in infos], ensure_ascii=False, indent=2))
     else:
@@ -28,8 +29,21 @@ def plugins(check, as_json):
             if i.sectors:
                 click.echo(f"  sectors: {', '.join(i.sectors)}")
             if i.questionnaires:
-                click.echo(f"  questionnaires: {', '.join(i.questionnaires)}")
+                click.echo(f"  questionnaires: {', '.join(_shown(registry, k) for k in i.questionnaires)}")
     failed = [i.name for i in infos if i.error]
+    if check and not failed:
+        click.echo("checked: every questionnaire is valid; no point-of-service form asks about the "
+                   "leadership or party members")
     if check and failed:
         click.echo(f"failed plugins: {', '.join(failed)}", err=True)
         sys.exit(1)
+
+
+def _shown(registry, key: str) -> str:
+    """A questionnaire key with its audience and pair: five-goods (assembly → general-visit)."""
+    q = registry.questionnaires.get(key)
+    if q is None:
+        return key
+    if q.audience == "point_of_service":
+        return f"{key} (point of service)"
+    return f"{key} (assembly" + (f" → {q.point_of_service})" if q.point_of_service else ")")
