@@ -42,9 +42,13 @@ def short(label: str) -> str:
     return label.replace("：", ":").split(":", 1)[0].strip() or label
 
 
-def interval_text(figures: Figures) -> str:
+def interval_text(figures: Figures, flipped: bool = False) -> str:
+    """The 95% interval of the rate, or with flipped of the share of negative answers."""
     interval = figures.interval
-    return "—" if interval is None else f"{interval[0] * 100:.1f}–{interval[1] * 100:.1f}%"
+    if interval is None:
+        return "—"
+    low, high = (1 - interval[1], 1 - interval[0]) if flipped else interval
+    return f"{low * 100:.1f}–{high * 100:.1f}%"
 
 
 class ResultReport(Printout):
@@ -252,11 +256,13 @@ class ResultReport(Printout):
         for i in u.items:
             f = i.figures.total
             counts = " · ".join(f"{c.label.get(self.lang)} {f.counts.get(c.key, 0)}" for c in i.scale.choices)
-            rows.append([i.label.get(self.lang), counts, f.valid, self.measure(i), interval_text(f),
-                         "—" if f.score is None else f"{f.score:.1f}"])
+            incidence = i.measure == "incidence"  # its figure is the share of 有: flip the interval, no score
+            rows.append([i.label.get(self.lang), counts, f.valid, self.measure(i),
+                         interval_text(f, flipped=incidence),
+                         "—" if f.score is None or incidence else f"{f.score:.1f}"])
             if i in u.remedy_items:
                 style.append(("TEXTCOLOR", (3, len(rows) - 1), (3, len(rows) - 1), RED))
-        return self.table(rows, widths=[58 * mm, 50 * mm, 12 * mm, 20 * mm, 28 * mm, 12 * mm], style=style)
+        return self.table(rows, widths=[54 * mm, 46 * mm, 10 * mm, 30 * mm, 28 * mm, 12 * mm], style=style)
 
     def measure(self, i) -> str:
         """An item's figure named by its measure: 满意率 92%, 好评率 80%, 发生率 (share of 有) 5%,
