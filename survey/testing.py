@@ -228,6 +228,21 @@ def make_campaign(app):
     return make
 
 
+# --- answers to the built-in questionnaires, for tests and benchmarks --------------------------
+# The satisfaction items of the five-goods assembly form (ballots, paper), and a complete answer
+# to general-visit, its point-of-service pair, which a general unit's QR code answers.
+GENERAL_ITEMS = ["leadership", "clean", "members", "mechanism", "results", "development", "contact",
+                 "disputes", "attitude", "overall"]
+VISIT_ITEMS = ["reception", "speed", "visit_overall"]
+VISIT_OTHER = {"told_once": "yes", "asked_favours": "no"}  # yes/no and incidence: the good answers
+
+
+def visit_answer(choice: str = "satisfied") -> dict:
+    """A complete answer to general-visit (without the category): every satisfaction item on
+    `choice`, 是 on the yes/no item, 没有 on the incidence item."""
+    return {**{k: choice for k in VISIT_ITEMS}, **VISIT_OTHER}
+
+
 # --- checks for plugin repositories ------------------------------------------------------------
 FIVE_GOODS = ["leadership", "members", "mechanism", "results"]  # every assembly form asks these (clean may sit between)
 

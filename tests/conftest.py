@@ -5,11 +5,7 @@ from pathlib import Path
 
 import pytest
 
-# The satisfaction items of the built-in five-goods (assembly) questionnaire, and of its
-# point-of-service pair, general-visit, which a general unit's QR code answers.
-GENERAL_ITEMS = ["leadership", "clean", "members", "mechanism", "results", "development", "contact",
-                 "disputes", "attitude", "overall"]
-VISIT_ITEMS = ["reception", "speed", "visit_overall"]
+from survey.testing import GENERAL_ITEMS, VISIT_ITEMS, visit_answer  # noqa: F401 (used by tests)
 
 
 @pytest.fixture
@@ -18,8 +14,8 @@ def full_answer():
     point-of-service pair (a form ignores the other one's fields): every satisfaction item
     满意, 是 on yes/no, 没有 on incidence items."""
     data = {"category": "resident", "comment": "服务态度好"}
-    data.update({key: "satisfied" for key in GENERAL_ITEMS + VISIT_ITEMS})
-    data.update({"bribery": "no", "asked_favours": "no", "told_once": "yes"})
+    data.update({key: "satisfied" for key in GENERAL_ITEMS})
+    data.update(visit_answer())
     return data
 
 

@@ -87,6 +87,8 @@ def test_missing_answer_keeps_the_others_in_the_browser(make_campaign, live_serv
     page = context.new_page()
     page.goto(f"{live_server}/s/SCH-9")
     page.get_by_label("家长").check() if page.get_by_label("家长").count() else page.get_by_label("服务对象").check()
+    page.locator("input[name=told_once][value=yes]").check()
+    page.locator("input[name=asked_favours][value=no]").check()
     radios = page.locator("input[type=radio][value=basic]").all()
     for radio in radios[:-1]:
         radio.check()

@@ -32,11 +32,10 @@ from werkzeug.datastructures import MultiDict
 from survey.db import db
 from survey.models import Response, Unit
 from survey.questionnaire import Questionnaire, QuestionnaireError, load_questionnaire, parse_questionnaire
-from survey.testing import csrf_from
+from survey.testing import GENERAL_ITEMS, csrf_from, visit_answer
 
 FIVE_GOODS = Path(__file__).resolve().parents[1] / "survey" / "builtin" / "five_goods.toml"
-ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-         "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+ITEMS = GENERAL_ITEMS  # the five-goods (assembly) form's satisfaction items
 FUZZ = settings(max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
@@ -413,7 +412,7 @@ def hostile(app, make_campaign, make_tokens):
         db.session.commit()
     token, = make_tokens(cid, category="resident")
     answer = {"category": "resident", "comment": f"评论{SCRIPT}", "commitments.1": "fulfilled",
-              "commitments.2": "partly", **{k: "satisfied" for k in ITEMS}}
+              "commitments.2": "partly", **{k: "satisfied" for k in ITEMS}, **visit_answer()}
     for _ in range(3):
         assert app.test_client().post("/s/X-1", data=answer).status_code == 303
     return cid, token

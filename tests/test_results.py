@@ -12,9 +12,9 @@ from survey.models import Campaign, Unit
 from survey.responses import Sheet, store
 from survey.results import compute, recount, tally_counts, wilson
 from survey.snapshot import frozen_for
+from survey.testing import GENERAL_ITEMS
 
-ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-         "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+ITEMS = GENERAL_ITEMS  # the five-goods (assembly) form's satisfaction items
 
 
 class ResultsTestPlugin:
