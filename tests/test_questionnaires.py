@@ -310,3 +310,35 @@ def test_campaign_frozen_with_the_2024_questionnaires_keeps_identical_results(ap
         db.session.commit()
     page = client.get("/s/HOS-001").get_data(as_text=True)
     assert "领导班子好" in page and "不收红包" in page
+
+
+def test_members_come_from_the_units_import_and_bad_lists_are_refused(app, make_campaign):
+    from survey.units_import import UnitImportError, import_units
+    cid = make_campaign(state="draft", units=[])
+    good = "单位编码,单位名称,类别,问卷,党员\nBR-001,东街社区党支部,general,five-leads,张三、李四；王五\n".encode()
+    twice = "code,name,sector,members\nBR-002,北关支部,general,张三、张三\n".encode()
+    with app.app_context():
+        campaign = db.session.get(Campaign, cid)
+        import_units(campaign, "units.csv", good, current_registry(), "test")
+        unit = db.session.scalar(select(Unit).filter_by(code="BR-001"))
+        assert unit.members == ["张三", "李四", "王五"] and unit.questionnaire == "five-leads"
+        with pytest.raises(UnitImportError, match="row 2.*field members: a member is listed twice"):
+            import_units(campaign, "units.csv", twice, current_registry(), "test")
+        assert db.session.scalar(select(Unit).filter_by(code="BR-002")) is None
+
+
+def test_admin_lists_members_of_a_branch_and_refuses_a_name_twice(app, admin_client, make_campaign):
+    from survey.testing import csrf_from
+    make_campaign(state="draft", units=[])
+    admin_client.set_cookie("lang", "en", domain="localhost")
+    new = "/admin/campaigns/test-2025/units/new"
+    token = csrf_from(admin_client.get(new).get_data(as_text=True))
+    data = {"csrf_token": token, "code": "BR-1", "name": "东街社区党支部", "sector": "general",
+            "questionnaire": "five-leads", "members": "张三\n李四\n张三\n"}
+    refused = admin_client.post(new, data=data)
+    assert refused.status_code == 422 and "A member is listed twice." in refused.get_data(as_text=True)
+    assert admin_client.post(new, data={**data, "members": "张三\n\n李四\n"}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Unit.members).filter_by(code="BR-1")) == ["张三", "李四"]
+    page = admin_client.get("/admin/campaigns/test-2025/units/BR-1").get_data(as_text=True)
+    assert "Party members to appraise" in page and "李四" in page
