@@ -342,3 +342,18 @@ def test_admin_lists_members_of_a_branch_and_refuses_a_name_twice(app, admin_cli
         assert db.session.scalar(select(Unit.members).filter_by(code="BR-1")) == ["张三", "李四"]
     page = admin_client.get("/admin/campaigns/test-2025/units/BR-1").get_data(as_text=True)
     assert "Party members to appraise" in page and "李四" in page
+
+
+def test_the_paper_ballot_of_an_appraisal_prints_the_five_leads_and_each_member(app, runner, make_campaign, tmp_path):
+    import subprocess
+    cid = make_campaign(slug="br-2025", units=[("BR-001", "东街社区党支部", "general")], state="draft")
+    with app.app_context():
+        unit = db.session.scalar(select(Unit))
+        unit.questionnaire, unit.members = "five-leads", ["张三", "李四"]
+        from survey.campaigns import transition
+        transition(db.session.get(Campaign, cid), "open", current_registry(), "test")
+        db.session.commit()
+    out = tmp_path / "ballots.pdf"
+    assert runner.invoke(args=["ballots", "br-2025", "--count", "1", "--out", str(out)]).exit_code == 0
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+    assert "带头弘扬正气" in text and "张三" in text and "李四" in text and "不合格" in text
