@@ -31,14 +31,15 @@ FIELD_CACHE_LIMIT = 4096
 def build_answer_form(frozen, unit, locale: str, *, ask_category=True, comment_max_length=500):
     """A fresh form class for one unit: the category question, then every item.
 
-    The unbound fields are built once per questionnaire, locale and list of commitments and
-    kept on the frozen questionnaire (they are only templates: each form binds its own)."""
+    The unbound fields are built once per questionnaire, locale and lists of commitments and
+    members, and kept on the frozen questionnaire (they are only templates: each form binds its own)."""
     commitments = tuple(unit.commitments or ())
-    key = (locale, commitments, ask_category, comment_max_length)
+    members = tuple(getattr(unit, "members", None) or ())
+    key = (locale, commitments, members, ask_category, comment_max_length)
     cache = getattr(frozen, "form_fields", None)
     built = cache.get(key) if cache is not None else None
     if built is None:
-        built = _build_fields(frozen, commitments, locale, ask_category, comment_max_length)
+        built = _build_fields(frozen, commitments, members, locale, ask_category, comment_max_length)
         if cache is not None:
             if len(cache) >= FIELD_CACHE_LIMIT:
                 cache.clear()
@@ -47,10 +48,10 @@ def build_answer_form(frozen, unit, locale: str, *, ask_category=True, comment_m
     return type("GeneratedAnswerForm", (AnswerForm,), {**attrs, "specs": list(specs), "sections": list(sections)})
 
 
-def _build_fields(frozen, commitments, locale, ask_category, comment_max_length):
+def _build_fields(frozen, commitments, members, locale, ask_category, comment_max_length):
     """The unbound fields, their specs and the sections, from the item handlers."""
     ctx = FieldContext(scales=frozen.scales, commitments=list(commitments),
-                       locale=locale, comment_max_length=comment_max_length)
+                       locale=locale, comment_max_length=comment_max_length, members=members)
     attrs, specs, sections = {}, [], []
     if ask_category:
         attrs["category"] = RadioField(

@@ -25,6 +25,7 @@ class FieldContext:
     commitments: list
     locale: str
     comment_max_length: int
+    members: tuple = ()
 
 
 @dataclass
@@ -85,15 +86,19 @@ def _radio(label, scale, locale, validators, help_text=None):
 
 @field_handler("choice")
 @field_handler("yesno")
+@field_handler("incidence")
 @field_handler("commitments")
+@field_handler("members")
 def rated_fields(item, ctx: FieldContext) -> list[FieldSpec]:
     """One radio group per rated question of the item (survey.questions says which)."""
     help_text = item.help.get(ctx.locale) if item.help else None
     specs = []
-    for question in expand(item, ctx.scales, ctx.commitments):
+    questions = expand(item, ctx.scales, ctx.commitments, ctx.members)
+    for number, question in enumerate(questions):
         label = question.label.get(ctx.locale)
-        field = _radio(label, question.scale, ctx.locale, _required(item),
-                       help_text if question.key == item.key else None)
+        # the item's help goes with its own question, or the first of a member list (the criteria)
+        shown_help = question.key == item.key or (item.kind == "members" and number == 0)
+        field = _radio(label, question.scale, ctx.locale, _required(item), help_text if shown_help else None)
         specs.append(FieldSpec(question.key, question.key, field, question.scale.key, label))
     return specs
 

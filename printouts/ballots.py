@@ -287,6 +287,9 @@ class BallotPrintout(Printout):
             rows.append(_Row("categories", len(lines) * 14 + 8, lines))
         for number, block in enumerate(self.blocks, start=1):
             rows.append(_Row("unit", UNIT_HEAD, (number, block)))
+            for note in block.notes:
+                lines = wrap(note, self.font, LABEL_SIZE - 1, body)
+                rows.append(_Row("note", len(lines) * LEADING + 4, lines))
             for q in block.questions:
                 label = wrap(q.label, self.font, LABEL_SIZE, self.label_w)
                 choices = self._choice_lines(q.choices, self.choices_w)
@@ -375,6 +378,12 @@ class BallotPrintout(Printout):
             c.drawRightString(W - MARGIN, y - 14, block.code)
             c.setLineWidth(0.8)
             c.line(MARGIN, y - 18, W - MARGIN, y - 18)
+        elif row.kind == "note":
+            c.setFont(f, LABEL_SIZE - 1)
+            ly = y - LEADING + 1
+            for line in row.payload:
+                c.drawString(MARGIN, ly, line)
+                ly -= LEADING
         else:
             label, choices = row.payload
             c.setFont(f, LABEL_SIZE)

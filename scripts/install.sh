@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the toolkit and the four sector plugins (plus the government one) into the current
-# Python 3.11+ environment, and the Debian packages they use.
+# Install the toolkit and the sector plugins (schools, hospitals, villages, enterprises,
+# government offices, communities) into the current Python 3.11+ environment, and the Debian
+# packages they use.
 #   bash scripts/install.sh          what the demo and production need (a CJK font for PDFs)
 #   bash scripts/install.sh --test   also what the test suite needs: PostgreSQL, Chromium,
 #                                    zbar-tools, poppler-utils, the test Python packages, and
@@ -28,7 +29,7 @@ if ((${#missing[@]})); then
 fi
 
 python3 -m pip install -q -e ".${extras}" \
-  -e plugins/schools -e plugins/hospitals -e plugins/villages -e plugins/enterprises -e plugins/government
+  -e plugins/schools -e plugins/hospitals -e plugins/villages -e plugins/enterprises -e plugins/government -e plugins/communities
 
 if [[ "${1:-}" == "--test" ]]; then
   # the version pinned in tests/a11y/package-lock.json, into tests/a11y/node_modules

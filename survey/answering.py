@@ -5,6 +5,7 @@ redirects to a thank-you page (post/redirect/get) whose address carries no token
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -82,13 +83,14 @@ class UnitView:
     campaign_id: int
     campaign: CampaignView
     snapshot: tuple | None  # (id, version) of the frozen questionnaire
+    members: list = ()
 
     as_dict = Unit.as_dict
 
 
 UNIT_QUERY = (
     select(Unit.id, Unit.code, Unit.name, Unit.sector, Unit.parent, Unit.commitments, Unit.questionnaire,
-           Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
+           Unit.members, Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
            Campaign.personal_data,
            QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
     .join(Campaign, Campaign.id == Unit.campaign_id)
@@ -106,11 +108,27 @@ def find_unit(code: str) -> UnitView | None:
     row = db.session.execute(UNIT_QUERY, {"code": code}).first()
     if row is None:
         return None
-    (uid, ucode, name, sector, parent, commitments, questionnaire, campaign_id,
+    (uid, ucode, name, sector, parent, commitments, questionnaire, members, campaign_id,
      cname, state, access, allow_repeat, personal_data, snapshot_id, version) = row
     campaign = CampaignView(campaign_id, cname, state, access, allow_repeat, personal_data)
     return UnitView(uid, ucode, name, sector, parent, list(commitments or []), questionnaire, campaign_id,
-                    campaign, (snapshot_id, version) if snapshot_id else None)
+                    campaign, (snapshot_id, version) if snapshot_id else None, list(members or []))
+
+
+def point_of_service(unit: UnitView) -> UnitView:
+    """The unit as its QR code answers it: with its assembly questionnaire's point-of-service
+    companion when that was frozen with the campaign, else unchanged (ballots and paper always
+    answer the unit's own questionnaire)."""
+    frozen = _frozen(unit)
+    companion = frozen.questionnaire.point_of_service if frozen is not None else None
+    if not companion:
+        return unit
+    row = db.session.execute(
+        select(QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
+        .filter_by(campaign_id=unit.campaign_id, key=companion)).first()
+    if row is None:
+        return unit
+    return dataclasses.replace(unit, questionnaire=companion, snapshot=(row.id, row.version))
 
 
 def _frozen(unit):
@@ -214,6 +232,7 @@ def answer_unit(code):
         if request.method == "POST" and nonces.was_spent(request.form.get(nonces.FIELD)):
             return _answered(unit, campaign)  # the same form again: it counted the first time
         return notice(409, _("Already answered"), _("This phone has already rated %(unit)s in this evaluation. Thank you!", unit=unit.name))
+    unit = point_of_service(unit)
     frozen, form_class = _form_class(unit)
     form = form_class(request.form if request.method == "POST" else None)
     form_id = _submitted_form_id()

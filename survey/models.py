@@ -137,7 +137,7 @@ class Campaign(db.Model):
 # once a campaign opens, a unit's code is printed on QR codes and its answers follow its
 # questionnaire and numbered commitments: the admin and the units import change only its
 # name and parent
-UNIT_FIELDS_FIXED_AT_OPENING = ("code", "sector", "questionnaire", "commitments")
+UNIT_FIELDS_FIXED_AT_OPENING = ("code", "sector", "questionnaire", "commitments", "members")
 
 
 class Unit(db.Model):
@@ -153,13 +153,16 @@ class Unit(db.Model):
     questionnaire: Mapped[str | None] = mapped_column(String(40))
     parent: Mapped[str | None] = mapped_column(String(200))
     commitments: Mapped[list] = mapped_column(JSON, default=list)
+    # party members appraised by a branch (民主评议党员): one question each on a "members" item
+    members: Mapped[list] = mapped_column(JSON, default=list)
 
     campaign: Mapped[Campaign] = relationship(back_populates="units")
 
     def as_dict(self) -> dict:
         """What plugins see of a unit."""
         return {"code": self.code, "name": self.name, "sector": self.sector,
-                "parent": self.parent, "commitments": list(self.commitments or [])}
+                "parent": self.parent, "commitments": list(self.commitments or []),
+                "members": list(self.members or [])}
 
 
 class QuestionnaireSnapshot(db.Model):

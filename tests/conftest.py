@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 
-GENERAL_ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-                 "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+from survey.testing import GENERAL_ITEMS, VISIT_ITEMS, visit_answer  # noqa: F401 (used by tests)
 
 
 @pytest.fixture
 def full_answer():
-    """A complete, valid answer to the built-in five-goods questionnaire."""
+    """A complete, valid answer to the built-in five-goods questionnaire and to its
+    point-of-service pair (a form ignores the other one's fields): every satisfaction item
+    满意, 是 on yes/no, 没有 on incidence items."""
     data = {"category": "resident", "comment": "服务态度好"}
     data.update({key: "satisfied" for key in GENERAL_ITEMS})
+    data.update(visit_answer())
     return data
 
 

@@ -203,7 +203,7 @@ def test_campaign_page_shows_live_counts_address_and_qr_links(admin_client, make
     page = admin_client.get("/admin/campaigns/test-2025").get_data(as_text=True)
     assert cells(page, "GEN-001") == [1, 0, 1] and cells(page, "GEN-002") == [0, 0, 0]
     unit = admin_client.get("/admin/campaigns/test-2025/units/GEN-001").get_data(as_text=True)
-    assert re.search(r"<td class=\"n total\">1</td>", unit) and "Resident (ordinary citizen) *" in unit
+    assert re.search(r"<td class=\"n total\">1</td>", unit) and "representative *" in unit
 
 
 # --- QR codes ---------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
         assert db.session.scalar(select(func.count()).select_from(BallotToken)) == 300
         units = {u.code: u.id for u in db.session.scalars(select(Unit))}
     per_ballot = pages_of(pdf) // 300
-    assert per_ballot >= 2 and pages_of(pdf) == 300 * per_ballot  # 20 units × 12 items paginate
+    assert per_ballot >= 2 and pages_of(pdf) == 300 * per_ballot  # 20 units × 10 items paginate
     subprocess.run(["pdftoppm", "-r", "100", "-png", "-f", str(pages_of(pdf) - per_ballot + 1), str(pdf),
                     str(tmp_path / "last")], check=True)
     codes = " ".join(subprocess.run(["zbarimg", "--raw", "-q", str(p)], capture_output=True, text=True).stdout
@@ -72,7 +72,7 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
     remedy = {code for code, u in results.items() if u["flags"]["must_remedy"]}
     assert remedy == WEAK
     strong = results["U-20"]
-    assert strong["valid"] == 12 * (20 + 264) and abs(strong["rate"] - (12 * (20 + 250)) / strong["valid"]) < 1e-9
+    assert strong["valid"] == len(ITEMS) * (20 + 264) and abs(strong["rate"] - (len(ITEMS) * (20 + 250)) / strong["valid"]) < 1e-9
     report = runner.invoke(args=["report", "assembly", "--out", str(tmp_path / "report.pdf")])
     assert report.exit_code == 0, report.output
     text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True).stdout

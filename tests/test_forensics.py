@@ -74,7 +74,7 @@ def test_wal_replay_pairs_ballots_with_responses_until_scrubbed(app, client, mak
     assert len(linked) == len(hashes), "the attack works on the traces answering leaves"
 
     report = scrub_now(app, campaign)
-    assert report.rows >= len(hashes) * 14
+    assert report.rows >= len(hashes) * 7  # at least each response row and its answers to the QR form (5 + comment)
     assert forensics.replay_pairs(wal) == {}
     left = [c for pages in forensics.wal_commits(wal) for n, p in pages.items() for c in forensics.leaf_cells(p, n)
             if forensics.is_token(c.values) or forensics.is_response(c.values)]

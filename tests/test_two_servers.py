@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from stack import BODY_AND_GZIP, HOUR_MAP, LOG_FORMAT, PROXY_LINES, Stack, request
+from survey.testing import VISIT_ITEMS, VISIT_OTHER
 
 pytestmark = pytest.mark.load
 
@@ -138,11 +139,14 @@ def test_every_acknowledged_open_answer_is_stored_and_tallied(stack, full_answer
     """300 residents' answers at once over two units (30 phones, 10 each, under the 20/min
     limit), with varied choices and categories and a distinct marker in each comment."""
     total, phones = 300, 30
-    items = [k for k in full_answer if k not in ("category", "comment")]
+    # the QR code answers the point-of-service form: its satisfaction items vary, yes/no and
+    # incidence take their good answers
+    items = VISIT_ITEMS + list(VISIT_OTHER)
     codes = ["QR-001", "QR-002"]
 
     def sent(n):
-        data = {k: CHOICES[(n + i) % 3] for i, k in enumerate(items)}
+        data = {k: CHOICES[(n + i) % 3] for i, k in enumerate(VISIT_ITEMS)}
+        data.update(VISIT_OTHER)
         data.update(category=CATEGORIES[n % 4], comment=f"marker-{n:04d} 服务态度好")
         return codes[n % 2], data
 
