@@ -1,11 +1,27 @@
 """`survey serve` (gunicorn) and `survey demo`."""
 from __future__ import annotations
 
+import ipaddress
 import os
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+
+
+def local_base_url(url: str | None) -> bool:
+    """True when url is unset or points at this machine (QR codes would lead nowhere)."""
+    if not url:
+        return True
+    host = (urlsplit(str(url)).hostname or "").lower()
+    if host in ("", "localhost") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 @click.command("serve")
@@ -13,18 +29,42 @@ from flask.cli import with_appcontext
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Print request lines (ballot tokens are redacted).")
+@click.option("--allow-local-base-url", is_flag=True,
+              help="Serve although SURVEY_BASE_URL is unset or on this machine (demos and tests only: "
+                   "QR codes and ballots would point to an address residents cannot reach).")
 @with_appcontext
-def serve(bind, workers, access_log):
-    """Run the production server (gunicorn)."""
-    from ..migrate import is_current
+def serve(bind, workers, access_log, allow_local_base_url):
+    """Run the production server (gunicorn). Stops gracefully on SIGTERM: requests in flight
+    are finished (up to 20 s), new connections go to the other server."""
+    from ..migrate import schema_problem
     from ..serving import run_gunicorn
-    if not is_current():
-        raise click.ClickException("the database schema is not up to date: run `survey db upgrade` first")
+    problem = schema_problem()
+    if problem:
+        raise click.ClickException(problem)
+    base_url = current_app.config["SURVEY_BASE_URL"] if os.environ.get("SURVEY_BASE_URL") or _in_config_py() else None
+    if local_base_url(base_url):
+        message = (f"SURVEY_BASE_URL is {base_url or 'unset'}: "
+                   "QR codes, posters and ballots would point to an address residents' phones cannot reach. "
+                   "Set SURVEY_BASE_URL=https://your.public.address (docs/operators.md)")
+        if not allow_local_base_url:
+            raise click.ClickException(message + ", or give --allow-local-base-url for a demo.")
+        click.echo(f"WARNING: {message}.", err=True)
     if workers > 1 and str(current_app.config["SURVEY_RATELIMIT_STORAGE_URI"]).startswith("memory"):
         click.echo(f"note: rate limits are kept in each worker's memory, so an address may send up to "
                    f"{workers}× SURVEY_RATELIMIT_ANSWER; set SURVEY_RATELIMIT_STORAGE_URI=redis://… "
                    f"for one shared count (docs/operators.md)", err=True)
-    run_gunicorn(bind=bind, workers=workers, access_log=access_log)
+    run_gunicorn(bind=bind, workers=workers, access_log=access_log,
+                 log_format=current_app.config["SURVEY_LOG_FORMAT"], instance_path=current_app.instance_path)
+
+
+def _in_config_py() -> bool:
+    """True when the instance's config.py sets SURVEY_BASE_URL."""
+    path = os.path.join(current_app.instance_path, "config.py")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return "SURVEY_BASE_URL" in f.read()
+    except OSError:
+        return False
 
 
 @click.command("demo")
