@@ -41,7 +41,7 @@ def _database() -> str | None:
 
 
 def _rate_limits() -> str | None:
-    from .limits import limiter, storage_state
+    from .limits import limiter
     uri = str(current_app.config["RATELIMIT_STORAGE_URI"])
     if not current_app.config["RATELIMIT_ENABLED"] or uri.startswith("memory"):
         return None
@@ -49,11 +49,9 @@ def _rate_limits() -> str | None:
         reachable = limiter.storage.check()
     except Exception:
         reachable = False
-    state = storage_state()
     if not reachable:
         return "shared storage unreachable: limits are counted in each worker's memory"
-    if state == "fallback":
-        return "shared storage back, limits still in each worker's memory until the next check"
+    # reachable again: a worker still counting in memory goes back at its next limited request
     return None
 
 
