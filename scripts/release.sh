@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build a release bundle: one folder with the wheels of the toolkit, its sector plugins and
 # every run-time dependency at the tested versions (constraints.txt), the changelog and the
-# nginx error page. A server installs from it with no index at all (docs/deployment.md):
+# nginx error page. A server installs from it with no index at all (docs/deployment.md).
+# Build it with the same Python as the servers run (the same Debian release): the wheels of
+# dependencies are chosen for that Python.
 #   bash scripts/release.sh                 -> dist/survey-toolkit-VERSION/
 #   bash scripts/release.sh /some/folder
 set -euo pipefail
@@ -9,7 +11,10 @@ cd "$(dirname "$0")/.."
 version=$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
 out=${1:-dist/survey-toolkit-$version}
 mkdir -p "$out"
-python3 -m pip wheel -q -c constraints.txt -w "$out" ".[redis]" plugins/schools plugins/hospitals \
+build=$(mktemp -d)
+trap 'rm -rf "$build"' EXIT
+python3 -m venv "$build/venv"
+"$build/venv/bin/pip" wheel -q -c constraints.txt -w "$out" ".[redis]" plugins/schools plugins/hospitals \
   plugins/villages plugins/enterprises plugins/government
 cp constraints.txt CHANGELOG.md deploy/nginx/survey-unavailable.html "$out/"
 echo "$out: survey-toolkit $version, $(ls "$out"/*.whl | wc -l) wheels"

@@ -360,9 +360,10 @@ class Machine:
         import tomllib
         version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
         bundle = self.root / f"opt/survey/release-{version}"
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-        subprocess.run(["bash", str(self.root / "src/scripts/release.sh"), str(bundle)], check=True,
-                       capture_output=True, env=env, cwd=self.root / "src", timeout=900)
+        # with the machine's python3, the one the documented venvs use
+        done = subprocess.run(["bash", str(self.root / "src/scripts/release.sh"), str(bundle)], capture_output=True,
+                              text=True, env=self.env, cwd=self.root / "src", timeout=900)
+        assert done.returncode == 0, done.stderr
         (self.root / f"opt/survey/release-{version}-next").symlink_to(bundle)
         self.values.update({"NEW-VERSION": f"{version}-next", "PREVIOUS-VERSION": version, "VERSION": version})
 

@@ -45,6 +45,19 @@ def instance_env(tmp: Path, name: str, url: str | None = None) -> dict:
     return env
 
 
+def same(after: dict[str, bytes], before: dict[str, bytes]) -> None:
+    """The exports are byte-identical (else the first differing lines of each)."""
+    import difflib
+    assert after.keys() == before.keys()
+    problems = []
+    for name in before:
+        if after[name] != before[name]:
+            diff = difflib.unified_diff(before[name].decode().splitlines(), after[name].decode().splitlines(),
+                                        "before", "after", lineterm="", n=2)
+            problems.append(f"{name}:\n" + "\n".join(list(diff)[:40]))
+    assert not problems, "\n".join(problems)
+
+
 def exports(env: dict, out: Path) -> dict[str, bytes]:
     """Every export of the demo campaign, as bytes."""
     out.mkdir(parents=True, exist_ok=True)
@@ -98,7 +111,7 @@ def test_restore_into_a_fresh_instance_gives_identical_exports(backend, database
     target = instance_env(tmp_path, "target", target_url)
     restored = survey(target, "restore", str(backup))
     assert "restored" in restored.stdout
-    assert exports(target, tmp_path / "after") == before
+    same(exports(target, tmp_path / "after"), before)
     assert (tmp_path / "target/secret_key").read_bytes() == (tmp_path / "source/secret_key").read_bytes()
     assert (tmp_path / "target/config.py").read_text() == "SURVEY_COMMENT_MAX_LENGTH = 400\n"
     for path in [tmp_path / "target", *(tmp_path / "target").glob("*")]:
@@ -140,7 +153,7 @@ def test_encrypted_backup_needs_its_passphrase(tmp_path):
     assert not (tmp_path / "target/survey.sqlite").exists() or sqlite3.connect(
         tmp_path / "target/survey.sqlite").execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
     survey(target, "restore", str(backup), "--passphrase-file", str(passphrase))
-    assert exports(target, tmp_path / "after") == exports(source, tmp_path / "before")
+    same(exports(target, tmp_path / "after"), exports(source, tmp_path / "before"))
 
 
 def test_backup_made_by_a_newer_toolkit_is_refused(tmp_path):
