@@ -14,7 +14,9 @@ mkdir -p "$out"
 build=$(mktemp -d)
 trap 'rm -rf "$build"' EXIT
 python3 -m venv "$build/venv"
-"$build/venv/bin/pip" wheel -q -c constraints.txt -w "$out" ".[redis]" plugins/schools plugins/hospitals \
+# the build tools once, then every build in this venv (no isolated build environment each)
+"$build/venv/bin/pip" install -q "setuptools>=68" wheel
+"$build/venv/bin/pip" wheel -q --no-build-isolation -c constraints.txt -w "$out" ".[redis]" plugins/schools plugins/hospitals \
   plugins/villages plugins/enterprises plugins/government
 cp constraints.txt CHANGELOG.md deploy/nginx/survey-unavailable.html "$out/"
 echo "$out: survey-toolkit $version, $(ls "$out"/*.whl | wc -l) wheels"

@@ -300,6 +300,7 @@ class Machine:
         self.workers = workers
         self.values: dict[str, str] = {}
         self.ran: list[Block] = []
+        self.extra_env: dict[str, str] = {}  # e.g. settings a page says it assumes
 
     # --- substitutions ---------------------------------------------------------------------
     def substitute(self, text: str) -> str:
@@ -311,6 +312,8 @@ class Machine:
         text = text.replace(f"https://{HOST}", f"https://{HOST}:{p['https']}")
         text = re.sub(r"\b8001\b", str(p["app1"]), text)
         text = re.sub(r"\b8002\b", str(p["app2"]), text)
+        if "serve" in p:  # the single server of docs/operators.md
+            text = re.sub(r"\b8000\b", str(p["serve"]), text)
         text = text.replace(":6379", f":{p['redis']}")
         text = text.replace("@127.0.0.1/", f"@127.0.0.1:{p['pg']}/")
         text = text.replace("--workers 4", f"--workers {self.workers}")
@@ -447,7 +450,11 @@ class Machine:
     @property
     def env(self) -> dict:
         keep = {k: v for k, v in os.environ.items() if k.startswith("PIP_") or k in ("LANG", "HOME", "TERM")}
-        return {**keep, "PATH": f"{self.root}/bin:{self.root}/usr/local/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+        path = f"{self.root}/bin:{self.root}/usr/local/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+        extra = dict(self.extra_env)
+        if "PATH_PREFIX" in extra:
+            path = extra.pop("PATH_PREFIX") + ":" + path
+        return {**keep, **extra, "PATH": path}
 
     def systemctl(self, *args: str) -> None:
         subprocess.run([str(self.root / "bin/systemctl"), *args], check=True, env=self.env, timeout=120)

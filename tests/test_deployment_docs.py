@@ -209,7 +209,7 @@ def test_deployment_md_runs_as_written(tmp_path, full_answer):
                         wait_ready(machine, app)
                     assert office.comments() == comments_at_upgrade_backup
                 else:
-                    if "before-upgrade.backup --passphrase" in text and "venv-NEW-VERSION" in text:
+                    if "before-upgrade.backup --passphrase" in text and "release-NEW-VERSION" in text:
                         comments_at_upgrade_backup = office.comments()
                     machine.run(block, timeout=600)
                 timings[f"line {block.line}"] = time.monotonic() - t0
@@ -331,3 +331,51 @@ def check_error_page_and_database_down(machine: Machine) -> None:
     machine.stop_postgres()
     status, body = readyz(machine, "app1")
     assert status == 503 and body["checks"]["database"].startswith("unreachable"), body
+
+
+OPERATORS = REPO / "docs" / "operators.md"
+
+
+def test_operators_md_runs_as_written(tmp_path):
+    """docs/operators.md's blocks (backups, the restore drill, health and metrics) on a single
+    server with SQLite, as the page assumes: the venv's `survey` on PATH, SURVEY_INSTANCE and
+    SURVEY_BASE_URL set, `survey serve --bind 127.0.0.1:8000` running."""
+    import subprocess
+    import sys
+
+    from survey.testing import free_port, wait_for_port
+    doc_blocks = blocks(OPERATORS)
+    assert [b for b in doc_blocks if b.kind not in ("sh", "text")] == []
+    machine = Machine()
+    machine.ports["serve"] = free_port()
+    instance = machine.path("/var/lib/survey/instance")
+    machine.extra_env = {"SURVEY_INSTANCE": str(instance), "SURVEY_BASE_URL": f"https://{HOST}",
+                         "PATH_PREFIX": str(Path(sys.executable).parent)}
+    machine.values["CAMPAIGN"] = "demo-2025"
+    server = None
+    try:
+        for sub in ("etc", "var/lib/survey", "var/tmp"):
+            (machine.root / sub).mkdir(parents=True, exist_ok=True)
+        for setup in ("survey db upgrade", "survey demo --no-serve"):
+            done = machine.sh(setup)
+            assert done.returncode == 0, done.stderr
+        server = subprocess.Popen(["survey", "serve", "--bind", f"127.0.0.1:{machine.ports['serve']}", "--workers", "2"],
+                                  env=machine.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+        wait_for_port(machine.ports["serve"], timeout=60)
+        outputs = [machine.run(block, timeout=300) for block in doc_blocks]
+        assert machine.ran == [b for b in doc_blocks if b.kind == "sh"]
+        assert any("restore drill: identical" in (o.stdout if o else "") for o in outputs)
+        health = next(o.stdout for o in outputs if o and "survey_answers_stored_total" in o.stdout)
+        assert '"status":"alive"' in health and '"status":"ready"' in health
+        backups = list(machine.path("/var/backups/survey").glob("*.backup"))
+        assert len(backups) == 1
+        assert stat.S_IMODE(backups[0].stat().st_mode) == 0o600
+        assert backups[0].read_bytes().startswith(b"SURVEY-BACKUP-1\n")
+        assert stat.S_IMODE(machine.path("/etc/survey/backup-passphrase").stat().st_mode) == 0o600
+        assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=60)
+        machine.stop()
