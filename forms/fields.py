@@ -12,9 +12,9 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from survey.questions import UnknownItemKind, expand
 
-class UnknownItemKind(LookupError):
-    """An item kind with no field handler."""
+__all__ = ["UnknownItemKind", "FIELD_HANDLERS", "handler_for", "field_handler", "choice_list"]
 
 
 @dataclass
@@ -84,27 +84,18 @@ def _radio(label, scale, locale, validators, help_text=None):
 
 
 @field_handler("choice")
-def choice_field(item, ctx: FieldContext) -> list[FieldSpec]:
-    """A single choice on the item's named scale."""
-    scale = ctx.scales[item.scale]
-    label = item.label.get(ctx.locale)
-    help_text = item.help.get(ctx.locale) if item.help else None
-    return [FieldSpec(item.key, item.key, _radio(label, scale, ctx.locale, _required(item), help_text),
-                      scale.key, label)]
-
-
 @field_handler("yesno")
-def yesno_field(item, ctx: FieldContext) -> list[FieldSpec]:
-    """Yes or no, counted on the yes/no scale."""
-    scale = ctx.scales.get("yesno")
-    choices = choice_list([("yes", _l("Yes")), ("no", _l("No"))]) if scale is None else None
-    label = item.label.get(ctx.locale)
+@field_handler("commitments")
+def rated_fields(item, ctx: FieldContext) -> list[FieldSpec]:
+    """One radio group per rated question of the item (survey.questions says which)."""
     help_text = item.help.get(ctx.locale) if item.help else None
-    if scale is None:
-        field = ChoiceField(label, choices=choices, validators=_required(item), description=help_text or "")
-    else:
-        field = _radio(label, scale, ctx.locale, _required(item), help_text)
-    return [FieldSpec(item.key, item.key, field, "yesno", label)]
+    specs = []
+    for question in expand(item, ctx.scales, ctx.commitments):
+        label = question.label.get(ctx.locale)
+        field = _radio(label, question.scale, ctx.locale, _required(item),
+                       help_text if question.key == item.key else None)
+        specs.append(FieldSpec(question.key, question.key, field, question.scale.key, label))
+    return specs
 
 
 @field_handler("comment")
@@ -116,14 +107,3 @@ def comment_field(item, ctx: FieldContext) -> list[FieldSpec]:
     label = item.label.get(ctx.locale)
     field = TextAreaField(label, validators=validators, render_kw={"maxlength": limit, "rows": 3})
     return [FieldSpec(item.key, item.key, field, None, label)]
-
-
-@field_handler("commitments")
-def commitment_fields(item, ctx: FieldContext) -> list[FieldSpec]:
-    """One commitment-scale question per public commitment of the unit (公开承诺 → 评诺)."""
-    scale = ctx.scales["commitment"]
-    specs = []
-    for number, text in enumerate(ctx.commitments, start=1):
-        name = f"{item.key}.{number}"
-        specs.append(FieldSpec(name, name, _radio(text, scale, ctx.locale, _required(item)), scale.key, text))
-    return specs

@@ -6,9 +6,9 @@ import os
 
 from flask import Flask
 
-from .hookspecs import hookimpl
+from .hookspecs import hookimpl, required_check
 
-__all__ = ["create_app", "hookimpl", "__version__"]
+__all__ = ["create_app", "hookimpl", "required_check", "__version__"]
 
 
 def _version() -> str:

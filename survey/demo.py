@@ -12,6 +12,7 @@ from .campaigns import transition
 from .db import db
 from .migrate import upgrade
 from .models import Campaign, Unit, User, audit
+from .questions import rated_questions
 from .registry import current_registry
 from .responses import Sheet, store
 from .snapshot import frozen_for
@@ -74,12 +75,9 @@ def _answer(campaign: Campaign, per_unit: int = 40) -> None:
         weights = (6, 3, 1) if rnd.random() > 0.25 else (2, 3, 5)  # a few units fall below the line
         for _ in range(per_unit):
             answers = {}
-            for item in frozen.questionnaire.items:
-                if item.kind == "choice":
-                    choices = [c.key for c in frozen.scales[item.scale].choices]
-                    w = list(weights) + [1] * (len(choices) - 3)
-                    answers[item.key] = (rnd.choices(choices, weights=w[: len(choices)])[0], None, item.scale)
-                elif item.kind == "yesno":
-                    answers[item.key] = (rnd.choice(["yes", "no"]), None, "yesno")
+            for q in rated_questions(frozen, unit.commitments):
+                choices = [c.key for c in q.scale.choices]
+                w = list(weights) + [1] * (len(choices) - 3)
+                answers[q.key] = (rnd.choices(choices, weights=w[: len(choices)])[0], None, q.scale.key)
             category = rnd.choice(frozen.categories).key
             store([Sheet(campaign.id, unit.id, unit.questionnaire, category, answers)])

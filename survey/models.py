@@ -73,6 +73,8 @@ class Campaign(db.Model):
     access: Mapped[str] = mapped_column(String(10), default="both")
     allow_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     show_comments: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a mobile or ID number in a comment: "refuse" the answer with a message, or "mask" and store
+    personal_data: Mapped[str] = mapped_column(String(10), default="refuse", server_default="refuse")
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
 
     units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.code",

@@ -25,16 +25,10 @@ from sqlalchemy import func, select
 from .db import db
 from .models import Answer, Campaign, CommentModeration, RespondentCategory, Response, Tally, Unit
 from .questionnaire import Choice, Scale, Text
+from .questions import rated_questions
 from .snapshot import frozen_for
 
 Z95 = 1.959963984540054
-RATED_KINDS = ("choice", "yesno", "commitments")
-# The built-in yes/no scale, for questionnaires frozen without it (forms count yes/no on it).
-YESNO = Scale.model_validate({"key": "yesno", "label": {"zh": "是否", "en": "Yes or no"}, "choices": [
-    {"key": "yes", "label": {"zh": "是", "en": "Yes"}, "weight": 100, "positive": True},
-    {"key": "no", "label": {"zh": "否", "en": "No"}, "weight": 0, "positive": False}]})
-
-
 def wilson(positive: int, n: int, z: float = Z95) -> tuple[float, float] | None:
     """The Wilson score interval for positive / n (95% by default), or None when n is 0."""
     if n <= 0:
@@ -119,6 +113,7 @@ class ItemResult:
     kind: str
     label: Text
     scale: Scale
+    pooled: bool = False  # counts in the unit's overall rate (survey.questions)
     figures: Breakdown = field(default_factory=Breakdown)
 
     def as_dict(self) -> dict:
@@ -231,17 +226,7 @@ class CampaignResults:
 
 def _rated_items(frozen, unit: Unit) -> list[ItemResult]:
     """The unit's rated items in questionnaire order, commitments expanded one per promise."""
-    items = []
-    for item in frozen.questionnaire.items:
-        if item.kind == "choice":
-            items.append(ItemResult(item.key, item.kind, item.label, frozen.scales[item.scale]))
-        elif item.kind == "yesno":
-            items.append(ItemResult(item.key, item.kind, item.label, frozen.scales.get("yesno", YESNO)))
-        elif item.kind == "commitments":
-            for number, text in enumerate(unit.commitments or [], start=1):
-                items.append(ItemResult(f"{item.key}.{number}", item.kind, Text(zh=text, en=text),
-                                        frozen.scales["commitment"]))
-    return items
+    return [ItemResult(q.key, q.kind, q.label, q.scale, q.pooled) for q in rated_questions(frozen, unit.commitments)]
 
 
 def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]]]:
@@ -287,7 +272,7 @@ def compute(campaign: Campaign, with_previous: bool = True) -> CampaignResults:
         if choice is None:
             continue  # an item or choice the frozen questionnaire does not rate
         item.figures.add(choice, category, channel, n)
-        if item.kind == "choice":
+        if item.pooled:
             unit.overall.add(choice, category, channel, n)
     for unit in results.values():
         _pool_by_raters(unit)

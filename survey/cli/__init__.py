@@ -35,8 +35,8 @@ def main():
 
 
 for _command in (database.db_group, users.user_group, units.units_group, campaigns.campaign_group,
-                 *printing.COMMANDS, *results.COMMANDS, plugins.plugins, serving.serve, serving.demo,
-                 *backups.COMMANDS):
+                 *printing.COMMANDS, *results.COMMANDS, plugins.plugins, plugins.plugin_group, serving.serve,
+                 serving.demo, *backups.COMMANDS):
     main.add_command(_command)
 
 

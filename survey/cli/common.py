@@ -50,6 +50,7 @@ def progress(length: int, label: str):
 def printing_errors():
     """Turn a missing font or a refused paper action into a clear CLI error (in English)."""
     from flask_babel import force_locale
+
     from printouts.fonts import FontMissing
 
     from ..paper import PaperError

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ..db import db
 from ..models import RespondentCategory, Unit
+from ..questions import UnknownItemKind, rated_questions
 from ..snapshot import frozen_for
 
 
@@ -54,26 +55,12 @@ class UnitBlock:
 
 
 def questions_for(frozen, unit: Unit, lang: str) -> list[Question]:
-    """The paper questions of one unit: comment items are left off paper ballots."""
-    out = []
-    for item in frozen.questionnaire.items:
-        label = item.label.get(lang)
-        if item.kind == "comment":
-            continue
-        if item.kind == "choice":
-            scale = frozen.scales[item.scale]
-            out.append(Question(item.key, label, scale.key, _choices(scale, lang)))
-        elif item.kind == "yesno":
-            scale = frozen.scales.get("yesno")
-            choices = _choices(scale, lang) if scale else (("yes", _("Yes")), ("no", _("No")))
-            out.append(Question(item.key, label, "yesno", choices))
-        elif item.kind == "commitments":
-            scale = frozen.scales["commitment"]
-            for number, text in enumerate(unit.commitments or [], start=1):
-                out.append(Question(f"{item.key}.{number}", text, scale.key, _choices(scale, lang)))
-        else:
-            raise PaperError(f"item {item.key}: kind {item.kind!r} cannot be printed on paper")
-    return out
+    """The paper questions of one unit: its rated questions (comments stay off paper)."""
+    try:
+        rated = rated_questions(frozen, unit.commitments)
+    except UnknownItemKind as exc:
+        raise PaperError(str(exc)) from None
+    return [Question(q.key, q.label.get(lang), q.scale.key, _choices(q.scale, lang)) for q in rated]
 
 
 def _choices(scale, lang):

@@ -1,0 +1,92 @@
+"""What a questionnaire asks of a unit's raters, item by item: the one place that knows how
+each item kind becomes rated questions.
+
+The answering form, the results, paper ballots, double entry, tally sheets and the demo all
+call `rated_questions` (or `expand` for one item), so adding a kind, or a choice to every rated
+item, touches this module and its tests. An unknown kind raises, as the form builder does.
+
+- "choice": one question on the item's named scale; pooled into the unit's overall rate;
+- "yesno": one question on the yes/no scale (the built-in one when none was frozen);
+- "commitments": one question per public commitment of the unit (公开承诺 → 评诺), on the
+  commitment scale, answer key ``item.N``;
+- "comment": free text, not a rated question.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .questionnaire import Item, Scale, Text
+
+# The built-in yes/no scale, for questionnaires frozen without one.
+YESNO = Scale.model_validate({"key": "yesno", "label": {"zh": "是否", "en": "Yes or no"}, "choices": [
+    {"key": "yes", "label": {"zh": "是", "en": "Yes"}, "weight": 100, "positive": True},
+    {"key": "no", "label": {"zh": "否", "en": "No"}, "weight": 0, "positive": False}]})
+
+
+class UnknownItemKind(LookupError):
+    """An item kind nothing knows how to ask."""
+
+
+@dataclass(frozen=True)
+class RatedQuestion:
+    """One rated question: where its answer is stored, its label, scale and item."""
+
+    key: str          # the answer key: the item's key, or item.N for the unit's Nth commitment
+    label: Text
+    scale: Scale
+    item: Item
+    pooled: bool      # counts in the unit's overall satisfaction rate
+
+    @property
+    def kind(self) -> str:
+        return self.item.kind
+
+
+EXPANDERS = {}
+
+
+def expander(kind: str):
+    """Register how items of a kind become rated questions."""
+    def register(func):
+        EXPANDERS[kind] = func
+        return func
+    return register
+
+
+@expander("choice")
+def _choice(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
+    return [RatedQuestion(item.key, item.label, scales[item.scale], item, pooled=True)]
+
+
+@expander("yesno")
+def _yesno(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
+    return [RatedQuestion(item.key, item.label, scales.get("yesno", YESNO), item, pooled=False)]
+
+
+@expander("commitments")
+def _commitments(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
+    scale = scales["commitment"]
+    return [RatedQuestion(f"{item.key}.{number}", Text(zh=text, en=text), scale, item, pooled=False)
+            for number, text in enumerate(commitments or [], start=1)]
+
+
+@expander("comment")
+def _comment(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
+    return []
+
+
+def expand(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
+    """The rated questions of one item (none for a comment); an unknown kind raises."""
+    try:
+        func = EXPANDERS[item.kind]
+    except KeyError:
+        raise UnknownItemKind(f"item {item.key}: no rated questions for item kind {item.kind!r}") from None
+    return func(item, scales, commitments)
+
+
+def rated_questions(frozen, commitments: list | None) -> list[RatedQuestion]:
+    """Every rated question of a frozen questionnaire for a unit with these commitments, in order."""
+    out: list[RatedQuestion] = []
+    for item in frozen.questionnaire.items:
+        out.extend(expand(item, frozen.scales, list(commitments or [])))
+    return out
