@@ -86,19 +86,14 @@ def write_private(path: str | Path, data: bytes) -> None:
 
 # --- PostgreSQL connection for the client tools -------------------------------------------
 def _libpq(url) -> tuple[list[str], dict]:
-    """pg_dump/pg_restore arguments and environment for a SQLAlchemy URL: the password goes in
-    PGPASSWORD, never on the command line."""
-    args = ["--dbname", url.database or ""]
+    """pg_dump/pg_restore arguments and environment for a SQLAlchemy URL: the address (with its
+    query options, e.g. sslmode) as a libpq URI, the password in PGPASSWORD, never on the
+    command line."""
     env = dict(os.environ)
-    if url.host:
-        args += ["--host", url.host]
-    if url.port:
-        args += ["--port", str(url.port)]
-    if url.username:
-        args += ["--username", url.username]
     if url.password:
         env["PGPASSWORD"] = str(url.password)
-    return args, env
+    uri = url._replace(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    return ["--dbname", uri], env
 
 
 def _run(cmd: list[str], env: dict, what: str) -> None:

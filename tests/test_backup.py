@@ -58,15 +58,45 @@ def same(after: dict[str, bytes], before: dict[str, bytes]) -> None:
     assert not problems, "\n".join(problems)
 
 
+# several `survey` commands in one process (each builds its app, as the command would)
+RUNNER = """import shlex, sys
+from survey.cli import main
+for line in sys.argv[1:]:
+    try:
+        main(shlex.split(line), standalone_mode=False)
+    except SystemExit as exc:
+        if exc.code:
+            raise
+"""
+
+
 def exports(env: dict, out: Path) -> dict[str, bytes]:
-    """Every export of the demo campaign, as bytes."""
+    """Every export of the demo campaign, as bytes (the `survey export` commands, run in one
+    process)."""
     out.mkdir(parents=True, exist_ok=True)
-    made = {}
-    for fmt, raw in EXPORTS:
-        path = out / f"{'raw' if raw else 'results'}.{fmt}"
-        survey(env, "export", "demo-2025", "--format", fmt, "--out", str(path), *(["--raw"] if raw else []))
-        made[path.name] = path.read_bytes()
-    return made
+    commands = [f"export demo-2025 --format {fmt} --out {out / ('raw' if raw else 'results')}.{fmt}"
+                + (" --raw" if raw else "") for fmt, raw in EXPORTS]
+    done = subprocess.run([sys.executable, "-c", RUNNER, *commands], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def demo_sqlite(tmp_path_factory) -> Path:
+    """A SQLite instance with the demo campaign and its answers, made once; tests copy it."""
+    tmp = tmp_path_factory.mktemp("demo")
+    env = instance_env(tmp, "instance")
+    done = subprocess.run([sys.executable, "-c", RUNNER, "db upgrade", "demo --no-serve"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return tmp / "instance"
+
+
+def copy_of(demo: Path, tmp: Path, name: str) -> dict:
+    import shutil
+    shutil.copytree(demo, tmp / name)
+    return instance_env(tmp, name)
 
 
 @pytest.fixture
@@ -89,11 +119,15 @@ def databases(backend, request):
     postgres_server.execute(f"DROP ROLE IF EXISTS {role}")
 
 
-def test_restore_into_a_fresh_instance_gives_identical_exports(backend, databases, tmp_path):
+def test_restore_into_a_fresh_instance_gives_identical_exports(backend, databases, tmp_path, demo_sqlite):
     source_url, target_url, role = databases
-    source = instance_env(tmp_path, "source", source_url)
-    survey(source, "db", "upgrade")
-    survey(source, "demo", "--no-serve")
+    if backend == "sqlite":
+        source = copy_of(demo_sqlite, tmp_path, "source")
+    else:
+        source = instance_env(tmp_path, "source", source_url)
+        done = subprocess.run([sys.executable, "-c", RUNNER, "db upgrade", "demo --no-serve"], env=source,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
     (tmp_path / "source" / "config.py").write_text("SURVEY_COMMENT_MAX_LENGTH = 400\n")
     before = exports(source, tmp_path / "before")
 
@@ -129,10 +163,8 @@ def test_restore_into_a_fresh_instance_gives_identical_exports(backend, database
     print(f"\n[backup] {backend}: {backup.stat().st_size} bytes; {len(before)} exports identical after restore")
 
 
-def test_encrypted_backup_needs_its_passphrase(tmp_path):
-    source = instance_env(tmp_path, "source")
-    survey(source, "db", "upgrade")
-    survey(source, "demo", "--no-serve")
+def test_encrypted_backup_needs_its_passphrase(tmp_path, demo_sqlite):
+    source = copy_of(demo_sqlite, tmp_path, "source")
     passphrase = tmp_path / "passphrase"
     passphrase.write_text("correct horse battery staple\n")
     backup = tmp_path / "survey.backup"
@@ -156,9 +188,8 @@ def test_encrypted_backup_needs_its_passphrase(tmp_path):
     same(exports(target, tmp_path / "after"), exports(source, tmp_path / "before"))
 
 
-def test_backup_made_by_a_newer_toolkit_is_refused(tmp_path):
-    source = instance_env(tmp_path, "source")
-    survey(source, "db", "upgrade")
+def test_backup_made_by_a_newer_toolkit_is_refused(tmp_path, demo_sqlite):
+    source = copy_of(demo_sqlite, tmp_path, "source")
     backup = tmp_path / "survey.backup"
     survey(source, "backup", "--out", str(backup))
     with tarfile.open(backup) as tar:
@@ -176,14 +207,12 @@ def test_backup_made_by_a_newer_toolkit_is_refused(tmp_path):
     assert refused.returncode == 1 and "newer toolkit" in refused.stderr and "0099_from_the_future" in refused.stderr
 
 
-def test_sqlite_backup_while_answers_stream_in_is_consistent(tmp_path, full_answer):
+def test_sqlite_backup_while_answers_stream_in_is_consistent(tmp_path, full_answer, demo_sqlite):
     """The online backup is one snapshot: whatever it holds, its running tally equals a recount
     of its answers and every response has all its answer rows."""
-    source = instance_env(tmp_path, "source")
+    source = copy_of(demo_sqlite, tmp_path, "source")
     source["SURVEY_RATELIMIT_ENABLED"] = "0"
     source["SURVEY_BASE_URL"] = "https://survey.example.org"
-    survey(source, "db", "upgrade")
-    survey(source, "demo", "--no-serve")
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
                                "--workers", "2"], env=source, stdout=subprocess.DEVNULL,
