@@ -36,7 +36,6 @@ def create_app(test_config=None):
 
     from . import (admin, answering, auth, cli, db, errors, health, i18n, limits, logs, metrics,
                    public_results, registry, security)
-    logs.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
     limits.init_app(app)
@@ -44,6 +43,7 @@ def create_app(test_config=None):
     auth.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    logs.init_app(app)
     app.register_blueprint(answering.bp)
     auth.csrf.exempt(answering.bp)  # anonymous answering has no session to protect: docs/anonymity.md
     app.register_blueprint(admin.bp)

@@ -1,5 +1,6 @@
-"""`survey serve`: the app under gunicorn, with ballot tokens redacted from access logs, log
-lines with time, level and logger, metrics shared by the workers, and a graceful stop.
+"""`survey serve`: the app under gunicorn; request lines from what the router matched
+(survey/logs.py), a scrubber thread in every worker (survey/anonymity.py), the toolkit's log
+line format on gunicorn's own messages, metrics shared by the workers, and a graceful stop.
 
 On SIGTERM (``systemctl stop``/``restart``) gunicorn stops accepting connections at once and
 lets every worker finish the request it is answering, for up to GRACEFUL_TIMEOUT seconds; a
@@ -13,31 +14,43 @@ import shutil
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from .logs import formatter, redact
+from .logs import access_line, formatter
 
 GRACEFUL_TIMEOUT = 20  # keep systemd's TimeoutStopSec above it
 
 
-class RedactingLogger(Logger):
-    """gunicorn's logger, with /b/<token> replaced in every access line, and the toolkit's
-    line format (SURVEY_LOG_FORMAT) on its error and access logs."""
+class PrivateLogger(Logger):
+    """gunicorn's logger, writing each access line with survey.logs.access_line: the route the
+    app matched instead of the raw path, and no address or time finer than the hour for
+    anything but the office's pages. Its error log (gunicorn's own messages) gets the
+    toolkit's line format (SURVEY_LOG_FORMAT); access lines keep theirs, which on purpose
+    carries no finer time."""
 
     log_format = "text"
 
     def setup(self, cfg):
         super().setup(cfg)
-        for log in (self.error_log, self.access_log):
-            for handler in log.handlers:
-                handler.setFormatter(formatter(self.log_format))
+        for handler in self.error_log.handlers:
+            handler.setFormatter(formatter(self.log_format))
 
     def access(self, resp, req, environ, request_time):
-        environ = dict(environ)
-        for key in ("PATH_INFO", "RAW_URI", "REQUEST_URI"):
-            if key in environ:
-                environ[key] = redact(environ[key])
-        req.path = redact(req.path)
-        req.uri = redact(req.uri)
-        super().access(resp, req, environ, request_time)
+        if not self.access_log_enabled:
+            return
+        try:
+            self.access_log.info("%s", access_line(environ, resp.status, getattr(resp, "sent", "-")))
+        except Exception:
+            self.error("an access line could not be written")
+
+    # gunicorn's own messages about a request quote its address and raw request line
+    def warning(self, msg, *args, **kwargs):
+        if str(msg).startswith("Invalid request from ip="):
+            msg, args = "Invalid request (its address and request line are not logged)", ()
+        super().warning(msg, *args, **kwargs)
+
+    def exception(self, msg, *args, **kwargs):
+        if str(msg).startswith("Error handling request"):
+            msg, args = "Error handling a request (its address is not logged)", ()
+        super().exception(msg, *args, **kwargs)
 
 
 def _child_exit(_server, worker):
@@ -62,7 +75,10 @@ class SurveyServer(BaseApplication):
 
     def load(self):
         from . import create_app
-        return create_app()
+        from .anonymity import start_scrubber
+        app = create_app()
+        start_scrubber(app)
+        return app
 
 
 def metrics_dir(instance_path: str) -> str:
@@ -76,10 +92,10 @@ def metrics_dir(instance_path: str) -> str:
 
 def run_gunicorn(bind: str, workers: int, access_log: bool = False, log_format: str = "text",
                  instance_path: str | None = None) -> None:
-    """Serve with gunicorn sync workers; each worker builds its own app."""
+    """Serve with gunicorn sync workers; each worker builds its own app and scrubber."""
     if instance_path and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir(instance_path)
-    logger = type("SurveyLogger", (RedactingLogger,), {"log_format": log_format})
+    logger = type("SurveyLogger", (PrivateLogger,), {"log_format": log_format})
     options = {"bind": bind, "workers": workers, "worker_class": "sync", "logger_class": logger,
                "timeout": 60, "graceful_timeout": GRACEFUL_TIMEOUT, "child_exit": _child_exit,
                "accesslog": "-" if access_log else None}

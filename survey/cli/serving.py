@@ -9,6 +9,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
+
 
 def local_base_url(url: str | None) -> bool:
     """True when url is unset or points at this machine (QR codes would lead nowhere)."""
@@ -28,11 +30,13 @@ def local_base_url(url: str | None) -> bool:
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address and port to listen on.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Print request lines (ballot tokens are redacted).")
+              help="Print request lines: the route matched, never a token; the hour only and no "
+                   "address for residents' requests.")
 @click.option("--allow-local-base-url", is_flag=True,
               help="Serve although SURVEY_BASE_URL is unset or on this machine (demos and tests only: "
                    "QR codes and ballots would point to an address residents cannot reach).")
 @with_appcontext
+@command_requires("system")
 def serve(bind, workers, access_log, allow_local_base_url):
     """Run the production server (gunicorn). Stops gracefully on SIGTERM: requests in flight
     are finished (up to 20 s), new connections go to the other server."""
@@ -71,6 +75,7 @@ def _in_config_py() -> bool:
 @click.option("--serve/--no-serve", default=True, help="Serve on 127.0.0.1:5000 after preparing.")
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
+@command_requires("system")
 def demo(serve, port):
     """Create a demo campaign (units in every installed sector, open, with some answers),
     print the admin login and example survey addresses, then serve on 127.0.0.1:5000."""
@@ -85,5 +90,10 @@ def demo(serve, port):
         click.echo(url)
     if serve:
         from werkzeug.serving import run_simple
+
+        from ..anonymity import start_scrubber
+        from ..logs import dev_request_handler
         click.echo(f"serving on http://127.0.0.1:{port} (Ctrl+C to stop)")
-        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
+        app = current_app._get_current_object()
+        start_scrubber(app)
+        run_simple("127.0.0.1", port, app, threaded=True, request_handler=dev_request_handler())
