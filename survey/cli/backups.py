@@ -7,6 +7,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
+
 
 def _passphrase(file: str | None, prompt: bool, confirm: bool) -> str | None:
     """A passphrase from a file (first line) or the prompt; never from the command line."""
@@ -30,6 +32,7 @@ def _passphrase(file: str | None, prompt: bool, confirm: bool) -> str | None:
 @click.option("--passphrase-file", type=click.Path(dir_okay=False),
               help="Encrypt with the passphrase on the first line of this file.")
 @with_appcontext
+@command_requires("system")
 def backup(out, encrypt, passphrase_file):
     """Back up the database (SQLite online backup, or pg_dump), the instance's secret key and
     config.py into one file readable by its owner only. Safe while residents answer."""
@@ -49,6 +52,7 @@ def backup(out, encrypt, passphrase_file):
               help="The passphrase of an encrypted backup (first line of this file); else it is asked.")
 @click.option("--force", is_flag=True, help="Replace a database that is not empty, and a different secret key.")
 @with_appcontext
+@command_requires("system")
 def restore(file, passphrase_file, force):
     """Restore FILE (made by `survey backup`) into this instance: its database, which must be
     empty (a fresh instance, or a new PostgreSQL database owned by the app's role), and its
