@@ -180,8 +180,8 @@ def run(backend: str, rows: int, workdir: Path) -> dict:
         if url:
             env["SURVEY_DATABASE_URL"] = url
         serve = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-                                  "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 start_new_session=True)
+                                  "--workers", "2", "--allow-local-base-url"], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
         wait_for_port(port, 60)
         form = {"category": "resident", **{item: "satisfied" for item in items}}
         residents = [Residents(port, form, n) for n in range(2)]

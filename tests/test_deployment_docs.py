@@ -232,13 +232,22 @@ def test_deployment_md_runs_as_written(tmp_path, full_answer):
                     for n in range(6):  # answers for the exports to compare
                         status, _ = Phone(machine, f"127.0.8.{n + 1}").answer(UNITS[n % 2][0], {**answers, "comment": f"base-{n} 好"})
                         assert status == 303
+                if block.file and "/cron.d/" in block.file:  # what cron would run at 02:30, now
+                    hooks_fired.append("nightly backup")
+                    for line in machine.substitute(block.text).splitlines():
+                        if line.strip() and not line.startswith("#"):
+                            *_when, user, command = line.split(None, 6)
+                            assert user == "root"
+                            done = machine.sh(command.replace("\\%", "%"))
+                            assert done.returncode == 0, done.stderr
+                    assert list(machine.path("/var/backups/survey").glob("survey-*.backup"))
                 if "restore drill: identical" in text:
                     hooks_fired.append("restore drill")
                     done_text = machine.ran[-1]
                     assert done_text is block
                     check_backup_files(machine)
             assert machine.ran == [b for b in doc_blocks if b.kind != "text"]
-            assert hooks_fired == ["service user", "servers up", "redis down", "restore drill",
+            assert hooks_fired == ["service user", "servers up", "redis down", "nightly backup", "restore drill",
                                    "rolling restart", "rollback"], hooks_fired
             check_error_page_and_database_down(machine)
         finally:
