@@ -234,6 +234,7 @@ def test_a_branch_admins_posters_hold_only_its_units(app, office, tmp_path):
 # --- the command line ----------------------------------------------------------------------------
 COMMAND_PERMISSIONS = {
     "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local", "scrub": "system",
+    "backup": "system", "restore": "system",
     "user create": "users.manage", "user list": "users.manage", "user disable": "users.manage",
     "user enable": "users.manage", "user reset-password": "users.manage",
     "units import": "units.manage",
