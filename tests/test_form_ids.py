@@ -59,11 +59,15 @@ def server(app):
                                 "--allow-local-base-url"],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_port(port)
+        wait_for_port(port, timeout=90)  # the machine is shared: starting 4 workers may take a while
         yield port
     finally:
         process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def test_a_double_tap_counts_once_and_both_taps_see_the_thank_you_page(app, make_campaign, make_tokens,

@@ -294,8 +294,8 @@ def test_units_import_while_open_cannot_change_what_answers_follow(app, make_cam
             import_units(campaign, "u.csv", "code,name,sector,commitments\nGEN-001,改名,general,新承诺\n".encode(),
                          current_registry(), "office")
         assert refused.value.problems == [
-            "row 2: field commitments: unit GEN-001 is being answered, so it keeps the commitments it had when "
-            "the campaign opened (['修路']); only its name and parent can change"]
+            "row 2: field commitments: the commitments of unit GEN-001 are numbered on its ballots and answers "
+            "since the campaign opened; they cannot change"]
         unit = db.session.scalar(select(Unit).filter_by(campaign_id=cid))
         assert unit.name == "城关镇党委" and unit.commitments == ["修路"]
         import_units(db.session.get(Campaign, cid), "u.csv", "code,name,sector,commitments\nGEN-001,改名,general,修路\n".encode(),
