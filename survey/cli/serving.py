@@ -104,8 +104,10 @@ def worker(threads, parent):
     from ..jobs import consumer
     check_database()
     app = current_app._get_current_object()
+    from ..limits import _safe_uri
+    queue = app.config.get("SURVEY_QUEUE_URL")
     click.echo(f"background worker for {app.instance_path} "
-               f"({app.config.get('SURVEY_QUEUE_URL') or 'SQLite queue in the instance folder'})", err=True)
+               f"({_safe_uri(queue) if queue else 'SQLite queue in the instance folder'})", err=True)
     if parent:
         _stop_with(parent)
     consumer(app, workers=threads).run()
