@@ -251,7 +251,7 @@ COMMAND_PERMISSIONS = {
     "backup": "system", "restore": "system",
     "user create": "users.manage", "user list": "users.manage", "user disable": "users.manage",
     "user enable": "users.manage", "user reset-password": "users.manage",
-    "units import": "units.manage",
+    "units import": "units.manage", "units template": "local", "worker": "system",
     "campaign list": "campaigns.list", "campaign create": "campaign.manage", "campaign open": "campaign.manage",
     "campaign close": "campaign.manage", "campaign publish": "campaign.publish",
     "campaign withdraw": "campaign.publish", "campaign urls": "print",
