@@ -130,7 +130,7 @@ class Server:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{self.port}",
-                 "--workers", str(self.workers)],
+                 "--workers", str(self.workers), "--allow-local-base-url"],
                 env=self.instance.env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log)
         try:
             wait_for_port(self.port, timeout)

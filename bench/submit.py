@@ -43,7 +43,7 @@ def run_ours(tmp: Path, seconds: int, workers: int) -> dict:
     subprocess.run([sys.executable, "-c", SETUP], env={**os.environ, **env}, check=True)
     port = free_port()
     server = start([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-                    "--workers", str(workers)], env=env)
+                    "--workers", str(workers), "--allow-local-base-url"], env=env)
     try:
         wait_for_port(port)
         result = wrk(f"http://127.0.0.1:{port}/s/BENCH-001", ROOT / "bench/submit.lua", seconds)

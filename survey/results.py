@@ -371,9 +371,12 @@ def compute(campaign: Campaign) -> CampaignResults:
         results[unit.id] = UnitResult(unit.id, unit.code, unit.name, unit.sector, rated,
                                       rule=frozen.questionnaire.rate if frozen else "satisfaction")
         items[unit.id] = {i.key: i for i in rated}
+    # in key order: the figures (their float sums, the order of their counts) must not depend on
+    # where the database keeps the rows, or a restored backup would export differently
     rows = db.session.execute(
         select(Tally.unit_id, Tally.item, Tally.choice, Tally.category, Tally.channel, Tally.count)
-        .where(Tally.campaign_id == campaign.id, Tally.count != 0))
+        .where(Tally.campaign_id == campaign.id, Tally.count != 0)
+        .order_by(Tally.unit_id, Tally.item, Tally.choice, Tally.category, Tally.channel))
     for unit_id, item_key, choice_key, category, channel, n in rows:
         unit = results.get(unit_id)
         if unit is None:
@@ -470,10 +473,13 @@ def _compare(units: list[UnitResult], previous: CampaignResults) -> None:
 
 # --- checking the tally -----------------------------------------------------------------------
 def tally_counts(campaign_id: int) -> dict[tuple, int]:
-    """The running tally: (unit_id, item, choice, category, channel) -> count, zeros left out."""
+    """The running tally: (unit_id, item, choice, category, channel) -> count, zeros left out.
+    In key order, so that figures built from it (and their exports) do not depend on where
+    the database keeps the rows: a restored backup gives byte-identical exports."""
     rows = db.session.execute(
         select(Tally.unit_id, Tally.item, Tally.choice, Tally.category, Tally.channel, Tally.count)
-        .where(Tally.campaign_id == campaign_id, Tally.count != 0))
+        .where(Tally.campaign_id == campaign_id, Tally.count != 0)
+        .order_by(Tally.unit_id, Tally.item, Tally.choice, Tally.category, Tally.channel))
     return {tuple(r[:5]): int(r[5]) for r in rows}
 
 

@@ -246,7 +246,7 @@ class Stack:
         env = {**self.base_env, "SURVEY_INSTANCE": str(self.root / f"instance-{index}")}
         self.processes[f"app{index}"] = spawn(
             [sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(self.workers), "--access-log"], self.log(f"app{index}"), env=env, cwd=self.root)
+             "--workers", str(self.workers), "--access-log", "--allow-local-base-url"], self.log(f"app{index}"), env=env, cwd=self.root)
 
     def stop_app(self, index: int) -> None:
         """Stop one app server (as a crash or a restart for an upgrade would)."""

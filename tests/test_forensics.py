@@ -360,7 +360,7 @@ def test_access_logs_keep_no_token_address_or_time(app, make_campaign, make_toke
                              body_and_gzip=BODY_AND_GZIP)
     (tmp_path / "nginx.conf").write_text(conf)
     processes = [spawn([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{app_port}",
-                        "--workers", "2", "--access-log"], tmp_path / "app.log", env=env, cwd=tmp_path)]
+                        "--workers", "2", "--access-log", "--allow-local-base-url"], tmp_path / "app.log", env=env, cwd=tmp_path)]
     try:
         wait_listening(app_port, processes[0], tmp_path / "app.log", timeout=60)
         processes.append(spawn(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
