@@ -54,7 +54,7 @@ def site(app, make_campaign, make_tokens, live_server, full_answer):
     with app.app_context():
         create_user(ADMIN_USER, ADMIN_PASSWORD)
         paper.print_ballots(db.session.get(Campaign, cid), str(Path(app.instance_path) / "b.pdf"), 1,
-                            base_url=live_server, category="resident")
+                            base_url=live_server, category="deputy")  # on the ballot of both units (a hospital names its own people served)
     return {"base": live_server, "token": token, "used": used}
 
 
