@@ -103,11 +103,11 @@ def test_a_fresh_form_focuses_nothing(client, make_campaign, make_tokens):
 def test_refusal_counts_missing_and_corrections_in_both_languages(client, make_campaign, full_answer):
     make_campaign()
     answer = {**full_answer, "comment": "长" * 501}
-    del answer["members"], answer["harmony"]
+    del answer["reception"], answer["speed"]  # the point-of-service form the QR code answers
     zh = client.post("/s/GEN-001", data=answer).get_data(as_text=True)
     assert "还有 2 题未作答。有 1 处回答需要修改。您已填写的答案都已保留。" in zh
-    assert 'href="#q-members"' in zh
-    assert [re.search(r'name="([^"]+)"', tag).group(1) for tag in autofocused(zh)] == ["members"]
+    assert 'href="#q-reception"' in zh
+    assert [re.search(r'name="([^"]+)"', tag).group(1) for tag in autofocused(zh)] == ["reception"]
     en = client.post("/s/GEN-001?lang=en", data=answer).get_data(as_text=True)
     assert "2 questions are not answered yet. 1 answer needs a correction. Your other answers are kept." in en
     only_comment = client.post("/s/GEN-001?lang=en", data={**full_answer, "comment": "长" * 501}).get_data(as_text=True)
@@ -119,7 +119,9 @@ def test_ballot_refusal_starts_with_the_category(client, make_campaign, make_tok
     cid = make_campaign(units=[("GEN-001", "城关镇党委", "general"), ("GEN-002", "城关镇政府", "general")])
     token, = make_tokens(cid)
     html = client.post(f"/b/{token}", data={}).get_data(as_text=True)
-    assert "还有 25 题未作答。" in html  # who you are, then 12 ratings for each of the two units
+    missing = int(re.search(r"还有 (\d+) 题未作答。", html).group(1))
+    required = len(re.findall(r'<div class="q bad" id="q-u\d+-', html))
+    assert missing == required + 1 and required >= 16  # who you are, then every required rating of both units
     assert 'href="#q-category"' in html and len(autofocused(html)) == 1 and 'name="category"' in autofocused(html)[0]
 
 
