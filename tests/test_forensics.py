@@ -183,7 +183,7 @@ def test_xmin_groups_link_nothing_after_scrub(app, client, make_campaign, make_t
               if any(h in g.get("ballot_token", []) and by_arrival[i] in g.get("response", []) for g in groups.values())]
     assert len(linked) == len(hashes), "the attack works on the traces answering leaves"
     marks = [g["tally"] for g in groups.values() if 21 in g.get("paper_ballot", []) and "tally" in g]
-    assert marks and len(marks[0]) >= 12
+    assert marks and len(marks[0]) >= 10  # the raters row and every item the ballot marked
 
     with app.app_context():
         from survey.campaigns import transition
