@@ -5,7 +5,7 @@ the answer is stored under, the unbound WTForms field, and the scale it is count
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, TextAreaField
@@ -25,6 +25,8 @@ class FieldContext:
     commitments: list
     locale: str
     comment_max_length: int
+    dont_know: bool = False   # offer "don't know" on every rated question (campaign setting)
+    optional: bool = False    # rated questions may be left unanswered (campaign setting)
 
 
 @dataclass
@@ -78,8 +80,8 @@ def _required(item):
     return [Optional()]
 
 
-def _radio(label, scale, locale, validators, help_text=None):
-    choices = choice_list((c.key, c.label.get(locale)) for c in scale.choices)
+def _radio(label, choices, locale, validators, help_text=None):
+    choices = choice_list((c.key, c.label.get(locale)) for c in choices)
     return ChoiceField(label, choices=choices, validators=validators, description=help_text or "")
 
 
@@ -90,9 +92,11 @@ def rated_fields(item, ctx: FieldContext) -> list[FieldSpec]:
     """One radio group per rated question of the item (survey.questions says which)."""
     help_text = item.help.get(ctx.locale) if item.help else None
     specs = []
+    validators = [Optional()] if ctx.optional else _required(item)
     for question in expand(item, ctx.scales, ctx.commitments):
+        question = replace(question, dont_know=ctx.dont_know)
         label = question.label.get(ctx.locale)
-        field = _radio(label, question.scale, ctx.locale, _required(item),
+        field = _radio(label, question.choices, ctx.locale, validators,
                        help_text if question.key == item.key else None)
         specs.append(FieldSpec(question.key, question.key, field, question.scale.key, label))
     return specs

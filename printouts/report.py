@@ -251,6 +251,8 @@ class ResultReport(Printout):
         for i in u.items:
             f = i.figures.total
             counts = " · ".join(f"{c.label.get(self.lang)} {f.counts.get(c.key, 0)}" for c in i.scale.choices)
+            if f.dont_know or i.not_rated:  # apart from the valid answers, never in the rate's base
+                counts += " (" + _("don't know %(n)d", n=f.dont_know) + " · " + _("not rated %(n)d", n=i.not_rated) + ")"
             rows.append([i.label.get(self.lang), counts, f.valid, pct(f.rate), interval_text(f),
                          "—" if f.score is None else f"{f.score:.1f}"])
             if i in u.remedy_items:

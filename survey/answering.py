@@ -51,6 +51,8 @@ class CampaignView:
     state: str
     access: str
     allow_repeat: bool
+    dont_know: bool = False
+    leave_out: str = "none"
 
     accepts_open = Campaign.accepts_open
     accepts_tokens = Campaign.accepts_tokens
@@ -77,7 +79,7 @@ class UnitView:
 UNIT_QUERY = (
     select(Unit.id, Unit.code, Unit.name, Unit.sector, Unit.parent, Unit.commitments, Unit.questionnaire,
            Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
-           QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
+           Campaign.dont_know, Campaign.leave_out, QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
     .join(Campaign, Campaign.id == Unit.campaign_id)
     .outerjoin(QuestionnaireSnapshot, and_(QuestionnaireSnapshot.campaign_id == Unit.campaign_id,
                                            QuestionnaireSnapshot.key == Unit.questionnaire))
@@ -94,8 +96,8 @@ def find_unit(code: str) -> UnitView | None:
     if row is None:
         return None
     (uid, ucode, name, sector, parent, commitments, questionnaire, campaign_id,
-     cname, state, access, allow_repeat, snapshot_id, version) = row
-    campaign = CampaignView(campaign_id, cname, state, access, allow_repeat)
+     cname, state, access, allow_repeat, dont_know, leave_out, snapshot_id, version) = row
+    campaign = CampaignView(campaign_id, cname, state, access, allow_repeat, bool(dont_know), leave_out or "none")
     return UnitView(uid, ucode, name, sector, parent, list(commitments or []), questionnaire, campaign_id,
                     campaign, (snapshot_id, version) if snapshot_id else None)
 
@@ -108,14 +110,21 @@ def _frozen(unit):
     return frozen_for(unit.campaign_id, unit.questionnaire)
 
 
-def _form_class(unit, ask_category=True):
+def _form_class(unit, ask_category=True, campaign=None):
     frozen = _frozen(unit)
     if frozen is None:
         abort(404)
+    campaign = campaign or unit.campaign
     form_class = build_answer_form(
         frozen, unit, str(get_locale()), ask_category=ask_category,
-        comment_max_length=current_app.config["SURVEY_COMMENT_MAX_LENGTH"])
+        comment_max_length=current_app.config["SURVEY_COMMENT_MAX_LENGTH"],
+        dont_know=bool(campaign.dont_know), optional=campaign.leave_out == "items")
     return frozen, form_class
+
+
+def _answered_any(form) -> bool:
+    """Whether any rated question or comment of the form was answered."""
+    return bool(collect_answers(form))
 
 
 def plugin_errors(frozen, unit, category, answers) -> list[tuple[str | None, str]]:
@@ -150,7 +159,9 @@ def answer_unit(code):
     form = form_class(request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
         answers = collect_answers(form)
-        if _attach(form, plugin_errors(frozen, unit, form.category.data, answers)):
+        if not answers:
+            form.form_errors.append(_("Please answer at least one question."))
+        elif _attach(form, plugin_errors(frozen, unit, form.category.data, answers)):
             store([Sheet(campaign.id, unit.id, unit.questionnaire, form.category.data, answers)])
             response = redirect(url_for(".thanks", code=unit.code), code=303)
             if not campaign.allow_repeat:
@@ -200,21 +211,28 @@ def answer_ballot(token):
         return notice(410, _("Ballot already used"), _("This ballot has already been answered, on paper or by phone. Each ballot counts once."))
     units = _ballot_units(row)
     data = request.form if request.method == "POST" else None
-    built = [(unit, *_form_class(unit, ask_category=False)) for unit in units]
+    built = [(unit, *_form_class(unit, ask_category=False, campaign=campaign)) for unit in units]
     forms = [(unit, form_class(data, prefix=f"u{unit.id}-")) for unit, _f, form_class in built]
     categories = _common_categories([f for _u, f, _c in built])
     fixed = row.batch.category
     category = fixed or (request.form.get("category") if data else None)
-    category_error = None
+    category_error = rate_error = None
     if request.method == "POST":
-        valid = all([form.validate() for _u, form in forms])
+        # a unit the holder does not know may be left out wholly when the campaign allows it
+        skippable = campaign.leave_out in ("unit", "items")
+        rated = [(u, f) for u, f in forms if not skippable or _answered_any(f)]
+        valid = all([form.validate() for _u, form in rated])
         if category not in {c.key for c in categories} and not fixed:
             category_error = _("Please say who you are.")
             valid = False
+        if not rated:
+            rate_error = _("Please rate at least one unit.")
+            valid = False
         sheets = []
-        for (unit, form), (_u, frozen, _c) in zip(forms, built):
+        frozen_of = {u.id: frozen for u, frozen, _c in built}
+        for unit, form in rated:
             answers = collect_answers(form)
-            valid &= _attach(form, plugin_errors(frozen, unit, category, answers))
+            valid &= _attach(form, plugin_errors(frozen_of[unit.id], unit, category, answers))
             sheets.append(Sheet(campaign.id, unit.id, unit.questionnaire, category, answers))
         if valid:
             try:
@@ -225,7 +243,8 @@ def answer_ballot(token):
     status = 422 if request.method == "POST" else 200
     return render_template("answer/ballot.html", campaign=campaign, forms=forms, serial=row.serial,
                            categories=categories, fixed_category=fixed, category=category,
-                           category_error=category_error), status
+                           category_error=category_error, rate_error=rate_error,
+                           may_leave_out=campaign.leave_out in ("unit", "items")), status
 
 
 @bp.get("/b/done")

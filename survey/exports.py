@@ -53,13 +53,13 @@ def result_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[list[
     choices = list(dict.fromkeys(c.key for u in results.units for i in u.items for c in i.scale.choices))
     categories = list(results.categories)
     header = (["unit_code", "unit_name", "sector", "item", "item_label", "scale", "valid", "positive",
-               "rate", "rate_low", "rate_high", "weighted_score"]
+               "rate", "rate_low", "rate_high", "weighted_score", "dont_know", "not_rated"]
               + [f"n_{c}" for c in choices]
               + [f"rate_{c}" for c in categories] + ["rate_online", "rate_paper"] + UNIT_COLUMNS)
 
-    def figures(f: Figures, by_category, by_channel) -> list:
+    def figures(f: Figures, by_category, by_channel, not_rated=None) -> list:
         low, high = f.interval or (None, None)
-        return ([f.valid, f.positive, f.rate, low, high, f.score]
+        return ([f.valid, f.positive, f.rate, low, high, f.score, f.dont_know, not_rated]
                 + [f.counts.get(c, 0) for c in choices]
                 + [by_category[c].rate if c in by_category else None for c in categories]
                 + [by_channel[c].rate if c in by_channel else None for c in ("online", "paper")])
@@ -74,7 +74,7 @@ def result_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[list[
         for i in u.items:
             b = i.figures
             rows.append(unit + [i.key, i.label.get(locale), i.scale.key]
-                        + figures(b.total, b.by_category, b.by_channel) + [None] * len(UNIT_COLUMNS))
+                        + figures(b.total, b.by_category, b.by_channel, i.not_rated) + [None] * len(UNIT_COLUMNS))
     return header, [[neutralise(v) for v in row] for row in rows]
 
 

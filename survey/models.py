@@ -13,8 +13,7 @@ import re
 import secrets
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
-)
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import db
@@ -74,6 +73,10 @@ class Campaign(db.Model):
     allow_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     show_comments: Mapped[bool] = mapped_column(Boolean, default=False)
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
+    # "Don't know" (不了解) on every rated item, counted apart; and what a ballot holder may
+    # leave out by phone: "none" (every item), "unit" (a whole unit), "items" (any item).
+    dont_know: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    leave_out: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
 
     units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.code",
                                              cascade="all, delete-orphan")
@@ -197,6 +200,7 @@ class BallotBatch(db.Model):
     serial_to: Mapped[int] = mapped_column(Integer)
     created_on: Mapped[dt.date] = mapped_column(Date, default=today)
     note: Mapped[str | None] = mapped_column(String(200))
+    layout: Mapped[dict | None] = mapped_column(JSON)  # every printed box; see survey.paper.layout
 
     campaign: Mapped[Campaign] = relationship()
 
@@ -275,6 +279,21 @@ class PaperTallySheet(db.Model):
     invalid: Mapped[int] = mapped_column(Integer)
     entered_by: Mapped[str] = mapped_column(String(80))
     entered_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    box: Mapped[str | None] = mapped_column(String(40))           # the box / sheet label the clerks typed
+    serial_ranges: Mapped[list | None] = mapped_column(JSON)     # [[first, last], …] of the ballots counted
+    counts: Mapped[list | None] = mapped_column(JSON)            # [[unit id, item, choice, n], …] as added
+    status: Mapped[str] = mapped_column(String(10), default="accepted", server_default="accepted")
+    voided_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class PaperTallyEntry(db.Model):
+    """One clerk's entry of one tally sheet (box), kept until a second entry agrees with it."""
+
+    __tablename__ = "paper_tally_entry"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    box: Mapped[str] = mapped_column(String(40), primary_key=True)
+    clerk: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSON)
 
 
 class PaperAggregate(db.Model):

@@ -10,17 +10,28 @@ item, touches this module and its tests. An unknown kind raises, as the form bui
 - "commitments": one question per public commitment of the unit (公开承诺 → 评诺), on the
   commitment scale, answer key ``item.N``;
 - "comment": free text, not a rated question.
+
+"Don't know" (不了解), a campaign setting (Campaign.dont_know), adds one more choice to every
+rated question, after the scale's own (`RatedQuestion.choices`): it is stored and counted like
+a choice under the key DONT_KNOW, but it is not on the scale, so it never enters a rate's
+valid base; results show it apart.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .questionnaire import Item, Scale, Text
+from .questionnaire import Choice, Item, Scale, Text
 
 # The built-in yes/no scale, for questionnaires frozen without one.
 YESNO = Scale.model_validate({"key": "yesno", "label": {"zh": "是否", "en": "Yes or no"}, "choices": [
     {"key": "yes", "label": {"zh": "是", "en": "Yes"}, "weight": 100, "positive": True},
     {"key": "no", "label": {"zh": "否", "en": "No"}, "weight": 0, "positive": False}]})
+
+
+# "Don't know": not a choice of any scale (so never in a rate's base), offered when the campaign says.
+DONT_KNOW = "dont_know"
+DONT_KNOW_CHOICE = Choice.model_validate({"key": DONT_KNOW, "label": {"zh": "不了解", "en": "Don't know"},
+                                          "weight": 0, "positive": False})
 
 
 class UnknownItemKind(LookupError):
@@ -36,10 +47,16 @@ class RatedQuestion:
     scale: Scale
     item: Item
     pooled: bool      # counts in the unit's overall satisfaction rate
+    dont_know: bool = False  # the don't-know choice is offered after the scale's choices
 
     @property
     def kind(self) -> str:
         return self.item.kind
+
+    @property
+    def choices(self) -> tuple[Choice, ...]:
+        """The choices offered, in printed order: the scale's, then don't know if offered."""
+        return self.scale.choices + ((DONT_KNOW_CHOICE,) if self.dont_know else ())
 
 
 EXPANDERS = {}
@@ -84,9 +101,10 @@ def expand(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
     return func(item, scales, commitments)
 
 
-def rated_questions(frozen, commitments: list | None) -> list[RatedQuestion]:
-    """Every rated question of a frozen questionnaire for a unit with these commitments, in order."""
+def rated_questions(frozen, commitments: list | None, dont_know: bool = False) -> list[RatedQuestion]:
+    """Every rated question of a frozen questionnaire for a unit with these commitments, in order;
+    with dont_know, each offers the don't-know choice too."""
     out: list[RatedQuestion] = []
     for item in frozen.questionnaire.items:
         out.extend(expand(item, frozen.scales, list(commitments or [])))
-    return out
+    return [replace(q, dont_know=True) for q in out] if dont_know else out

@@ -21,6 +21,7 @@ from .ballot import (
 from .double_entry import (
     BallotForm, Mismatch, ballot_counts, ballot_form, enter_ballot, field_name, mismatches, resolve_ballot,
 )
+from .layout import ballot_layout
 from .printing import next_serial, poster_printout, print_ballots, tally_sheet_printout
 from .tally_sheets import TallyCounts, enter_tally_sheet, paper_aggregate_counts
 
@@ -38,6 +39,7 @@ __all__ = [
     "UnitBlock",
     "ballot_counts",
     "ballot_form",
+    "ballot_layout",
     "ballot_units",
     "categories_for",
     "category_label",

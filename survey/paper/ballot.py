@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..db import db
-from ..models import RespondentCategory, Unit
+from ..models import Campaign, RespondentCategory, Unit
 from ..questions import UnknownItemKind, rated_questions
 from ..snapshot import frozen_for
 
@@ -54,17 +54,15 @@ class UnitBlock:
     questions: tuple[Question, ...] = field(default_factory=tuple)
 
 
-def questions_for(frozen, unit: Unit, lang: str) -> list[Question]:
-    """The paper questions of one unit: its rated questions (comments stay off paper)."""
+def questions_for(frozen, unit: Unit, lang: str, dont_know: bool = False) -> list[Question]:
+    """The paper questions of one unit: its rated questions (comments stay off paper), each with
+    a box per choice in printed order (don't know last, when the campaign offers it)."""
     try:
-        rated = rated_questions(frozen, unit.commitments)
+        rated = rated_questions(frozen, unit.commitments, dont_know=dont_know)
     except UnknownItemKind as exc:
         raise PaperError(str(exc)) from None
-    return [Question(q.key, q.label.get(lang), q.scale.key, _choices(q.scale, lang)) for q in rated]
-
-
-def _choices(scale, lang):
-    return tuple((c.key, c.label.get(lang)) for c in scale.choices)
+    return [Question(q.key, q.label.get(lang), q.scale.key, tuple((c.key, c.label.get(lang)) for c in q.choices))
+            for q in rated]
 
 
 def ballot_units(campaign_id: int, unit_codes: list[str] | None = None) -> list[Unit]:
@@ -84,13 +82,15 @@ def ballot_units(campaign_id: int, unit_codes: list[str] | None = None) -> list[
 def unit_blocks(campaign_id: int, units: list[Unit], lang: str) -> list[UnitBlock]:
     """Each unit with the questions of its frozen questionnaire, labelled in lang."""
     blocks = []
+    campaign = db.session.get(Campaign, campaign_id)
+    dont_know = bool(campaign and campaign.dont_know)
     with force_locale(lang):
         for unit in units:
             frozen = frozen_for(campaign_id, unit.questionnaire or "")
             if frozen is None:
                 raise PaperError(_("The questionnaire of unit %(code)s is not frozen yet: open the campaign first.", code=unit.code))
             blocks.append(UnitBlock(unit.id, unit.code, unit.name, unit.questionnaire,
-                                    tuple(questions_for(frozen, unit, lang))))
+                                    tuple(questions_for(frozen, unit, lang, dont_know))))
     return blocks
 
 

@@ -79,6 +79,7 @@ def print_ballots(campaign: Campaign, out: str | Path, count: int, *, base_url: 
             category=category_label(chosen, lang) if chosen else None,
             categories=[(c.key, category_label(c, lang)) for c in categories],
             ballots=_tokens(campaign.id, batch.id, first, count), count=count, progress=progress)
+        batch.layout = printout.layout
         with open(tmp, "wb") as f:
             printout.write(f)
             f.flush()
