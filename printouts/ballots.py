@@ -225,10 +225,11 @@ BOX = 4.2 * MM
 PITCH = BOX + 2.6     # one choice column
 GROUP_GAP = 6         # between the column groups of two items
 ROW_PAD = 1           # above and below the boxes of a unit's row
+STACK = 9.6            # the step between the characters of a stacked CJK heading
 HEAD_CAP = 44         # the tallest choice heading (stacked or turned text)
-TOP = 28              # the header starts this far below the top edge
-FOOT = 52             # the body ends this far above the bottom edge
-PAGE_QR, TOKEN_QR = 50, 80
+TOP = 26              # the header starts this far below the top edge
+FOOT = 60             # the body ends this far above the bottom edge
+PAGE_QR, TOKEN_QR = 56, 80
 SIZES = {"portrait": A4, "landscape": (A4[1], A4[0])}
 
 
@@ -338,7 +339,7 @@ class BallotPrintout(Printout):
         tallest = 0.0
         for q in questions:
             for _k, label in q.choices:
-                tallest = max(tallest, len(label) * (BODY + 1) if _cjk(label) else stringWidth(label, self.font, BODY) + 2)
+                tallest = max(tallest, len(label) * STACK if _cjk(label) else stringWidth(label, self.font, BODY) + 2)
         return min(tallest, HEAD_CAP) + 4
 
     def _grid_parts(self, grid: _Grid, body_w: float, name_w: float) -> dict:
@@ -392,7 +393,7 @@ class BallotPrintout(Printout):
         text_w = body_w - TOKEN_QR - 16
         lines = len(wrap(self.text["mark"] + " " + self.text["scan"], self.font, BODY, text_w))
         left = self._title_h(text_w) + (14 if self.category else 0) + 20 + lines * LEADING + 4
-        return max(left, TOKEN_QR + 8)
+        return max(left, TOKEN_QR + 4)
 
     def _title_h(self, text_w) -> float:
         size = fit_size(self.campaign_name, self.font, 15, text_w, 11)
@@ -424,7 +425,7 @@ class BallotPrintout(Printout):
                     for block, q, choice, x, by in self._grid_boxes(*payload, y):
                         boxes.append({"unit": block.code, "unit_id": block.unit_id, "item": q.key,
                                       "choice": choice, "rect": _rect(x, by, BOX, BOX)})
-            qr = (width - MARGIN - PAGE_QR + 6, 10, PAGE_QR)
+            qr = (width - MARGIN - PAGE_QR - 2, 4, PAGE_QR)  # its quiet zone clear of the corner mark
             token = (width - MARGIN - TOKEN_QR + 4, height - TOP - TOKEN_QR + 6, TOKEN_QR) if index == 0 else None
             pages.append({"page": index + 1, "page_qr": _rect(*qr, qr[2]), "boxes": boxes,
                           "token_qr": _rect(*token, token[2]) if token else None})
@@ -555,9 +556,9 @@ class BallotPrintout(Printout):
         """A choice's heading in its narrow column: CJK stacked top to bottom, Latin turned."""
         f = self.font
         if _cjk(label):
-            chars = label[: int(room // (BODY + 1))]
+            chars = label[: int(room // STACK)]
             for k, ch in enumerate(chars):
-                c.drawCentredString(cx, top - (k + 1) * (BODY + 1) + 1, ch)
+                c.drawCentredString(cx, top - (k + 1) * STACK + 1, ch)
             return
         while label and stringWidth(label, f, BODY) > room:
             label = label[:-1]

@@ -34,7 +34,19 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
         assert db.session.scalar(select(func.count()).select_from(BallotToken)) == 300
         units = {u.code: u.id for u in db.session.scalars(select(Unit))}
     per_ballot = pages_of(pdf) // 300
-    assert per_ballot >= 2 and pages_of(pdf) == 300 * per_ballot  # 20 units × 12 items paginate
+    assert per_ballot == 1 and pages_of(pdf) == 300  # 20 units × 12 items × 3 choices: one grid, one page
+    with app.app_context():
+        layout = paper.ballot_layout(db.session.scalar(select(BallotBatch)))
+    boxes = layout["pages"][0]["boxes"]
+    assert len(layout["pages"]) == 1 and len(boxes) == 20 * 12 * 3
+    assert {(b["unit"], b["item"]) for b in boxes} == {(code, item) for code, _n, _s in UNITS for item in ITEMS}
+    width, height = layout["page_size"]
+    for b in boxes:  # at least 4 mm, on the page, clear of the corner marks and of each other
+        x, y, w, h = b["rect"]
+        assert w >= 4 * 72 / 25.4 - 0.01 and h >= 4 * 72 / 25.4 - 0.01
+        assert 32 < x and x + w < width - 32 and 32 < y and y + h < height - 32
+    rects = sorted(tuple(b["rect"]) for b in boxes)
+    assert all(a[0] + a[2] <= c[0] or a[1] + a[3] <= c[1] or c[1] + c[3] <= a[1] for a, c in zip(rects, rects[1:]))
     subprocess.run(["pdftoppm", "-r", "100", "-png", "-f", str(pages_of(pdf) - per_ballot + 1), str(pdf),
                     str(tmp_path / "last")], check=True)
     codes = " ".join(subprocess.run(["zbarimg", "--raw", "-q", str(p)], capture_output=True, text=True).stdout

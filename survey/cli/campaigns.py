@@ -43,15 +43,18 @@ def campaign_list(as_json):
               help="open: anyone scanning a unit's QR; tokens: one-time ballots only; both.")
 @click.option("--previous", default=None, metavar="CAMPAIGN",
               help="The same units' previous campaign, for the change since then in the results.")
+@click.option("--dont-know", is_flag=True, help="Offer “don't know” (不了解) on every rated item; counted apart.")
+@click.option("--leave-out", default="none", show_default=True, type=click.Choice(["none", "unit", "items"]),
+              help="What a ballot holder may leave out by phone: nothing, a whole unit, or any item.")
 @with_appcontext
-def campaign_create(slug, name, line, composition_minimum, access, previous):
+def campaign_create(slug, name, line, composition_minimum, access, previous, dont_know, leave_out):
     """Create a draft campaign."""
     from ..campaigns import CampaignError, create_campaign
     previous_id = get_campaign(previous).id if previous else None
     try:
         create_campaign(slug, name, "cli", satisfaction_line=line / 100,
                         composition_minimum=composition_minimum / 100, access=access,
-                        previous_campaign_id=previous_id)
+                        previous_campaign_id=previous_id, dont_know=dont_know, leave_out=leave_out)
     except CampaignError as exc:
         raise click.BadParameter(str(exc), param_hint="SLUG")
     db.session.commit()
