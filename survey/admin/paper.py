@@ -2,16 +2,18 @@
 mismatches to resolve, and hand-counted tally sheets (see survey/paper.py)."""
 from __future__ import annotations
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from forms.office import OfficeForm
+from printouts.ballots import short_label
 from printouts.fonts import FontMissing
 from sqlalchemy import select
 
 from .. import paper
 from ..db import db
+from ..security import allow_own_script
 from ..models import BallotBatch, RespondentCategory
 from ..models import PaperTallySheet
 from . import bp
@@ -72,19 +74,31 @@ def paper_posters(slug):
     return _pdf(printout, f"{campaign.slug}-posters.pdf")
 
 
+def entry_grids(blocks) -> list[tuple]:
+    """The ballot's units grouped as printed: units with the same questions share a grid,
+    as (questions, [(number on the ballot, block)])."""
+    groups: dict[tuple, list] = {}
+    for number, block in enumerate(blocks, start=1):
+        if block.questions:
+            groups.setdefault(tuple(block.questions), []).append((number, block))
+    return list(groups.items())
+
+
 @bp.route("/campaigns/<slug>/paper/entry", methods=["GET", "POST"])
 def paper_entry(slug):
-    """Enter one numbered ballot: first its number, then every line as marked on the paper."""
+    """Enter one numbered ballot: first its number (typed or scanned), then every item as
+    marked, by keyboard (survey/static/paper-entry.js) or by clicking (no script needed)."""
     campaign = get_campaign(slug)
     form = PostForm()
-    serial = request.values.get("serial", type=int)
-    ballot, values, category, status = None, {}, None, 200
-    if serial is not None:
-        try:
+    raw_serial = request.values.get("serial", "")
+    ballot, values, category, status, serial = None, {}, None, 200, None
+    try:
+        serial = paper.parse_serial(campaign, raw_serial)
+        if serial is not None:
             ballot = paper.ballot_form(campaign, serial, _lang())
-        except paper.PaperError as exc:
-            flash(str(exc), "error")
-            status = 404
+    except paper.PaperError as exc:
+        flash(str(exc), "error")
+        status = 404
     if ballot is not None and request.method == "POST":
         values = {k: v for k, v in request.form.items() if ":" in k}
         category = request.form.get("category")
@@ -103,9 +117,11 @@ def paper_entry(slug):
                        "mismatch": _("Ballot No. %(serial)d: the entries differ; it is listed for resolution.",
                                      serial=serial)}[outcome], "ok" if outcome != "mismatch" else "error")
                 return redirect(url_for(".paper_entry", slug=slug))
-    return render_template("admin/paper_entry.html", campaign=campaign, form=form, serial=serial, ballot=ballot,
-                           values=values, category=category, BLANK=paper.BLANK, INVALID=paper.INVALID,
-                           field_name=paper.field_name), status
+    page = render_template("admin/paper_entry.html", campaign=campaign, form=form, raw_serial=raw_serial,
+                           ballot=ballot, grids=entry_grids(ballot.blocks) if ballot else [], values=values,
+                           category=category, BLANK=paper.BLANK, INVALID=paper.INVALID,
+                           field_name=paper.field_name, short_label=short_label)
+    return allow_own_script(make_response(page, status))
 
 
 @bp.get("/campaigns/<slug>/paper/mismatches")

@@ -19,7 +19,8 @@ from .ballot import (
     ballot_units, categories_for, category_label, check_category, questions_for, unit_blocks,
 )
 from .double_entry import (
-    BallotForm, Mismatch, ballot_counts, ballot_form, enter_ballot, field_name, mismatches, resolve_ballot,
+    BallotForm, Mismatch, ballot_counts, ballot_form, enter_ballot, field_name, mismatches, parse_serial,
+    resolve_ballot,
 )
 from .layout import ballot_layout
 from .printing import next_serial, poster_printout, print_ballots, tally_sheet_printout
@@ -50,6 +51,7 @@ __all__ = [
     "mismatches",
     "next_serial",
     "paper_aggregate_counts",
+    "parse_serial",
     "poster_printout",
     "print_ballots",
     "questions_for",
