@@ -54,8 +54,13 @@ class ResultReport(Printout):
         self.results = results
         self.lang = lang
         self.title = f"{results.campaign.name} · {_('Result report')}"
-        base = dict(fontName=self.font, wordWrap="CJK")
-        self.styles = {
+        self.styles = self.make_styles(self.font)
+
+    @staticmethod
+    def make_styles(font: str) -> dict[str, ParagraphStyle]:
+        """The paragraph styles of the office's reports, in the CJK font."""
+        base = dict(fontName=font, wordWrap="CJK")
+        return {
             "title": ParagraphStyle("title", fontSize=18, leading=24, spaceAfter=6, **base),
             "h1": ParagraphStyle("h1", fontSize=14, leading=19, spaceBefore=10, spaceAfter=5, textColor=RED, **base),
             "h2": ParagraphStyle("h2", fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=3, **base),

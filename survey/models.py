@@ -243,7 +243,7 @@ def audit(actor: str, action: str, target: str | None = None, **detail) -> None:
 # A ballot's entries (the answers two clerks typed in, kept only to compare them) are deleted
 # as soon as the ballot is counted; what stays is the serial, its status and the clerks' user
 # names. Nothing here carries a time finer than a day.
-BALLOT_STATES = ("pending", "mismatch", "counted", "online")
+BALLOT_STATES = ("pending", "mismatch", "counted", "blank", "online")
 
 
 class PaperBallot(db.Model):

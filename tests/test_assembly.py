@@ -5,10 +5,11 @@ import re
 import subprocess
 
 from flask_babel import force_locale
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import delete, func, select, update
 
 from survey.db import db
-from survey.models import BallotBatch, BallotToken, Campaign, Unit
+from survey.models import BallotBatch, BallotToken, Campaign, PaperTallyEntry, PaperTallySheet, Unit
 
 from test_paper import ITEMS
 
@@ -72,9 +73,35 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
             counts.update({(uid, item, "satisfied"): marks[0], (uid, item, "basic"): marks[1],
                            (uid, item, "unsatisfied"): marks[2], (uid, item, paper.BLANK): 2,
                            (uid, item, paper.INVALID): 2})
-    sheet = paper.TallyCounts(category="resident", issued=280, returned=270, valid=268, invalid=2, counts=counts)
+    # ballot 150 was answered by phone first: the box of ballots 21–300 is refused, naming it
+    with app.app_context():
+        db.session.execute(update(BallotToken).where(BallotToken.serial == 150).values(redeemed=True))
+        db.session.commit()
+    sheet = paper.TallyCounts(category="resident", issued=280, returned=270, valid=268, invalid=2, counts=counts,
+                              box="Box 2", ranges=[(21, 300)])
     with app.app_context(), force_locale("en"):
-        paper.enter_tally_sheet(db.session.scalar(select(Campaign)), sheet, "clerk-a")
+        campaign = db.session.scalar(select(Campaign))
+        assert paper.enter_tally_sheet(campaign, sheet, "clerk-a") == "waiting"
+        with pytest.raises(paper.ReconciliationError) as refused:
+            paper.enter_tally_sheet(campaign, sheet, "clerk-b")
+        assert "Ballots No. 150 were already answered by phone" in " ".join(refused.value.problems)
+        assert db.session.scalar(select(func.count()).select_from(PaperTallySheet)) == 0
+        assert db.session.scalar(select(func.count()).select_from(BallotToken).filter_by(redeemed=True)) == 21
+    # the box without ballot 150 (269 issued); its phone answer counts on its own
+    with app.app_context():
+        db.session.execute(update(BallotToken).where(BallotToken.serial == 150).values(redeemed=False))
+        db.session.commit()
+    sheet.ranges = [(21, 149), (151, 300)]
+    sheet.issued = 279
+    with app.app_context(), force_locale("en"):
+        campaign = db.session.scalar(select(Campaign))
+        db.session.execute(delete(PaperTallyEntry))
+        db.session.commit()
+        assert paper.enter_tally_sheet(campaign, sheet, "clerk-a") == "waiting"
+        assert paper.enter_tally_sheet(campaign, sheet, "clerk-b") == "counted"
+        assert db.session.scalar(select(func.count()).select_from(BallotToken).filter_by(redeemed=True)) == 299
+        with pytest.raises(paper.PaperError, match="counted on the tally sheet of Box 2"):
+            paper.enter_ballot(campaign, 200, "clerk-a", entry)
 
     exported = runner.invoke(args=["export", "assembly", "--format", "json", "--out", str(tmp_path / "r.json")])
     assert exported.exit_code == 0, exported.output
@@ -85,6 +112,13 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
     assert remedy == WEAK
     strong = results["U-20"]
     assert strong["valid"] == 12 * (20 + 264) and abs(strong["rate"] - (12 * (20 + 250)) / strong["valid"]) < 1e-9
+    record = runner.invoke(args=["reconciliation", "assembly", "--out", str(tmp_path / "record.pdf")])
+    assert record.exit_code == 0, record.output
+    assert ("issued 300, returned 290, valid 288, invalid 2, blank 0, by phone 0, not returned 10"
+            in record.output)  # ballot 150 was handed out but neither returned nor answered
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "record.pdf"), "-"], capture_output=True,
+                          text=True).stdout
+    assert "计票结果报告单" in text and "计票人" in text and "监票人" in text and "Box 2" in text
     report = runner.invoke(args=["report", "assembly", "--out", str(tmp_path / "report.pdf")])
     assert report.exit_code == 0, report.output
     text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True).stdout

@@ -111,6 +111,19 @@ def categories_for(campaign_id: int, units: list[Unit]) -> list[RespondentCatego
     return out
 
 
+def all_categories(campaign_id: int) -> list[RespondentCategory]:
+    """Every respondent category of the campaign's units, each key once (a tally sheet chooses
+    one; it is then checked against the units it counts)."""
+    rows = db.session.scalars(select(RespondentCategory).where(RespondentCategory.campaign_id == campaign_id)
+                              .order_by(RespondentCategory.position, RespondentCategory.id)).all()
+    seen, out = set(), []
+    for r in rows:
+        if r.key not in seen:
+            seen.add(r.key)
+            out.append(r)
+    return out
+
+
 def category_label(category: RespondentCategory, lang: str) -> str:
     """A category's label in lang."""
     return category.label_en if str(lang).startswith("en") else category.label_zh

@@ -18,9 +18,13 @@ from ..models import PaperBallot, PaperEntry
 from ..responses import Sheet, store
 from ..tokens import TokenUsed, redeem
 from ..tokens import find as find_token
+from .tally_sheets import sheet_covering
 from .ballot import (
     BLANK, COUNTING_STATES, INVALID, PaperError, UnitBlock, ballot_units, categories_for, check_category, unit_blocks,
 )
+
+
+COUNTED = ("counted", "blank")  # a ballot counted: with answers, or left wholly blank
 
 
 @dataclass
@@ -138,8 +142,12 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
     entry = _check_values(form, values, category)
     try:
         ballot = _lock_ballot(campaign.id, serial)
-        if ballot.status == "counted":
+        if ballot.status in COUNTED:
             raise PaperError(_("Ballot No. %(serial)d has been counted already.", serial=serial))
+        covering = sheet_covering(campaign.id, serial)
+        if covering is not None:
+            raise PaperError(_("Ballot No. %(serial)d is counted on the tally sheet of %(box)s; it cannot be "
+                               "entered again.", serial=serial, box=covering.box))
         token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=serial))
         if ballot.status == "online" or token.redeemed:
             raise _refuse_online(ballot, serial)
@@ -205,7 +213,8 @@ def _count(campaign, form: BallotForm, ballot: PaperBallot, token: BallotToken, 
     try:
         if sheets:
             store(sheets, channel="paper", token_hash=token.token_hash)
-        else:
+        else:  # a ballot left wholly blank: counted as returned, rating no unit
+            ballot.status = "blank"
             redeem(token.token_hash)
             db.session.commit()
     except TokenUsed:
@@ -251,4 +260,4 @@ def ballot_counts(campaign_id: int) -> dict[str, int]:
     """How many paper ballots are pending, mismatched, counted, or refused as answered online."""
     rows = db.session.execute(select(PaperBallot.status, func.count()).filter_by(campaign_id=campaign_id)
                               .group_by(PaperBallot.status)).all()
-    return {"pending": 0, "mismatch": 0, "counted": 0, "online": 0} | {s: n for s, n in rows}
+    return {"pending": 0, "mismatch": 0, "counted": 0, "blank": 0, "online": 0} | {s: n for s, n in rows}
