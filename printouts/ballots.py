@@ -229,7 +229,7 @@ STACK = 9.6            # the step between the characters of a stacked CJK headin
 HEAD_CAP = 44         # the tallest choice heading (stacked or turned text)
 TOP = 26              # the header starts this far below the top edge
 FOOT = 60             # the body ends this far above the bottom edge
-PAGE_QR, TOKEN_QR = 56, 80
+PAGE_QR, TOKEN_QR = 48, 80  # the page code's symbol stays 6 mm inside the paper's edge (printers clip less)
 SIZES = {"portrait": A4, "landscape": (A4[1], A4[0])}
 
 
@@ -425,7 +425,7 @@ class BallotPrintout(Printout):
                     for block, q, choice, x, by in self._grid_boxes(*payload, y):
                         boxes.append({"unit": block.code, "unit_id": block.unit_id, "item": q.key,
                                       "choice": choice, "rect": _rect(x, by, BOX, BOX)})
-            qr = (width - MARGIN - PAGE_QR - 2, 4, PAGE_QR)  # its quiet zone clear of the corner mark
+            qr = (width - MARGIN - PAGE_QR - 2, FOOT - PAGE_QR, PAGE_QR)  # clear of the corner mark and the body
             token = (width - MARGIN - TOKEN_QR + 4, height - TOP - TOKEN_QR + 6, TOKEN_QR) if index == 0 else None
             pages.append({"page": index + 1, "page_qr": _rect(*qr, qr[2]), "boxes": boxes,
                           "token_qr": _rect(*token, token[2]) if token else None})
