@@ -25,16 +25,25 @@ def to_px(rect, dpi: float, page_h: float):
 
 
 def _ink(rng) -> tuple[int, int]:
-    """(grey level, stroke width at 300 dpi): pen mostly, sometimes pencil."""
-    if rng.random() < 0.2:
-        return rng.randint(70, 120), rng.randint(2, 4)
-    return rng.randint(0, 50), rng.randint(3, 6)
+    """(grey level, stroke width at 300 dpi): pen mostly (0.3–0.7 mm), sometimes pencil (HB to
+    2B, 0.3–0.5 mm), now and then a very light, thin pencil line."""
+    roll = rng.random()
+    if roll < 0.01:
+        return rng.randint(120, 150), rng.randint(2, 3)
+    if roll < 0.25:
+        return rng.randint(70, 120), rng.randint(4, 6)
+    return rng.randint(0, 50), rng.randint(4, 8)
 
 
-def mark_box(image: np.ndarray, rect_px, style: str, rng, dpi: float) -> None:
+def pen(rng) -> tuple[int, int]:
+    """A dark pen only: for tests that want no faint marks."""
+    return rng.randint(0, 40), rng.randint(5, 8)
+
+
+def mark_box(image: np.ndarray, rect_px, style: str, rng, dpi: float, ink=_ink) -> None:
     x, y, w, h = rect_px
     k = dpi / 300
-    level, width = _ink(rng)
+    level, width = ink(rng)
     width = max(1, int(round(width * k)))
     size = rng.uniform(0.7, 1.25)
     cx, cy = x + w / 2 + rng.uniform(-0.15, 0.15) * w, y + h / 2 + rng.uniform(-0.15, 0.15) * h
@@ -50,19 +59,19 @@ def mark_box(image: np.ndarray, rect_px, style: str, rng, dpi: float) -> None:
         r = rng.uniform(0.35, 0.6)  # an O written in the box
         cv2.ellipse(image, (int(cx), int(cy)), (int(w / 2 * r), int(h / 2 * r)), 0, 0, 360, level, width, cv2.LINE_AA)
     elif style == "fill":
-        fill_box(image, rect_px, rng, dpi, coverage=rng.uniform(0.85, 1.0))
+        fill_box(image, rect_px, rng, dpi, coverage=rng.uniform(0.85, 1.0), ink=ink)
 
 
-def fill_box(image, rect_px, rng, dpi, coverage=0.95) -> None:
+def fill_box(image, rect_px, rng, dpi, coverage=0.95, ink=_ink) -> None:
     """Fill a box in, scribbling across it (a correction, or a resident who fills boxes)."""
     x, y, w, h = rect_px
-    level, _w = _ink(rng)
+    level, _w = ink(rng)
     level = min(level, 60)
     pad = (1 - coverage) * w / 2
     cv2.rectangle(image, (int(x + pad), int(y + pad)), (int(x + w - pad), int(y + h - pad)), level, -1)
 
 
-def mark_page(image: np.ndarray, page_layout: dict, page_h: float, dpi: float, rng, rates=None):
+def mark_page(image: np.ndarray, page_layout: dict, page_h: float, dpi: float, rng, rates=None, ink=_ink):
     """Mark every item of a page; return {(unit_id, item): truth} and the category truth."""
     rates = rates or {"blank": 0.05, "invalid": 0.02, "corrected": 0.03, "unit_blank": 0.05}
     groups: dict = {}
@@ -86,16 +95,16 @@ def mark_page(image: np.ndarray, page_layout: dict, page_h: float, dpi: float, r
         if key[0] != "category" and roll < rates["blank"] + rates["invalid"]:
             a, b = rng.sample(range(len(boxes)), 2)
             for n in (a, b):
-                mark_box(image, rects[n], rng.choice(("tick", "cross")), rng, dpi)
+                mark_box(image, rects[n], rng.choice(("tick", "cross")), rng, dpi, ink)
             truth[key] = "!invalid"
             continue
         chosen = rng.randrange(len(boxes)) if rng.random() < 0.4 else 0
         if key[0] != "category" and roll < rates["blank"] + rates["invalid"] + rates["corrected"] and len(boxes) > 1:
             wrong = rng.choice([n for n in range(len(boxes)) if n != chosen])
-            fill_box(image, rects[wrong], rng, dpi)
-            mark_box(image, rects[chosen], rng.choice(("tick", "cross")), rng, dpi)
+            fill_box(image, rects[wrong], rng, dpi, ink=ink)
+            mark_box(image, rects[chosen], rng.choice(("tick", "cross")), rng, dpi, ink)
         else:
-            mark_box(image, rects[chosen], rng.choice(STYLES), rng, dpi)
+            mark_box(image, rects[chosen], rng.choice(STYLES), rng, dpi, ink)
         truth[key] = names[chosen]
     return truth
 

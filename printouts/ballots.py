@@ -268,8 +268,9 @@ class BallotPrintout(Printout):
     def __init__(self, *, campaign_name: str, blocks: list, base_url: str, lang: str,
                  category: str | None, categories: list[tuple[str, str]],
                  ballots: Iterable[tuple[int, str]], count: int,
-                 progress: Callable[[int], None] | None = None):
+                 progress: Callable[[int], None] | None = None, campaign_key: str | None = None):
         super().__init__(progress)
+        self.campaign_key = campaign_key
         self.campaign_name, self.blocks, self.lang = campaign_name, blocks, lang
         self.base_url = base_url.rstrip("/")
         self.category, self.categories = category, categories
@@ -607,7 +608,7 @@ class BallotPrintout(Printout):
                 c.setFont(f, BODY)
                 c.drawString(foot_x, 40, number)
                 x, y, size, _s = layout[index]["page_qr"]
-                draw_qr(c, qr_matrix(page_code(serial, index + 1, pages), fixed_mask=True), x, y, size)
+                draw_qr(c, qr_matrix(page_code(serial, index + 1, pages, self.campaign_key), fixed_mask=True), x, y, size)
                 c.showPage()
             done += 1
             self.progress(1)
@@ -615,9 +616,10 @@ class BallotPrintout(Printout):
             raise RuntimeError(f"{done} ballots drawn, {self.count} expected")
 
 
-def page_code(serial: int, page: int, pages: int) -> str:
-    """What a ballot page's small QR code reads (no token): B:<serial>:P:<page>/<pages>."""
-    return f"B:{serial}:P:{page}/{pages}"
+def page_code(serial: int, page: int, pages: int, campaign_key: str | None = None) -> str:
+    """What a ballot page's small QR code reads (no token): B:<serial>:P:<page>/<pages>, and
+    :K:<campaign key> so a scanned page of another campaign's ballots is told apart."""
+    return f"B:{serial}:P:{page}/{pages}" + (f":K:{campaign_key}" if campaign_key else "")
 
 
 def _rect(x, y, w, h) -> list[float]:

@@ -13,7 +13,7 @@ import re
 import secrets
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false)
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import db
@@ -324,3 +324,64 @@ class CommentModeration(db.Model):
     reason: Mapped[str] = mapped_column(String(200))
     hidden_by: Mapped[str] = mapped_column(String(80))
     hidden_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+# --- scanned ballots (OMR) --------------------------------------------------------------------
+# Per-ballot records like a clerk's entry: what was read on each page of a numbered ballot and
+# the images a reviewer needs. Deleted with the campaign's other per-ballot records at the
+# scrub (survey.anonymity). The scanned file itself is deleted once it has been read.
+SCAN_FILE_STATES = ("waiting", "reading", "read", "failed")
+SCAN_PAGE_STATES = ("read", "doubt", "unreadable", "duplicate", "counted", "refused")
+
+
+class ScanFile(db.Model):
+    """A file of scanned pages (PDF, TIFF, PNG, JPEG), recognised by its SHA-256 so it is read once."""
+
+    __tablename__ = "scan_file"
+    __table_args__ = (UniqueConstraint("campaign_id", "sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    pages_read: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(12), default="waiting")
+    error: Mapped[str | None] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    uploaded_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+class ScanPage(db.Model):
+    """One scanned page: which ballot and page it is, what was read, or why it could not be."""
+
+    __tablename__ = "scan_page"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("scan_file.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # page number within the file
+    serial: Mapped[int | None] = mapped_column(Integer, index=True)
+    page: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    reading: Mapped[dict | None] = mapped_column(JSON)  # items as read, with their confidence
+    confidence: Mapped[float | None] = mapped_column(Float)
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)  # a small PNG, for a page that could not be read
+
+
+class ScanDoubt(db.Model):
+    """Something on a scanned page a person must decide: an unsure item, an unreadable page,
+    a foreign page, a duplicate page with other marks. The decision is recorded."""
+
+    __tablename__ = "scan_doubt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("scan_page.id", ondelete="CASCADE"), index=True)
+    serial: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    item: Mapped[str | None] = mapped_column(String(60))  # an answer key, "category", or None for the page
+    reason: Mapped[str] = mapped_column(String(40))
+    choices: Mapped[list | None] = mapped_column(JSON)
+    crop: Mapped[bytes | None] = mapped_column(LargeBinary)
+    decision: Mapped[str | None] = mapped_column(String(60))
+    decided_by: Mapped[str | None] = mapped_column(String(80))

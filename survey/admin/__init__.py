@@ -17,3 +17,4 @@ def _signed_in():
 from . import audit, campaigns, plugins, units  # noqa: E402,F401  (registers the views)
 from . import comments  # noqa: E402,F401  (comment moderation)
 from . import paper  # noqa: E402,F401  (paper ballots: printouts, double entry, tally sheets)
+from . import scans  # noqa: E402,F401  (scanned ballots: OMR)

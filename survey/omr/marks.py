@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 EMPTY = 0.03  # at most this much ink: an empty box (paper grain, a speck, a ruled border's edge)
 MARKED = 0.07  # at least this much: a mark
-FILLED = 0.80  # at least this much: filled in (a correction when another box is marked)
-HALF = 0.55    # between HALF and FILLED: cannot tell a heavy mark from a correction
+FILLED = 0.85  # at least this much: filled in (a correction when another box is marked)
+HALF = 0.72    # between HALF and FILLED: cannot tell a heavy mark from a correction
+SHADE = 0.016  # an "empty" box greyer than this on average holds a faint mark: a person looks
 
 BLANK, INVALID = "!blank", "!invalid"
 
@@ -55,10 +56,13 @@ def _margin(ratio: float) -> float:
     return 0.0
 
 
-def decide(unit_id, item, choices: list[str], ratios: list[float], rects: list[list[float]]) -> ItemReading:
-    """Decide one item from the ink ratio of each of its boxes (in printed order)."""
+def decide(unit_id, item, choices: list[str], ratios: list[float], rects: list[list[float]],
+           shades: list[float] | None = None) -> ItemReading:
+    """Decide one item from the ink ratio of each of its boxes (in printed order) and, for boxes
+    that look empty, their mean shade (a pencil line too light for the threshold)."""
     reading = ItemReading(unit_id, item, None, 0.0, ratios, choices, rects)
-    faint = [n for n, r in enumerate(ratios) if EMPTY < r < MARKED]
+    shades = shades or [0.0] * len(ratios)
+    faint = [n for n, r in enumerate(ratios) if EMPTY < r < MARKED or (r <= EMPTY and shades[n] > SHADE)]
     marked = [n for n, r in enumerate(ratios) if r >= MARKED]
     confidence = min((_margin(r) for r in ratios), default=1.0)
     if faint:
@@ -70,7 +74,12 @@ def decide(unit_id, item, choices: list[str], ratios: list[float], rects: list[l
         reading.value = BLANK
         return reading
     if len(marked) == 1:
-        reading.value = choices[marked[0]]
+        only = marked[0]
+        traces = [n for n in range(len(ratios)) if n != only and (ratios[n] > 0.005 or shades[n] > SHADE / 2)]
+        if ratios[only] >= FILLED and traces:  # a filled box and a trace elsewhere: a correction whose mark is lost?
+            reading.doubt, reading.confidence = "correction?", 0.0
+            return reading
+        reading.value = choices[only]
         return reading
     filled = [n for n in marked if ratios[n] >= FILLED]
     heavy = [n for n in marked if HALF <= ratios[n] < FILLED]

@@ -172,7 +172,8 @@ def _pixels(rects: list[list[float]], page_h: float) -> np.ndarray:
 
 
 def box_ratios(dark: np.ndarray, rects: list[list[float]], page_h: float) -> np.ndarray:
-    """The share of dark pixels inside each box (canonical image, border left out)."""
+    """The share of dark pixels inside each box (canonical image, border left out); given a
+    shade map (255 − brightness) instead, the mean shade inside each box, 0 to 255."""
     integral = cv2.integral(dark).astype(np.int64)
     edges = _pixels(rects, page_h)
     dx, dy = (edges[:, 1] - edges[:, 0]) * INNER, (edges[:, 3] - edges[:, 2]) * INNER
@@ -248,6 +249,7 @@ def read_page(grey: np.ndarray, layout_for, modules_for) -> PageReading:
         raise PageUnreadable(f"the corner marks do not line up with the printed page ({residual:.1f} px off): "
                              "the sheet may be bent, folded or photographed at an angle")
     ratios = box_ratios(dark, rects, page_h)
+    shades = box_ratios(255 - flat, rects, page_h) / 255  # faint pencil the threshold leaves out
     reading = PageReading(code, marks_found=marks, residual=residual, warped=warped)
     groups: dict[tuple, list[int]] = {}
     for n, box in enumerate(boxes):
@@ -256,7 +258,7 @@ def read_page(grey: np.ndarray, layout_for, modules_for) -> PageReading:
     for (unit_id, item), members in groups.items():
         choices = [boxes[n].get("category") or boxes[n]["choice"] for n in members]
         decided = decide(unit_id, item, choices, [float(ratios[n]) for n in members],
-                         [rects[n] for n in members])
+                         [rects[n] for n in members], [float(shades[n]) for n in members])
         if min(found[n] for n in members) < MIN_BORDER:
             decided.value, decided.doubt, decided.confidence = None, "misplaced", 0.0
         if unit_id == "category":

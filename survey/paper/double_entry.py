@@ -51,7 +51,7 @@ def ballot_form(campaign: Campaign, serial: int, lang: str) -> BallotForm:
                       [] if chosen else categories_for(campaign.id, units))
 
 
-SERIAL_CODE = re.compile(r"(?:0*([0-9]{1,9}))|(?:B:([0-9]{1,9}):P:[0-9]{1,3}/[0-9]{1,3})")
+SERIAL_CODE = re.compile(r"(?:0*([0-9]{1,9}))|(?:B:([0-9]{1,9}):P:[0-9]{1,3}/[0-9]{1,3}(?::K:[0-9a-f]{1,16})?)")
 
 
 def parse_serial(campaign: Campaign, raw: str | None) -> int | None:
@@ -165,6 +165,34 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
         db.session.rollback()
         raise PaperError(_("Someone entered ballot No. %(serial)d at the same moment; please submit again.",
                            serial=serial)) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def count_read_ballot(campaign: Campaign, serial: int, values: dict, category: str | None,
+                      readers: list[str]) -> str:
+    """Count a ballot read from its scanned pages (survey.omr), through the same checks and the
+    same counting as two agreeing clerks: its token is spent, a ballot answered by phone is
+    refused (PaperError, and marked so), one counted already is refused. readers: "scan" and
+    the people who resolved its doubts, kept like the clerks' names."""
+    if campaign.state not in COUNTING_STATES:
+        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
+                           state=state_label(campaign.state)))
+    form = ballot_form(campaign, serial, "en")
+    entry = _check_values(form, values, category)
+    try:
+        ballot = _lock_ballot(campaign.id, serial)
+        if ballot.status in COUNTED:
+            raise PaperError(_("Ballot No. %(serial)d has been counted already.", serial=serial))
+        covering = sheet_covering(campaign.id, serial)
+        if covering is not None:
+            raise PaperError(_("Ballot No. %(serial)d is counted on the tally sheet of %(box)s; it cannot be "
+                               "entered again.", serial=serial, box=covering.box))
+        token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=serial))
+        if ballot.status == "online" or token.redeemed:
+            raise _refuse_online(ballot, serial)
+        return _count(campaign, form, ballot, token, entry, readers)
     except BaseException:
         db.session.rollback()
         raise
