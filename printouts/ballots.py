@@ -226,7 +226,8 @@ PITCH = BOX + 2.6     # one choice column
 GROUP_GAP = 6         # between the column groups of two items
 ROW_PAD = 1           # above and below the boxes of a unit's row
 STACK = 9.6            # the step between the characters of a stacked CJK heading
-HEAD_CAP = 44         # the tallest choice heading (stacked or turned text)
+TURNED_CAP = 80        # the longest turned (Latin) choice heading
+HEAD_CAP = 44         # the tallest stacked (CJK) choice heading
 TOP = 26              # the header starts this far below the top edge
 FOOT = 60             # the body ends this far above the bottom edge
 PAGE_QR, TOKEN_QR = 56, 80
@@ -346,8 +347,9 @@ class BallotPrintout(Printout):
         tallest = 0.0
         for q in questions:
             for _k, label in q.choices:
-                tallest = max(tallest, len(label) * STACK if _cjk(label) else stringWidth(label, self.font, BODY) + 2)
-        return min(tallest, HEAD_CAP) + 4
+                tallest = max(tallest, min(len(label) * STACK, HEAD_CAP) if _cjk(label)
+                              else min(stringWidth(label, self.font, BODY) + 2, TURNED_CAP))
+        return tallest + 4
 
     def _grid_parts(self, grid: _Grid, body_w: float, name_w: float) -> dict:
         """Heights of a grid's fixed parts on a page: legend, headings, and each unit row."""
@@ -625,7 +627,7 @@ class BallotPrintout(Printout):
         while label and stringWidth(label, f, BODY) > room:
             label = label[:-1]
         c.saveState()
-        c.translate(cx + BODY / 3, top - 1)
+        c.translate(cx - BODY / 3, top - 1)  # turned clockwise: the letters stand to the right of it
         c.rotate(-90)
         c.drawString(0, 0, label)
         c.restoreState()
