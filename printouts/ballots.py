@@ -226,7 +226,8 @@ PITCH = BOX + 2.6     # one choice column
 GROUP_GAP = 6         # between the column groups of two items
 ROW_PAD = 1           # above and below the boxes of a unit's row
 STACK = 9.6            # the step between the characters of a stacked CJK heading
-HEAD_CAP = 44         # the tallest choice heading (stacked or turned text)
+TURNED_CAP = 80        # the longest turned (Latin) choice heading
+HEAD_CAP = 44         # the tallest stacked (CJK) choice heading
 TOP = 26              # the header starts this far below the top edge
 FOOT = 60             # the body ends this far above the bottom edge
 PAGE_QR, TOKEN_QR = 48, 80  # the page code's symbol stays 6 mm inside the paper's edge (printers clip less)
@@ -301,12 +302,19 @@ class BallotPrintout(Printout):
 
     # layout --------------------------------------------------------------------------------
     def _grids(self) -> list[tuple]:
-        """Units grouped by their questions (first appearance order): (questions, [(n, block)])."""
-        groups: dict[tuple, list] = {}
+        """Units grouped by their shared questions (first appearance order):
+        (questions, [(n, block)], [(n, block, question)]) — the last the questions of one unit
+        alone (its public commitments, item.N), printed as lines under the grid."""
+        groups: dict[tuple, tuple[list, list]] = {}
         for number, block in enumerate(self.blocks, start=1):
-            if block.questions:
-                groups.setdefault(tuple(block.questions), []).append((number, block))
-        return list(groups.items())
+            shared = tuple(q for q in block.questions if not own_question(q))
+            own = [(number, block, q) for q in block.questions if own_question(q)]
+            if shared or own:
+                units, extras = groups.setdefault(shared, ([], []))
+                if shared:
+                    units.append((number, block))
+                extras.extend(own)
+        return [(questions, units, extras) for questions, (units, extras) in groups.items()]
 
     def _body(self, orientation) -> tuple[float, float]:
         width, height = SIZES[orientation]
@@ -340,8 +348,9 @@ class BallotPrintout(Printout):
         tallest = 0.0
         for q in questions:
             for _k, label in q.choices:
-                tallest = max(tallest, len(label) * STACK if _cjk(label) else stringWidth(label, self.font, BODY) + 2)
-        return min(tallest, HEAD_CAP) + 4
+                tallest = max(tallest, min(len(label) * STACK, HEAD_CAP) if _cjk(label)
+                              else min(stringWidth(label, self.font, BODY) + 2, TURNED_CAP))
+        return tallest + 4
 
     def _grid_parts(self, grid: _Grid, body_w: float, name_w: float) -> dict:
         """Heights of a grid's fixed parts on a page: legend, headings, and each unit row."""
@@ -363,9 +372,13 @@ class BallotPrintout(Printout):
             lines = self._category_lines(body_w - 60)
             pages[0].append(("categories", y, lines))
             y -= len(lines) * (BOX + 6) + 6
-        for questions, units in self.grids:
-            name_w = self._name_width(units)
-            for first, chunk in self._chunks(questions, body_w - name_w):
+        def new_page():
+            pages.append([("header", height - TOP, len(pages))])
+            return height - TOP - self._header_h(len(pages) - 1, body_w)
+
+        for questions, units, extras in self.grids:
+            name_w = self._name_width(units) if units else 0
+            for first, chunk in (self._chunks(questions, body_w - name_w) if units else []):
                 grid = _Grid(chunk, first + 1, units)
                 parts = self._grid_parts(grid, body_w, name_w)
                 fixed = parts["legend_h"] + parts["head_h"] + parts["choice_h"]
@@ -377,8 +390,7 @@ class BallotPrintout(Printout):
                         used += parts["row_h"][index + take]
                         take += 1
                     if take == 0 and len(pages[-1]) > 1:
-                        pages.append([("header", height - TOP, len(pages))])
-                        y = height - TOP - self._header_h(len(pages) - 1, body_w)
+                        y = new_page()
                         continue
                     take = max(take, 1)
                     part = _Grid(chunk, grid.first_item, units[index:index + take])
@@ -386,7 +398,31 @@ class BallotPrintout(Printout):
                     pages[-1].append(("grid", y, (part, sub, name_w)))
                     y -= fixed + sum(sub["row_h"]) + 8
                     index += take
+            for number, block, q in extras:
+                line = self._extra_parts(number, block, q, body_w)
+                if y - line["h"] < FOOT and len(pages[-1]) > 1:
+                    y = new_page()
+                pages[-1].append(("extra", y, line))
+                y -= line["h"]
+            if extras:
+                y -= 8
         return pages
+
+    def _extra_parts(self, number, block, q, body_w) -> dict:
+        """One question of one unit alone (a public commitment): its label, then its boxes."""
+        widths = [BOX + 3 + stringWidth(label, self.font, BODY) + 10 for _k, label in q.choices]
+        choices_w = min(sum(widths), body_w * 0.55)
+        lines, line, used = [], [], 0.0
+        for choice, w in zip(q.choices, widths):
+            if line and used + w > choices_w:
+                lines.append(line)
+                line, used = [], 0.0
+            line.append(choice)
+            used += w
+        lines.append(line)
+        label = wrap(f"{number}. {block.name} · {q.label}", self.font, BODY, body_w - choices_w - 12)
+        return {"block": block, "q": q, "label": label, "choices": lines, "choices_w": choices_w,
+                "h": max(len(label) * LEADING, len(lines) * (BOX + 4)) + 5}
 
     def _header_h(self, index: int, body_w: float) -> float:
         if index:
@@ -422,8 +458,9 @@ class BallotPrintout(Printout):
                 if kind == "categories":
                     for key, x, by in self._category_boxes(payload, y):
                         boxes.append({"category": key, "rect": _rect(x, by, BOX, BOX)})
-                elif kind == "grid":
-                    for block, q, choice, x, by in self._grid_boxes(*payload, y):
+                elif kind in ("grid", "extra"):
+                    found = self._grid_boxes(*payload, y) if kind == "grid" else self._extra_boxes(payload, y)
+                    for block, q, choice, x, by in found:
                         boxes.append({"unit": block.code, "unit_id": block.unit_id, "item": q.key,
                                       "choice": choice, "rect": _rect(x, by, BOX, BOX)})
             qr = (width - MARGIN - PAGE_QR - 2, FOOT - PAGE_QR, PAGE_QR)  # clear of the corner mark and the body
@@ -441,6 +478,33 @@ class BallotPrintout(Printout):
             for key, label in line:
                 yield key, x, by
                 x += BOX + 4 + stringWidth(label, self.font, BODY) + 12
+
+    def _extra_boxes(self, line: dict, y: float):
+        width, _height = self.pagesize
+        by = y - LEADING + 0.5
+        for row in line["choices"]:
+            x = width - MARGIN - line["choices_w"]
+            for choice, label in row:
+                yield line["block"], line["q"], choice, x, by
+                x += BOX + 3 + stringWidth(label, self.font, BODY) + 10
+            by -= BOX + 4
+
+    def _draw_extra(self, c: Canvas, y: float, line: dict) -> None:
+        width, _height = self.pagesize
+        c.setFont(self.font, BODY)
+        ly = y - LEADING + 2
+        for text in line["label"]:
+            c.drawString(MARGIN, ly, text)
+            ly -= LEADING
+        labels = [label for row in line["choices"] for _k, label in row]
+        c.setLineWidth(0.9)
+        for (_b, _q, _choice, x, by), label in zip(self._extra_boxes(line, y), labels):
+            c.rect(x, by, BOX, BOX)
+            c.drawString(x + BOX + 3, by + 2.5, label)
+        c.setLineWidth(0.3)
+        c.setStrokeGray(0.6)
+        c.line(MARGIN, y - line["h"] + 1, width - MARGIN, y - line["h"] + 1)
+        c.setStrokeGray(0)
 
     def _grid_boxes(self, grid: _Grid, parts: dict, name_w: float, y: float):
         top = y - parts["legend_h"] - parts["head_h"] - parts["choice_h"]
@@ -564,7 +628,7 @@ class BallotPrintout(Printout):
         while label and stringWidth(label, f, BODY) > room:
             label = label[:-1]
         c.saveState()
-        c.translate(cx + BODY / 3, top - 1)
+        c.translate(cx - BODY / 3, top - 1)  # turned clockwise: the letters stand to the right of it
         c.rotate(-90)
         c.drawString(0, 0, label)
         c.restoreState()
@@ -614,6 +678,11 @@ class BallotPrintout(Printout):
             self.progress(1)
         if done != self.count:
             raise RuntimeError(f"{done} ballots drawn, {self.count} expected")
+
+
+def own_question(q) -> bool:
+    """A question only one unit asks: a public commitment (answer key item.N)."""
+    return "." in q.key
 
 
 def page_code(serial: int, page: int, pages: int, campaign_key: str | None = None) -> str:

@@ -23,7 +23,8 @@ class ReconciliationRecord(ResultReport):
         self.record, self.lang = record, lang
         self.styles = self.make_styles(self.font)
         with force_locale(lang):
-            self.title = f"{record.campaign.name} · {_('Reconciliation record')}"
+            label = _("Reconciliation record")
+            self.title = f"{record.campaign.name} · {label}"
             self._story = self._build()
 
     def story(self):

@@ -7,9 +7,9 @@ import os
 
 from flask import Flask
 
-from .hookspecs import hookimpl
+from .hookspecs import hookimpl, required_check
 
-__all__ = ["create_app", "hookimpl"]
+__all__ = ["create_app", "hookimpl", "required_check"]
 
 
 def create_app(test_config=None):

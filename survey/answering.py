@@ -8,17 +8,26 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, case, select
 
 from forms import build_answer_form, collect_answers
 
-from . import tokens
+from . import personal_data, tokens
 from .db import db
 from .limits import answer_limit, limiter
 from .models import CODE_PATTERN, Campaign, QuestionnaireSnapshot, Unit
+from .plugins import RequiredCheckFailed
 from .registry import current_registry
 from .responses import Sheet, store
 from .snapshot import frozen_by_id, frozen_for
@@ -51,6 +60,7 @@ class CampaignView:
     state: str
     access: str
     allow_repeat: bool
+    personal_data: str
     dont_know: bool = False
     leave_out: str = "none"
 
@@ -79,7 +89,8 @@ class UnitView:
 UNIT_QUERY = (
     select(Unit.id, Unit.code, Unit.name, Unit.sector, Unit.parent, Unit.commitments, Unit.questionnaire,
            Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
-           Campaign.dont_know, Campaign.leave_out, QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
+           Campaign.personal_data, Campaign.dont_know, Campaign.leave_out,
+           QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
     .join(Campaign, Campaign.id == Unit.campaign_id)
     .outerjoin(QuestionnaireSnapshot, and_(QuestionnaireSnapshot.campaign_id == Unit.campaign_id,
                                            QuestionnaireSnapshot.key == Unit.questionnaire))
@@ -96,8 +107,9 @@ def find_unit(code: str) -> UnitView | None:
     if row is None:
         return None
     (uid, ucode, name, sector, parent, commitments, questionnaire, campaign_id,
-     cname, state, access, allow_repeat, dont_know, leave_out, snapshot_id, version) = row
-    campaign = CampaignView(campaign_id, cname, state, access, allow_repeat, bool(dont_know), leave_out or "none")
+     cname, state, access, allow_repeat, personal_data, dont_know, leave_out, snapshot_id, version) = row
+    campaign = CampaignView(campaign_id, cname, state, access, allow_repeat, personal_data, bool(dont_know),
+                            leave_out or "none")
     return UnitView(uid, ucode, name, sector, parent, list(commitments or []), questionnaire, campaign_id,
                     campaign, (snapshot_id, version) if snapshot_id else None)
 
@@ -128,9 +140,30 @@ def _answered_any(form) -> bool:
 
 
 def plugin_errors(frozen, unit, category, answers) -> list[tuple[str | None, str]]:
-    """Extra checks from plugins; a plugin that raises is logged and skipped."""
+    """The checks beyond the form's own: personal data in comments (refused, or masked in
+    place in ``answers``, as the campaign says), then the plugins' checks in the resident's
+    language. A plugin check marked required that raises refuses the answer
+    (RequiredCheckFailed, answered with a page asking to try again)."""
+    errors = []
+    for key, (choice, text, scale) in list(answers.items()):
+        if text and personal_data.find(text):
+            if unit.campaign.personal_data == "mask":
+                answers[key] = (choice, personal_data.mask(text), scale)
+            else:
+                errors.append((key, _("For your privacy, please remove the phone number or ID number from "
+                                      "your comment: this evaluation is anonymous.")))
+    if errors:
+        return errors
     plain = {k: (c if c is not None else t) for k, (c, t, _s) in answers.items()}
-    return current_registry().validate_response(frozen.questionnaire, unit.as_dict(), category, plain)
+    return current_registry().validate_response(frozen.questionnaire, unit.as_dict(), category, plain,
+                                                str(get_locale()))
+
+
+@bp.errorhandler(RequiredCheckFailed)
+def required_check_failed(exc):
+    """A required plugin check could not run: nothing was stored; ask to try again."""
+    return notice(503, _("Please try again"), _("Your answer could not be checked just now, so it was not "
+                                                 "saved. Please go back and send it again in a moment."))
 
 
 def _attach(form, errors) -> bool:

@@ -18,6 +18,18 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+def required_check(function):
+    """Mark a survey_validate_response implementation as required: if it raises, the answer
+    is refused with a page asking the resident to try again, rather than stored unchecked::
+
+        @hookimpl
+        @required_check
+        def survey_validate_response(questionnaire, unit, category, answers, locale): ...
+    """
+    function.survey_required = True
+    return function
+
+
 @hookspec
 def survey_sectors():
     """Return the sectors this plugin provides, a list of Sector (key and label).
@@ -67,13 +79,24 @@ def survey_respondent_categories(sector):
 
 
 @hookspec
-def survey_validate_response(questionnaire, unit, category, answers):
+def survey_validate_response(questionnaire, unit, category, answers, locale):
     """Check one response beyond the questionnaire's own rules, before it is stored.
 
-    ``questionnaire`` is the frozen Questionnaire, ``unit`` a dict (code, name, sector,
-    parent, commitments), ``category`` the respondent category key and ``answers`` a dict
-    item key -> choice key or text. Return a list of (item key or None, message) pairs; any
-    pair rejects the response and the message is shown next to that item.
+    Receives ``questionnaire``, the frozen Questionnaire; ``unit``, a dict (code, name,
+    sector, parent, commitments); ``category``, the respondent category key (None when the
+    ballot does not ask); ``answers``, a dict answer key -> choice key or comment text (a
+    commitment's key is ``item.N``); and ``locale``, the resident's language (``"zh_CN"`` or
+    ``"en"``). An implementation may name only the arguments it uses.
+
+    Returns a list of ``(item key or None, message)`` pairs; any pair rejects the response and
+    the message is shown next to that item (None: at the top of the form). A message is a
+    str in the resident's language (use ``locale``), or a dict ``{"zh": …, "en": …}`` (or a
+    Text), which the toolkit shows in the resident's language.
+
+    A check that raises is logged, shown by `survey plugins` and the admin, makes
+    `survey plugins --check` fail, and is skipped: the answer is stored. Mark the function
+    with ``@survey.required_check`` (under ``@hookimpl``) when an unchecked answer must not be
+    stored: then a raise refuses the answer with a page asking the resident to try again.
     """
 
 

@@ -72,6 +72,8 @@ class Campaign(db.Model):
     access: Mapped[str] = mapped_column(String(10), default="both")
     allow_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     show_comments: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a mobile or ID number in a comment: "refuse" the answer with a message, or "mask" and store
+    personal_data: Mapped[str] = mapped_column(String(10), default="refuse", server_default="refuse")
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
     # "Don't know" (不了解) on every rated item, counted apart; and what a ballot holder may
     # leave out by phone: "none" (every item), "unit" (a whole unit), "items" (any item).

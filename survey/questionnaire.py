@@ -6,6 +6,8 @@ so these objects are also rebuilt from the frozen JSON.
 """
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal, Optional
@@ -149,28 +151,78 @@ class Questionnaire(BaseModel):
         return used
 
 
-def describe_error(source: str, data: dict, error: ValidationError) -> str:
-    """Turn a pydantic error into lines naming the file, the item and the field."""
+def suggest(word: str, known, what: str) -> str:
+    """"; did you mean `x`? (what: a, b, c)" for a misspelt name, or the valid ones."""
+    known = sorted(str(k) for k in known)
+    close = difflib.get_close_matches(str(word), known, n=1, cutoff=0.6)
+    listed = f" ({what}: {', '.join(known)})" if known and len(known) <= 30 else ""
+    return (f"; did you mean `{close[0]}`?" if close else "") + listed
+
+
+def _item_lines(source_text: str | None) -> list[int]:
+    """The line number of each [[items]] table in a TOML text, in order."""
+    if not source_text:
+        return []
+    return [n for n, line in enumerate(source_text.splitlines(), start=1)
+            if re.match(r"\s*\[\[\s*items\s*\]\]", line)]
+
+
+MODELS_BY_PLACE = {"items": "Item", "title": "Text", "intro": "Text", "label": "Text", "help": "Text",
+                   "section": "Text"}
+
+
+def _hint(e: dict, model_name: str | None) -> str:
+    """A suggestion for an unknown field or a misspelt choice."""
+    if e["type"] == "extra_forbidden" and model_name in _FIELDS:
+        return suggest(str(e["loc"][-1]), _FIELDS[model_name], "fields")
+    if e["type"] == "literal_error" and isinstance(e.get("input"), str):
+        expected = re.findall(r"'([^']+)'", e.get("ctx", {}).get("expected", ""))
+        close = difflib.get_close_matches(e["input"], expected, n=1, cutoff=0.6)
+        return f"; did you mean `{close[0]}`?" if close else ""
+    return ""
+
+
+def describe_error(source: str, data: dict, error: ValidationError, source_text: str | None = None) -> str:
+    """Turn a pydantic error into lines naming the file, the line, the item and the field, with
+    the nearest valid name where one was misspelt."""
     lines = []
     items = data.get("items") if isinstance(data, dict) else None
+    item_lines = _item_lines(source_text)
     errors = error.errors()
     item_errors = any(len(e["loc"]) > 2 and e["loc"][0] == "items" for e in errors)
     for e in errors:
         loc = list(e["loc"])
         if item_errors and loc == ["items"] and e["type"] == "too_short":
             continue  # follows from the bad item reported above
-        where = []
+        where, place, model_name = [], source, "Questionnaire"
         if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
             key = None
             if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
                 key = items[loc[1]].get("key")
+            if loc[1] < len(item_lines):
+                place = f"{source}:{item_lines[loc[1]]}"
             where.append(f"item {loc[1] + 1}" + (f" ({key})" if key else ""))
-            loc = loc[2:]
-        field = ".".join(_shown(p) for p in loc if not str(p).startswith("function-"))
+            loc, model_name = loc[2:], "Item"
+        shown = [p for p in loc if not str(p).startswith("function-")]
+        if len(shown) > 1 and str(shown[0]) in MODELS_BY_PLACE:
+            model_name = MODELS_BY_PLACE[str(shown[0])]
+        field = ".".join(_shown(p) for p in shown)
         if field:
             where.append(f"field {field}")
-        lines.append(f"{source}: {', '.join(where) or 'top level'}: {e['msg']}")
+        message = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{place}: {', '.join(where) or 'top level'}: {message}{_hint(e, model_name)}")
     return "\n".join(lines)
+
+
+def describe_model_error(where: str, data, error: ValidationError) -> str:
+    """A plugin's sector, scale or category dict that does not validate: one line per field."""
+    lines = []
+    key = data.get("key") if isinstance(data, dict) else None
+    name = f"{where}" + (f" ({key})" if key else "")
+    for e in error.errors():
+        field = ".".join(_shown(p) for p in e["loc"]) or "top level"
+        lines.append(f"{name}: field {field}: {e['msg'].removeprefix('Value error, ')}")
+    return "; ".join(lines)
 
 
 def _shown(part) -> str:
@@ -179,23 +231,38 @@ def _shown(part) -> str:
     return part if part.isprintable() and part.strip() == part and part else repr(part)
 
 
-def parse_questionnaire(data: dict, source: str = "<questionnaire>") -> Questionnaire:
+def parse_questionnaire(data: dict, source: str = "<questionnaire>", source_text: str | None = None) -> Questionnaire:
     """Validate a questionnaire given as a dict; raise QuestionnaireError saying where."""
     try:
         return Questionnaire.model_validate(data)
     except ValidationError as exc:
-        raise QuestionnaireError(describe_error(source, data, exc)) from None
+        raise QuestionnaireError(describe_error(source, data, exc, source_text)) from None
 
 
 def load_questionnaire(path: str | Path) -> Questionnaire:
     """Read and validate a questionnaire TOML file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise QuestionnaireError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise QuestionnaireError(f"{path}: cannot be read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise QuestionnaireError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return parse_questionnaire(data, str(path))
+    return parse_questionnaire(data, str(path), text)
+
+
+_FIELDS = {"Questionnaire": list(Questionnaire.model_fields), "Item": list(Item.model_fields),
+           "Text": list(Text.model_fields)}
+
+
+def load_any_questionnaire(path: str | Path) -> tuple[Questionnaire, dict[str, Scale]]:
+    """A questionnaire file, TOML or an XLSForm workbook (.xlsx), and the scales a workbook's
+    choice lists define (none for TOML: its scales come from plugins)."""
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        from .xlsform import read_xlsform
+        return read_xlsform(path)
+    return load_questionnaire(path), {}

@@ -2,7 +2,8 @@
 toolkit, so a plugin repository tests the way the core does).
 
 Fixtures: ``app`` (run on SQLite and on a real PostgreSQL server the suite starts itself),
-``client``, ``runner``, ``admin_client`` (signed in), ``make_campaign``, ``postgres_url``.
+``client``, ``runner``, ``admin_client`` (signed in), ``make_campaign``, ``app_config`` (to
+override), ``postgres_server``; helpers for plugin repositories below (docs/plugins.md lists them).
 Set SURVEY_TEST_BACKENDS=sqlite to run only on SQLite (e.g. where PostgreSQL is missing).
 """
 from __future__ import annotations

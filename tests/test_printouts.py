@@ -86,7 +86,12 @@ def test_ballots_pages_qr_tokens_and_text(app, client, runner, campaign, tmp_pat
     pages = [c for found in codes.values() for c in found if c.startswith("B:")]
     assert len(tokens) == 3 and len(set(tokens)) == 3
     per_ballot = len(images) // 3
-    assert per_ballot >= 2 and len(images) == 3 * per_ballot  # three units paginate
+    assert per_ballot == 1 and len(images) == 3  # three units in one grid, the commitments on lines below it
+    with app.app_context():
+        from survey.paper import ballot_layout
+        boxes = ballot_layout(db.session.scalar(select(BallotBatch)))["pages"][0]["boxes"]
+    assert {b["item"] for b in boxes if b["unit"] == "GEN-001"} >= {"commitments.1", "commitments.2"}
+    assert not any(b["item"].startswith("commitments") for b in boxes if b["unit"] != "GEN-001")
     assert sorted(pages) == sorted(f"B:{s}:P:{p}/{per_ballot}" for s in (1, 2, 3) for p in range(1, per_ballot + 1))
     assert all(len(found) >= 1 for found in codes.values())  # every page has its code
     assert not any(t in result.output for t in tokens)

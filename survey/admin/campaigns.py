@@ -55,6 +55,9 @@ class CampaignForm(OfficeForm):
                             choices=choice_list(LEAVE_OUT.items()))
     allow_repeat = BooleanField(_l("A shared family phone may answer again"))
     show_comments = BooleanField(_l("Show residents' comments in the results"))
+    personal_data = SelectField(_l("A phone or ID number in a comment"), default="refuse", choices=choice_list([
+        ("refuse", _l("Ask the resident to remove it (nothing is stored until they do)")),
+        ("mask", _l("Store the comment with the number masked"))]))
     previous_campaign = SelectField(_l("Previous campaign of the same units (for the change since then)"),
                                     default="", validators=[Optional()])
 
@@ -117,6 +120,7 @@ def _form_data(campaign: Campaign) -> dict:
         "minimum_sample": campaign.minimum_sample, "access": campaign.access,
         "dont_know": campaign.dont_know, "leave_out": campaign.leave_out,
         "allow_repeat": campaign.allow_repeat, "show_comments": campaign.show_comments,
+        "personal_data": campaign.personal_data,
         "previous_campaign": str(campaign.previous_campaign_id or ""),
     }
 
@@ -125,7 +129,7 @@ def _apply(form: CampaignForm, campaign: Campaign) -> dict:
     """Copy the form onto the campaign; return the changed settings as {name: new value}."""
     values = {"slug": form.slug.data, "name": form.name.data.strip(), "starts_on": form.starts_on.data,
               "ends_on": form.ends_on.data, "allow_repeat": form.allow_repeat.data,
-              "show_comments": form.show_comments.data,
+              "show_comments": form.show_comments.data, "personal_data": form.personal_data.data,
               "previous_campaign_id": int(form.previous_campaign.data) if form.previous_campaign.data else None}
     if "satisfaction_line" in form:
         old = _form_data(campaign) if campaign.id else {}
@@ -199,7 +203,8 @@ def campaign_page(campaign: Campaign, status: int = 200, upload=None, problems=N
     return render_template(
         "admin/campaign.html", campaign=campaign, rows=rows, totals=totals, actions=actions,
         action_labels=ACTION_LABELS, action_form=ActionForm(), upload=upload or UploadForm(),
-        problems=problems or [], registry=current_registry()), status
+        problems=problems or [], registry=current_registry(),
+        frozen_keys=frozen_questionnaire_keys(campaign.id)), status
 
 
 @bp.get("/campaigns/<slug>")
@@ -246,3 +251,28 @@ def units_import(slug):
     flash(_("Units imported: %(added)d added, %(updated)d updated.", added=result.added,
             updated=result.updated), "ok")
     return redirect(url_for("admin.campaign", slug=slug))
+
+
+def frozen_questionnaire_keys(campaign_id: int) -> list[str]:
+    """The keys of the questionnaires a campaign froze when it opened."""
+    from ..models import QuestionnaireSnapshot
+    return list(db.session.scalars(select(QuestionnaireSnapshot.key).filter_by(campaign_id=campaign_id)
+                                   .order_by(QuestionnaireSnapshot.key)))
+
+
+@bp.get("/campaigns/<slug>/questionnaires/<key>.xlsx")
+def questionnaire_xlsform(slug, key):
+    """A frozen questionnaire as an XLSForm workbook (survey, choices and settings sheets)."""
+    from ..snapshot import frozen_for
+    from ..xlsform import write_xlsform
+    campaign = get_campaign(slug)
+    if key not in frozen_questionnaire_keys(campaign.id):
+        abort(404)
+    frozen = frozen_for(campaign.id, key)
+    scales = {k: frozen.scales[k] for k in frozen.questionnaire.scales_used() if k in frozen.scales}
+    if "yesno" in frozen.questionnaire.scales_used() and "yesno" not in scales:
+        from ..questions import YESNO
+        scales["yesno"] = YESNO
+    body = write_xlsform(frozen.questionnaire, scales)
+    return current_app.response_class(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                      headers={"Content-Disposition": f'attachment; filename="{key}-{frozen.questionnaire.version}.xlsx"'})

@@ -25,7 +25,8 @@ def main():
 
 
 for _command in (database.db_group, users.user_group, units.units_group, campaigns.campaign_group,
-                 *printing.COMMANDS, *results.COMMANDS, scanning.scan, plugins.plugins, serving.serve, serving.demo):
+                 *printing.COMMANDS, *results.COMMANDS, scanning.scan, plugins.plugins, plugins.plugin_group, serving.serve,
+                 serving.demo):
     main.add_command(_command)
 
 
