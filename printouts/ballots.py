@@ -283,9 +283,10 @@ class BallotPrintout(Printout):
                 "category": _("Respondent category: %(category)s", category=category or ""),
                 "you_are": _("You are:"),
                 "number": _("Ballot No."),
-                "mark": _("For each unit, mark one box (√) under each item. An item with two or more boxes "
-                          "marked is invalid; an item left empty is blank; leave a unit's whole row empty "
-                          "if you do not know it. Do not write your name."),
+                "mark": _("For each unit, mark one box (√) under each item, with a pen. To correct, fill the wrong box "
+                          "in completely (■) and mark the right one. An item with two or more boxes marked is "
+                          "invalid; an item left empty is blank; leave a unit's whole row empty if you do not "
+                          "know it. Do not write your name."),
                 "scan": _("Or scan the code on the right to answer by phone. The ballot counts once: "
                           "by phone or on paper."),
                 "unit": _("Unit"),

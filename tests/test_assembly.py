@@ -48,11 +48,11 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
         assert 32 < x and x + w < width - 32 and 32 < y and y + h < height - 32
     rects = sorted(tuple(b["rect"]) for b in boxes)
     assert all(a[0] + a[2] <= c[0] or a[1] + a[3] <= c[1] or c[1] + c[3] <= a[1] for a, c in zip(rects, rects[1:]))
-    subprocess.run(["pdftoppm", "-r", "100", "-png", "-f", str(pages_of(pdf) - per_ballot + 1), str(pdf),
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", str(pages_of(pdf) - per_ballot + 1), str(pdf),
                     str(tmp_path / "last")], check=True)
     codes = " ".join(subprocess.run(["zbarimg", "--raw", "-q", str(p)], capture_output=True, text=True).stdout
                      for p in sorted(tmp_path.glob("last-*.png")))
-    assert f"B:300:P:{per_ballot}/{per_ballot}" in codes and "/b/" in codes
+    assert f"B:300:P:{per_ballot}/{per_ballot}:K:" in codes and "/b/" in codes
     pdftext = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "第20村民委员会" in pdftext
 

@@ -25,7 +25,7 @@ import zxingcpp
 
 from .marks import ItemReading, decide
 
-PAGE_CODE = re.compile(r"^B:([0-9]{1,9}):P:([0-9]{1,3})/([0-9]{1,3})(?::K:([0-9a-f]{1,16}))?$")
+PAGE_CODE = re.compile(r"^B:([0-9]{1,9}):P:([0-9]{1,3})/([0-9]{1,3})(?::K:([0-9A-F]{1,16}))?$")
 CANON_DPI = 200
 PX = CANON_DPI / 72  # canonical pixels per point
 MAX_RESIDUAL = 4.0  # canonical pixels (0.5 mm): beyond it the page is not flat enough to trust

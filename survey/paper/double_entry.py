@@ -51,7 +51,7 @@ def ballot_form(campaign: Campaign, serial: int, lang: str) -> BallotForm:
                       [] if chosen else categories_for(campaign.id, units))
 
 
-SERIAL_CODE = re.compile(r"(?:0*([0-9]{1,9}))|(?:B:([0-9]{1,9}):P:[0-9]{1,3}/[0-9]{1,3}(?::K:[0-9a-f]{1,16})?)")
+SERIAL_CODE = re.compile(r"(?:0*([0-9]{1,9}))|(?:B:([0-9]{1,9}):P:[0-9]{1,3}/[0-9]{1,3}(?::K:[0-9A-F]{1,16})?)")
 
 
 def parse_serial(campaign: Campaign, raw: str | None) -> int | None:

@@ -42,9 +42,10 @@ def _tokens(campaign_id: int, batch_id: int, first: int, count: int) -> Iterator
 
 
 def campaign_key(campaign: Campaign) -> str:
-    """Six hex digits printed in every ballot page's code: which campaign a scanned page is from
+    """Four hex digits (upper case: the page code stays in QR's compact alphanumeric mode, one
+    small symbol) printed in every ballot page's code: which campaign a scanned page is from
     (campaigns of different offices can share serial numbers and ids, not slug and id together)."""
-    return hashlib.sha256(f"{campaign.id}:{campaign.slug}".encode()).hexdigest()[:6]
+    return hashlib.sha256(f"{campaign.id}:{campaign.slug}".encode()).hexdigest()[:4].upper()
 
 
 def print_ballots(campaign: Campaign, out: str | Path, count: int, *, base_url: str,
