@@ -160,7 +160,21 @@ def scans_review(slug):
             if doubt.item != "category":
                 options += [(BLANK, _("none marked")), (INVALID, _("two or more marked"))]
     return render_template("admin/scan_review.html", campaign=campaign, doubt=doubt, page=page, unit=unit,
-                           options=options, left=left, form=form, reasons=REASONS)
+                           options=options, left=left, form=form, reasons=REASONS,
+                           item_label=_item_label(campaign, doubt) if doubt and doubt.unit_id else None)
+
+
+def _item_label(campaign, doubt) -> str | None:
+    """The question as printed on the ballot, in the reader's language."""
+    from flask_babel import get_locale
+
+    from ..paper.double_entry import ballot_form
+    for block in ballot_form(campaign, doubt.serial, str(get_locale() or "zh_CN")).blocks:
+        if block.unit_id == doubt.unit_id:
+            for q in block.questions:
+                if q.key == doubt.item:
+                    return q.label
+    return None
 
 
 REASONS = {"faint": _l("a faint or small mark"), "unsure": _l("not read surely"),

@@ -274,8 +274,12 @@ def crop(reading: PageReading, rects: list[list[float]], page_h: float, margin_p
     ys = [r[1] for r in rects] + [r[1] + r[3] for r in rects]
     left, top = _canon(min(xs) - margin_pt * 4, max(ys) + margin_pt / 2, page_h)
     right, bottom = _canon(max(xs) + margin_pt, min(ys) - margin_pt / 2, page_h)
-    image = reading.warped
-    h, w = image.shape
+    image = cv2.cvtColor(reading.warped, cv2.COLOR_GRAY2BGR)
+    for x, y, w_pt, h_pt in rects:  # the item's boxes outlined, so the reviewer sees which line is asked
+        x0, y0 = _canon(x, y + h_pt, page_h)
+        x1, y1 = _canon(x + w_pt, y, page_h)
+        cv2.rectangle(image, (int(x0) - 3, int(y0) - 3), (int(x1) + 3, int(y1) + 3), (40, 40, 220), 2)
+    h, w = image.shape[:2]
     part = image[max(int(top), 0):min(int(bottom), h), max(int(left), 0):min(int(right), w)]
     ok, png = cv2.imencode(".png", part)
     return png.tobytes() if ok else b""

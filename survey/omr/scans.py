@@ -253,7 +253,8 @@ class BallotState:
 
     serial: int
     pages: int
-    read: list[int] = field(default_factory=list)
+    read: list[int] = field(default_factory=list)      # pages read, with no doubt left
+    scanned: list[int] = field(default_factory=list)   # pages scanned (read or with a doubt)
     doubts: int = 0
     status: str = "waiting"  # waiting (pages or doubts missing), ready, counted, refused
 
@@ -271,6 +272,8 @@ def ballots(campaign: Campaign) -> list[BallotState]:
         state = out.setdefault(page.serial, BallotState(page.serial, page.pages or 1))
         if page.status in ("read", "counted") and page.page not in state.read:
             state.read.append(page.page)
+        if page.status in ("read", "counted", "doubt") and page.page not in state.scanned:
+            state.scanned.append(page.page)
         if page.status == "counted":
             state.status = "counted"
         if page.status == "refused":
