@@ -284,8 +284,7 @@ class PaperTallySheet(db.Model):
     box: Mapped[str | None] = mapped_column(String(40))           # the box / sheet label the clerks typed
     serial_ranges: Mapped[list | None] = mapped_column(JSON)     # [[first, last], …] of the ballots counted
     counts: Mapped[list | None] = mapped_column(JSON)            # [[unit id, item, choice, n], …] as added
-    status: Mapped[str] = mapped_column(String(10), default="accepted", server_default="accepted")
-    voided_by: Mapped[str | None] = mapped_column(String(80))
+    voided_by: Mapped[str | None] = mapped_column(String(80))   # set when a supervisor voids the sheet
 
 
 class PaperTallyEntry(db.Model):

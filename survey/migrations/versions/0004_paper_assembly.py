@@ -24,8 +24,6 @@ def upgrade():
     op.add_column("paper_tally_sheet", sa.Column("box", sa.String(length=40), nullable=True))
     op.add_column("paper_tally_sheet", sa.Column("serial_ranges", sa.JSON(), nullable=True))
     op.add_column("paper_tally_sheet", sa.Column("counts", sa.JSON(), nullable=True))
-    op.add_column("paper_tally_sheet", sa.Column("status", sa.String(length=10), nullable=False,
-                                                 server_default="accepted"))
     op.add_column("paper_tally_sheet", sa.Column("voided_by", sa.String(length=80), nullable=True))
     op.create_table(
         "paper_tally_entry",
@@ -41,7 +39,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table("paper_tally_entry")
-    columns = [("paper_tally_sheet", name) for name in ("voided_by", "status", "counts", "serial_ranges", "box")]
+    columns = [("paper_tally_sheet", name) for name in ("voided_by", "counts", "serial_ranges", "box")]
     columns += [("ballot_batch", "layout"), ("campaign", "leave_out"), ("campaign", "dont_know")]
     for table, name in columns:
         if op.get_bind().dialect.name == "sqlite":  # no batch copy: see the module docstring
