@@ -20,6 +20,7 @@ from reportlab.platypus.doctemplate import ActionFlowable
 from reportlab.platypus import Flowable, Frame, KeepTogether, LayoutError, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from survey.questionnaire import Text
+from survey.disclosure import minimum_cell
 from survey.registry import current_registry
 from survey.results import CampaignResults, Figures, UnitResult, visible_comments
 
@@ -50,6 +51,8 @@ class ResultReport(Printout):
     """A campaign's result report; draw() pours the story into A4 frames page by page."""
 
     def __init__(self, results: CampaignResults, lang: str = "zh_CN", progress=None):
+        """results: from survey.disclosure.disclosed_results(), never the full figures."""
+        results.check_disclosed()
         super().__init__(progress)
         self.results = results
         self.lang = lang
@@ -138,6 +141,8 @@ class ResultReport(Printout):
         return story
 
     def verdict(self, u: UnitResult) -> str:
+        if not u.enough_raters:
+            return _("Not enough raters")
         words = [_("Must remedy") if u.must_remedy else (_("Meets the line") if u.rate is not None else _("No answers"))]
         if u.inconclusive:
             words.append(_("Inconclusive"))
@@ -158,7 +163,9 @@ class ResultReport(Printout):
                         "%(composition)s do not meet the composition minimum.",
                         units=len(r.units), raters=raters, online=raters - paper, paper=paper,
                         remedy=len(r.remedy), inconclusive=sum(u.inconclusive for u in r.units),
-                        composition=len(r.composition_not_met)))]
+                        composition=len(r.composition_not_met))),
+               self.p(_("Figures of a group of fewer than %(n)s raters are not shown (—), so that nobody's answers can be read from them.",
+                        n=minimum_cell(c)))]
         if r.previous:
             out.append(self.p(_("Change is compared with “%(name)s”.", name=r.previous.name)))
         out.append(self.p(_("Ranking"), "h1"))
@@ -246,7 +253,7 @@ class ResultReport(Printout):
                              paper=u.raters_by_channel.get("paper", 0), rate=pct(u.rate),
                              interval=interval_text(u.overall.total),
                              score="—" if u.score is None else f"{u.score:.1f}", verdict=self.verdict(u)))]
-            out.append(KeepTogether(head + ([self.item_table(u)] if u.items else [])))
+            out.append(KeepTogether(head + ([self.item_table(u)] if u.items and u.enough_raters else [])))
         return out
 
     def item_table(self, u: UnitResult) -> Table:
@@ -258,7 +265,9 @@ class ResultReport(Printout):
             counts = " · ".join(f"{c.label.get(self.lang)} {f.counts.get(c.key, 0)}" for c in i.scale.choices)
             if f.dont_know or i.not_rated:  # apart from the valid answers, never in the rate's base
                 counts += " (" + _("don't know %(n)d", n=f.dont_know) + " · " + _("not rated %(n)d", n=i.not_rated) + ")"
-            rows.append([i.label.get(self.lang), counts, f.valid, pct(f.rate), interval_text(f),
+            if f.withheld:
+                counts = "—"
+            rows.append([i.label.get(self.lang), counts, "—" if f.withheld else f.valid, pct(f.rate), interval_text(f),
                          "—" if f.score is None else f"{f.score:.1f}"])
             if i in u.remedy_items:
                 style.append(("TEXTCOLOR", (3, len(rows) - 1), (3, len(rows) - 1), RED))

@@ -8,9 +8,11 @@ DEFAULTS = {
     "DATABASE_URL": None,
     # The public address QR codes and printed short links point to.
     "BASE_URL": "http://127.0.0.1:5000",
-    # Limits on answering, per client address (kept in memory or Redis, never in responses).
+    # Limits on answering, per client address (never in responses, never an address in the clear).
+    # Empty: a SQLite file of its own in the instance folder, shared by every worker; redis://…
+    # to share between servers; memory:// counts per worker (tests only).
     "RATELIMIT_ENABLED": True,
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": "",
     "RATELIMIT_ANSWER": "300 per minute;3000 per hour",
     "RATELIMIT_LOGIN": "10 per minute;50 per hour",
     "COMMENT_MAX_LENGTH": 500,
@@ -18,6 +20,8 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 256 * 1024,
     # How many reverse proxies (nginx) stand in front: their X-Forwarded-For is then trusted.
     "PROXY_COUNT": 0,
+    # How often each server process looks for campaigns due for a scrub (0 turns the thread off).
+    "SCRUB_POLL_SECONDS": 60,
 }
 
 
@@ -53,7 +57,8 @@ def configure(app, test_config=None):
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["SURVEY_MAX_CONTENT_LENGTH"])
     app.config["RATELIMIT_ENABLED"] = _truthy(app.config["SURVEY_RATELIMIT_ENABLED"])
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["SURVEY_RATELIMIT_STORAGE_URI"]
+    from .limits import storage_uri
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config["SURVEY_RATELIMIT_STORAGE_URI"], app.instance_path)
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     # If Redis is unreachable, count in memory for a while rather than refuse residents' answers.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)

@@ -25,7 +25,7 @@ FORMATS = ("csv", "xlsx", "json")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 RAW_COLUMNS = ["response_id", "unit_code", "category", "channel", "day", "item", "choice", "text"]
 UNIT_COLUMNS = ["raters", "composition_share", "rank", "sector_rank", "previous_rate", "change",
-                "must_remedy", "composition_met", "inconclusive", "final", "remedy_items"]
+                "must_remedy", "composition_met", "inconclusive", "final", "not_enough_raters", "remedy_items"]
 
 
 def neutralise(value):
@@ -49,7 +49,9 @@ def _deep(value):
 
 # --- results ----------------------------------------------------------------------------------
 def result_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[list[str], list[list]]:
-    """One row per unit (item empty: its overall figures and verdict) and one per rated item."""
+    """One row per unit (item empty: its overall figures and verdict) and one per rated item,
+    from disclosed results (survey.disclosure): small groups are empty cells."""
+    results.check_disclosed()
     choices = list(dict.fromkeys(c.key for u in results.units for i in u.items for c in i.scale.choices))
     categories = list(results.categories)
     header = (["unit_code", "unit_name", "sector", "item", "item_label", "scale", "valid", "positive",
@@ -59,8 +61,11 @@ def result_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[list[
 
     def figures(f: Figures, by_category, by_channel, not_rated=None) -> list:
         low, high = f.interval or (None, None)
-        return ([f.valid, f.positive, f.rate, low, high, f.score, f.dont_know, not_rated]
-                + [f.counts.get(c, 0) for c in choices]
+        # withheld figures (survey/disclosure.py) are empty cells, not zeros
+        shown = [f.valid, f.positive] if not f.withheld else [None, None]
+        return (shown + [f.rate, low, high, f.score]
+                + ([None, None] if f.withheld else [f.dont_know, not_rated])
+                + [None if f.withheld else f.counts.get(c, 0) for c in choices]
                 + [by_category[c].rate if c in by_category else None for c in categories]
                 + [by_channel[c].rate if c in by_channel else None for c in ("online", "paper")])
 
@@ -70,7 +75,7 @@ def result_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[list[
         overall = u.overall
         rows.append(unit + ["", "", ""] + figures(overall.total, overall.by_category, overall.by_channel)
                     + [u.raters, u.share, u.rank, u.sector_rank, u.previous_rate, u.change, u.must_remedy,
-                       u.composition_met, u.inconclusive, u.final, " ".join(i.key for i in u.remedy_items)])
+                       u.composition_met, u.inconclusive, u.final, not u.enough_raters, " ".join(i.key for i in u.remedy_items)])
         for i in u.items:
             b = i.figures
             rows.append(unit + [i.key, i.label.get(locale), i.scale.key]
@@ -79,7 +84,9 @@ def result_table(results: CampaignResults, locale: str = "zh_CN") -> tuple[list[
 
 
 def write_results(results: CampaignResults, fmt: str, path: str, locale: str = "zh_CN") -> None:
-    """Write the results: the JSON document, or the result table as CSV or XLSX."""
+    """Write the results (disclosed: survey.disclosure): the JSON document, or the result
+    table as CSV or XLSX."""
+    results.check_disclosed()
     if fmt == "json":
         _write_json(path, _deep(results.as_dict()))
         return
@@ -87,7 +94,8 @@ def write_results(results: CampaignResults, fmt: str, path: str, locale: str = "
     settings = [["campaign", results.campaign.slug], ["name", neutralise(results.campaign.name)],
                 ["satisfaction_line", results.line],
                 ["composition_minimum", results.campaign.composition_minimum],
-                ["minimum_sample", results.campaign.minimum_sample]]
+                ["minimum_sample", results.campaign.minimum_sample],
+                ["minimum_cell", results.campaign.minimum_cell]]
     _write_table(fmt, path, header, rows, extra_sheet=("campaign", settings))
 
 

@@ -2,7 +2,8 @@
 
 Anonymity shapes the response tables: a response has a random id, the day (never the time)
 it was given, and no address, agent, cookie or token. On SQLite the response and answer
-tables are WITHOUT ROWID, so their physical order follows the random id, not arrival.
+tables are WITHOUT ROWID, keyed by the random id; what the database engine keeps of arrival
+order (write-ahead log, cell order, xmin) is removed by the scrub (survey/anonymity.py).
 Ballot tokens are stored hashed and share no key with responses.
 """
 from __future__ import annotations
@@ -12,9 +13,11 @@ import json
 import re
 import secrets
 
+from sqlalchemy import false
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import db
 
@@ -36,13 +39,26 @@ def random_id() -> str:
 
 
 class User(db.Model):
-    """An admin of the campaign office."""
+    """Someone who signs in to the admin, with a role (docs/users.md) and the scope it applies to.
+
+    The scope: the campaigns assigned (none listed: every campaign; a clerk always has some),
+    and for a branch admin the units of one parent organisation or a listed set of unit codes.
+    session_version is part of the session cookie's user id: raising it (sign-out, a password
+    change or reset, disabling) ends every session of this user in every worker at once.
+    """
 
     __tablename__ = "user"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    role: Mapped[str] = mapped_column(String(12), default="office", server_default="office")
+    unit_parent: Mapped[str | None] = mapped_column(String(200))
+    unit_codes: Mapped[list | None] = mapped_column(JSON)
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    campaigns: Mapped[list[Campaign]] = relationship(secondary="user_campaign", order_by="Campaign.id")
 
     # Flask-Login
     is_authenticated = True
@@ -53,7 +69,21 @@ class User(db.Model):
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The id the session cookie carries: user id and session version, so an ended
+        session's cookie names a version that no longer exists."""
+        return f"{self.id}.{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """End every session of this user (the next request of each is signed out)."""
+        self.session_version = (self.session_version or 0) + 1
+
+
+class UserCampaign(db.Model):
+    """A campaign assigned to a user (clerks enter paper ballots only in these)."""
+
+    __tablename__ = "user_campaign"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
 
 
 class Campaign(db.Model):
@@ -69,12 +99,17 @@ class Campaign(db.Model):
     satisfaction_line: Mapped[float] = mapped_column(Float, default=0.70)
     composition_minimum: Mapped[float] = mapped_column(Float, default=0.30)
     minimum_sample: Mapped[int] = mapped_column(Integer, default=30)
+    # breakdown cells with fewer raters are withheld from every report (survey/disclosure.py)
+    minimum_cell: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     access: Mapped[str] = mapped_column(String(10), default="both")
     allow_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     show_comments: Mapped[bool] = mapped_column(Boolean, default=False)
     # a mobile or ID number in a comment: "refuse" the answer with a message, or "mask" and store
     personal_data: Mapped[str] = mapped_column(String(10), default="refuse", server_default="refuse")
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
+    # minutes between scrubs while open (at most 60), and when the last one finished (UTC)
+    scrub_interval: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    scrubbed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # "Don't know" (不了解) on every rated item, counted apart; and what a ballot holder may
     # leave out by phone: "none" (every item), "unit" (a whole unit), "items" (any item).
     dont_know: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -82,6 +117,13 @@ class Campaign(db.Model):
 
     units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.code",
                                              cascade="all, delete-orphan")
+
+    @validates("minimum_cell")
+    def _check_minimum_cell(self, _key, value):
+        """A cell of fewer than 3 raters would expose people: refuse it (docs/results.md)."""
+        if value is not None and int(value) < 3:
+            raise ValueError("minimum_cell must be at least 3 raters")
+        return value
 
     @property
     def accepts_open(self) -> bool:
@@ -92,6 +134,12 @@ class Campaign(db.Model):
     def accepts_tokens(self) -> bool:
         """Holders of one-time ballot tokens may answer."""
         return self.access in ("tokens", "both")
+
+
+# once a campaign opens, a unit's code is printed on QR codes and its answers follow its
+# questionnaire and numbered commitments: the admin and the units import change only its
+# name and parent
+UNIT_FIELDS_FIXED_AT_OPENING = ("code", "sector", "questionnaire", "commitments")
 
 
 class Unit(db.Model):
@@ -163,7 +211,10 @@ class Response(db.Model):
 
 
 class Answer(db.Model):
-    """The answer to one item: a choice key, or the text of a comment."""
+    """The answer to one item: a choice key, or the text of a comment.
+
+    On PostgreSQL the table is 16 hash partitions of response_id (migration 0004_scrub), so a
+    scrub rewrites a sixteenth of it at a time."""
 
     __tablename__ = "answer"
     __table_args__ = {"sqlite_with_rowid": False}
@@ -222,6 +273,31 @@ class BallotToken(db.Model):
     redeemed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     batch: Mapped[BallotBatch] = relationship()
+
+
+class ScrubLease(db.Model):
+    """Which server process may scrub now (survey/anonymity.py): one row, taken until expires_at."""
+
+    __tablename__ = "scrub_lease"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(120))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+class FormNonce(db.Model):
+    """A spent form id (一次性表单号): the hash of the single-use id an answer form was issued
+    with, and the day it was issued, so a repeated submission of the same form (a double tap,
+    a browser resending, a proxy retrying a POST on another server) counts once.
+
+    Written by the answering transaction, together with the response, answer and tally rows
+    (survey/nonces.py, survey/responses.py): a scrub that removes the answering transaction's
+    traces (xmin, dead tuples, page order) must treat this table like theirs. It links to
+    nothing — no response id, unit, campaign or time finer than the day — and its rows are
+    purged once the form id could no longer be submitted (survey.nonces.purge_expired).
+    """
+
+    __tablename__ = "form_nonce"
+    __table_args__ = {"sqlite_with_rowid": False}
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issued_on: Mapped[dt.date] = mapped_column(Date, index=True)
 
 
 class AuditEntry(db.Model):

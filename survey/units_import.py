@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .db import db
-from .models import CODE_PATTERN, Campaign, Unit, audit
+from .models import CODE_PATTERN, UNIT_FIELDS_FIXED_AT_OPENING, Campaign, Unit, audit
 from .plugins import Registry
 
 HEADERS = {
@@ -108,27 +108,34 @@ def _column(cell: str) -> str | None:
     return None
 
 
-def import_units(campaign: Campaign, filename: str, content: bytes, registry: Registry, actor: str) -> ImportResult:
-    """Validate every row, then add or update the units in one transaction."""
+def import_units(campaign: Campaign, filename: str, content: bytes, registry: Registry, actor: str,
+                 scope=None) -> ImportResult:
+    """Validate every row, then add or update the units in one transaction. With a scope
+    (survey.roles.Scope of a branch admin) every row's unit, as it is and as the row makes
+    it, must be within the scope, or nothing is imported."""
     if campaign.state not in ("draft", "open"):
         raise UnitImportError([f"campaign {campaign.slug} is {campaign.state}: units can be imported while it is draft or open"])
     rows = read_rows(filename, content)
     problems, seen, good = [], {}, []
+    existing = {u.code: u for u in campaign.units}
     for number, row in enumerate(rows, start=2):
         if not any(row.values()):
             continue
         errors = _check_row(row, registry)
+        if campaign.state == "open" and row.get("code") in existing and not errors:
+            errors += _fixed_since_opening(existing[row["code"]], row, registry)
         code = row.get("code", "")
         if code and code in seen:
             errors.append(f"field code: {code!r} is already used in row {seen[code]}")
         seen.setdefault(code, number)
         problems.extend(f"row {number}: {e}" for e in errors)
         good.append(row)
+    if scope is not None:
+        problems.extend(_outside_scope(campaign, rows, scope))
     if problems:
         raise UnitImportError(problems)
     if not good:
         raise UnitImportError(["the file has a header but no units"])
-    existing = {u.code: u for u in campaign.units}
     result = ImportResult()
     try:
         for row in good:
@@ -158,9 +165,38 @@ def import_units(campaign: Campaign, filename: str, content: bytes, registry: Re
     return result
 
 
+def _outside_scope(campaign: Campaign, rows: list[dict], scope) -> list[str]:
+    """One problem per row whose unit is, or would become, outside the importer's units."""
+    from flask_babel import gettext as _
+    existing = {u.code: u for u in campaign.units}
+    problems = []
+    for number, row in enumerate(rows, start=2):
+        code = row.get("code", "")
+        if not code:
+            continue
+        before = existing.get(code)
+        if not scope.unit(code, row.get("parent") or None) or (
+                before is not None and not scope.unit(before.code, before.parent)):
+            problems.append(_("row %(row)d: unit %(code)s is not one of your units", row=number, code=code))
+    return problems
+
+
 def split_commitments(text: str) -> list[str]:
     """A unit's public commitments from one cell: line breaks or ；/; separate them."""
     return [p.strip() for p in re.split(r"[\n；;]+", text or "") if p.strip()][:20]
+
+
+def _fixed_since_opening(unit: Unit, row: dict, registry: Registry) -> list[str]:
+    """An open campaign's unit keeps what its answers follow (UNIT_FIELDS_FIXED_AT_OPENING):
+    a row may rename it or change its parent, nothing else."""
+    default = registry.default_questionnaire(row.get("sector", ""))
+    wanted = {"sector": row.get("sector", ""),
+              "questionnaire": row.get("questionnaire") or (default.key if default else None),
+              "commitments": split_commitments(row.get("commitments", ""))}
+    return [f"field {name}: unit {unit.code} is being answered, so it keeps the {name} it had when "
+            f"the campaign opened ({getattr(unit, name)!r}); only its name and parent can change"
+            for name, value in wanted.items() if name in UNIT_FIELDS_FIXED_AT_OPENING
+            and value != (getattr(unit, name) or ([] if name == "commitments" else None))]
 
 
 def _check_row(row: dict, registry: Registry) -> list[str]:

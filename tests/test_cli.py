@@ -112,8 +112,8 @@ def test_campaign_create_validates(runner, draft):
 
 def test_user_create(runner):
     assert runner.invoke(args=["user", "create", "clerk"], input="short\nshort\n").exit_code == 1
-    assert runner.invoke(args=["user", "create", "clerk", "--password", "long-enough-1"]).exit_code == 0
-    again = runner.invoke(args=["user", "create", "clerk", "--password", "long-enough-1"])
+    assert runner.invoke(args=["user", "create", "clerk"], input="long-enough-1\nlong-enough-1\n").exit_code == 0
+    again = runner.invoke(args=["user", "create", "clerk"], input="long-enough-1\nlong-enough-1\n")
     assert again.exit_code == 1 and "already exists" in again.output
 
 

@@ -566,9 +566,10 @@ def test_every_admin_post_refuses_a_missing_or_wrong_csrf_token(app, admin_clien
     make_campaign(slug="csrf-2025", units=[("C-1", "城关镇党委", "general")], state="draft")
     other = app.test_client()  # a token valid for another session is still wrong here
     foreign = csrf_from(other.get("/admin/login").get_data(as_text=True))
-    values = {"slug": "csrf-2025", "code": "C-1", "serial": 1, "action": "open", "sheet_id": 1, "box": "Box 1"}
+    values = {"slug": "csrf-2025", "code": "C-1", "serial": 1, "action": "open", "user_id": 1, "sheet_id": 1,
+              "box": "Box 1"}
     plausible = {"slug": "other-2025", "name": "新活动", "satisfaction_line": "70", "composition_minimum": "30",
-                 "minimum_sample": "30", "access": "both", "code": "C-9", "sector": "general",
+                 "minimum_sample": "30", "minimum_cell": "5", "access": "both", "code": "C-9", "sector": "general",
                  "username": ADMIN_USER, "password": ADMIN_PASSWORD, "serial": "1", "reason": "r",
                  "response_id": "0" * 32, "item": "comment", "clerk": "office", "category": "resident",
                  "issued": "1", "returned": "1", "valid": "1", "invalid": "0"}
@@ -576,7 +577,8 @@ def test_every_admin_post_refuses_a_missing_or_wrong_csrf_token(app, admin_clien
     assert len(rules) >= 10, [r.rule for r in rules]
     before = dump_database(app)
     for rule in rules:
-        url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+        own = {"action": "disable"} if rule.endpoint == "admin.user_active" else {}
+        url = rule.build({k: {**values, **own}[k] for k in rule.arguments}, append_unknown=False)[1]
         for token in (None, "", "not-a-token", foreign):
             data = dict(plausible)
             if token is not None:

@@ -4,12 +4,14 @@ from sqlalchemy import select
 
 from ..db import db
 from ..models import AuditEntry
+from ..roles import require
 from . import bp
 
 PER_PAGE = 100
 
 
 @bp.get("/audit")
+@require("audit.view")
 def audit_log():
     """The audit log, 100 entries a page."""
     page = request.args.get("page", 1, type=int)

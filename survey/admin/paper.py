@@ -16,6 +16,7 @@ from ..db import db
 from ..security import allow_own_script
 from ..models import BallotBatch, RespondentCategory
 from ..models import PaperTallySheet
+from ..roles import current_scope, require
 from . import bp
 from .campaigns import get_campaign
 
@@ -28,12 +29,25 @@ def _lang() -> str:
     return str(get_locale())
 
 
+def _scoped_codes(campaign) -> list[str] | None:
+    """The unit codes a printout is limited to: None for every unit, else the user's units
+    (a PaperError when the user has none in this campaign: an empty list would mean all)."""
+    scope = current_scope()
+    if scope.all_units:
+        return None
+    codes = sorted(u.code for u in scope.units(campaign.units))
+    if not codes:
+        raise paper.PaperError(_("None of your units is in this campaign."))
+    return codes
+
+
 def _pdf(printout, name: str) -> Response:
     return Response(printout.get_pdf(), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.get("/campaigns/<slug>/paper/")
+@require("paper.view")
 def paper_index(slug):
     """Printed batches with their serial ranges, counting progress and the printouts."""
     campaign = get_campaign(slug)
@@ -62,12 +76,13 @@ def paper_reconciliation(slug):
 
 
 @bp.get("/campaigns/<slug>/paper/tally-sheet.pdf")
+@require("print")
 def paper_tally_sheet(slug):
     """The tally sheet (计票表) as a PDF."""
     campaign = get_campaign(slug)
     try:
         printout = paper.tally_sheet_printout(campaign, request.args.get("lang", _lang()),
-                                              request.args.get("category") or None)
+                                              request.args.get("category") or None, _scoped_codes(campaign))
     except (paper.PaperError, FontMissing) as exc:
         flash(str(exc), "error")
         return redirect(url_for(".paper_index", slug=slug))
@@ -75,12 +90,14 @@ def paper_tally_sheet(slug):
 
 
 @bp.get("/campaigns/<slug>/paper/posters.pdf")
+@require("print")
 def paper_posters(slug):
     """Every unit's QR poster as a PDF (A4, or A5 two-up with ?a5=1)."""
     campaign = get_campaign(slug)
     try:
         printout = paper.poster_printout(campaign, current_app.config["SURVEY_BASE_URL"],
-                                         request.args.get("lang", _lang()), bool(request.args.get("a5")))
+                                         request.args.get("lang", _lang()), bool(request.args.get("a5")),
+                                         _scoped_codes(campaign))
     except (paper.PaperError, FontMissing) as exc:
         flash(str(exc), "error")
         return redirect(url_for(".paper_index", slug=slug))
@@ -98,6 +115,7 @@ def entry_grids(blocks) -> list[tuple]:
 
 
 @bp.route("/campaigns/<slug>/paper/entry", methods=["GET", "POST"])
+@require("paper.enter")
 def paper_entry(slug):
     """Enter one numbered ballot: first its number (typed or scanned), then every item as
     marked, by keyboard (survey/static/paper-entry.js) or by clicking (no script needed)."""
@@ -138,6 +156,7 @@ def paper_entry(slug):
 
 
 @bp.get("/campaigns/<slug>/paper/mismatches")
+@require("paper.view")
 def paper_mismatches(slug):
     """Ballots whose two entries differ, with each differing line, to resolve."""
     campaign = get_campaign(slug)
@@ -169,6 +188,7 @@ def _tally_diffs(campaign) -> list[tuple[str, list[str], list[tuple[str, dict]]]
 
 
 @bp.post("/campaigns/<slug>/paper/mismatches/<int:serial>")
+@require("paper.resolve")
 def paper_resolve(slug, serial):
     """A supervisor picks the entry that matches the paper ballot."""
     campaign = get_campaign(slug)
@@ -221,6 +241,7 @@ def _sheet_from_form(form_data, blocks) -> tuple[paper.TallyCounts, list[str]]:
 
 
 @bp.route("/campaigns/<slug>/paper/tally", methods=["GET", "POST"])
+@require("paper.tally")
 def paper_tally(slug):
     """Enter a hand-counted tally sheet (each sheet twice, by two clerks); it is added only if
     every number reconciles and both entries agree."""

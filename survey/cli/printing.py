@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
 from .common import get_campaign, lang_option, printing_errors, progress, unit_codes
 
 
@@ -19,6 +20,7 @@ from .common import get_campaign, lang_option, printing_errors, progress, unit_c
 @lang_option("Language of the poster's texts.")
 @click.option("--units", "units", help="Only these unit codes, comma-separated.")
 @with_appcontext
+@command_requires("print")
 def posters(campaign, out, a5, lang, units):
     """One QR poster per unit: unit and campaign name, how to answer, the QR code of the
     unit's address and the address as text. A4, printed at 100%."""
@@ -41,6 +43,7 @@ def posters(campaign, out, a5, lang, units):
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The PDF to write.")
 @lang_option("Language of the ballot's texts.")
 @with_appcontext
+@command_requires("print")
 def ballots(campaign, count, category, units, out, lang):
     """Print COUNT numbered ballots, each with its own one-time code (answer by phone or on
     paper; it counts once). Serials continue across a campaign's batches. The campaign must
@@ -64,6 +67,7 @@ def ballots(campaign, count, category, units, out, lang):
 @click.option("--units", "units", help="Only these unit codes, comma-separated.")
 @lang_option("Language of the sheet's texts.")
 @with_appcontext
+@command_requires("print")
 def tally_sheet(campaign, out, category, units, lang):
     """A tally sheet (计票表) for counting ballots by hand: per unit, item and choice a box to
     count in strokes, the ballots issued/returned/valid/invalid, and signature lines."""

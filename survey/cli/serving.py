@@ -7,13 +7,17 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
+
 
 @click.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address and port to listen on.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Print request lines (ballot tokens are redacted).")
+              help="Print request lines: the route matched, never a token; the hour only and no "
+                   "address for residents' requests.")
 @with_appcontext
+@command_requires("system")
 def serve(bind, workers, access_log):
     """Run the production server (gunicorn)."""
     from ..migrate import is_current
@@ -31,6 +35,7 @@ def serve(bind, workers, access_log):
 @click.option("--serve/--no-serve", default=True, help="Serve on 127.0.0.1:5000 after preparing.")
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
+@command_requires("system")
 def demo(serve, port):
     """Create a demo campaign (units in every installed sector, open, with some answers),
     print the admin login and example survey addresses, then serve on 127.0.0.1:5000."""
@@ -45,5 +50,10 @@ def demo(serve, port):
         click.echo(url)
     if serve:
         from werkzeug.serving import run_simple
+
+        from ..anonymity import start_scrubber
+        from ..logs import dev_request_handler
         click.echo(f"serving on http://127.0.0.1:{port} (Ctrl+C to stop)")
-        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
+        app = current_app._get_current_object()
+        start_scrubber(app)
+        run_simple("127.0.0.1", port, app, threaded=True, request_handler=dev_request_handler())
