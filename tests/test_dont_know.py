@@ -18,7 +18,7 @@ from test_paper import ITEMS, UNITS, tokens_on_ballots
 def ballots(app, make_campaign, tmp_path):
     """Two units, don't know offered, a unit may be left out; ballots 1–2 with their tokens."""
     from survey import paper
-    make_campaign(units=UNITS, dont_know=True, leave_out="unit")
+    make_campaign(units=UNITS, dont_know=True, leave_out="unit", minimum_sample=5)
     with app.app_context(), force_locale("en"):
         campaign = db.session.scalar(select(Campaign))
         batch = paper.print_ballots(campaign, tmp_path / "b.pdf", 2, base_url="http://survey.test", category="resident")

@@ -63,6 +63,7 @@ def paper_index(slug):
 
 
 @bp.get("/campaigns/<slug>/paper/reconciliation.pdf")
+@require("paper.view")
 def paper_reconciliation(slug):
     """The assembly's reconciliation record (计票结果报告单) as a PDF (?batch=ID for one batch)."""
     campaign = get_campaign(slug)
@@ -192,11 +193,8 @@ def _tally_diffs(campaign) -> list[tuple[str, list[str], list[tuple[str, dict]]]
 def paper_resolve(slug, serial):
     """A supervisor picks the entry that matches the paper ballot."""
     campaign = get_campaign(slug)
-    refusal = supervisor_required(current_user.username)
     if not PostForm().validate():
         flash(_("The form has expired; please try again."), "error")
-    elif refusal:
-        flash(refusal, "error")
     else:
         try:
             paper.resolve_ballot(campaign, serial, current_user.username, request.form.get("clerk", ""))
@@ -204,13 +202,6 @@ def paper_resolve(slug, serial):
         except paper.PaperError as exc:
             flash(str(exc), "error")
     return redirect(url_for(".paper_mismatches", slug=slug))
-
-
-def supervisor_required(username: str) -> str | None:
-    """Why this user may not act as a supervisor (resolve differing entries, void a tally sheet),
-    or None if they may. The hook for the clerk/supervisor roles: until they exist every
-    signed-in admin may supervise; the functions still refuse a clerk who entered the item."""
-    return None
 
 
 def _sheet_from_form(form_data, blocks) -> tuple[paper.TallyCounts, list[str]]:
@@ -241,10 +232,11 @@ def _sheet_from_form(form_data, blocks) -> tuple[paper.TallyCounts, list[str]]:
 
 
 @bp.route("/campaigns/<slug>/paper/tally", methods=["GET", "POST"])
-@require("paper.tally")
+@require("paper.enter")
 def paper_tally(slug):
     """Enter a hand-counted tally sheet (each sheet twice, by two clerks); it is added only if
-    every number reconciles and both entries agree."""
+    every number reconciles and both entries agree. A supervisor resolves differing entries
+    and voids an accepted sheet (paper.resolve, paper.tally)."""
     campaign = get_campaign(slug)
     form = PostForm()
     problems, status = [], 200
@@ -281,14 +273,12 @@ def paper_tally(slug):
 
 
 @bp.post("/campaigns/<slug>/paper/tally/<box>/resolve")
+@require("paper.resolve")
 def paper_tally_resolve(slug, box):
     """A supervisor picks the entry of a tally sheet that matches the paper."""
     campaign = get_campaign(slug)
-    refusal = supervisor_required(current_user.username)
     if not PostForm().validate():
         flash(_("The form has expired; please try again."), "error")
-    elif refusal:
-        flash(refusal, "error")
     else:
         try:
             paper.resolve_tally_sheet(campaign, box, current_user.username, request.form.get("clerk", ""), _lang())
@@ -301,14 +291,12 @@ def paper_tally_resolve(slug, box):
 
 
 @bp.post("/campaigns/<slug>/paper/tally-sheets/<int:sheet_id>/void")
+@require("paper.tally")
 def paper_tally_void(slug, sheet_id):
     """A supervisor voids an accepted tally sheet, with a reason, so it can be entered again."""
     campaign = get_campaign(slug)
-    refusal = supervisor_required(current_user.username)
     if not PostForm().validate():
         flash(_("The form has expired; please try again."), "error")
-    elif refusal:
-        flash(refusal, "error")
     else:
         try:
             row = paper.void_tally_sheet(campaign, sheet_id, current_user.username, request.form.get("reason", ""))
