@@ -111,3 +111,17 @@ def test_paper_dont_know_box_entry_and_tally_sheet(app, ballots, runner, tmp_pat
     text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True).stdout
     flat = "".join(text.split())
     assert "(不了解4·未评1)" in flat  # harmony of GEN-001, apart from its valid answers
+
+
+def test_items_may_be_left_out_by_qr_but_not_everything(app, client, make_campaign):
+    make_campaign(units=UNITS[:1], leave_out="items", dont_know=True)
+    partly = {"category": "resident", "leadership": "satisfied", "members": "dont_know"}
+    assert client.post("/s/GEN-001", data=partly).status_code == 303
+    with app.app_context():
+        from survey.models import Answer
+        assert dict(db.session.execute(select(Answer.item, Answer.choice)).all()) == {
+            "leadership": "satisfied", "members": "dont_know"}
+    nothing = app.test_client().post("/s/GEN-001?lang=en", data={"category": "resident"})  # another phone
+    assert nothing.status_code == 422 and "Please answer at least one question." in nothing.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 1

@@ -47,7 +47,9 @@ EXPECTED = {
     ("admin.paper_entry", "GET"): {O, C}, ("admin.paper_entry", "POST"): {O, C},
     ("admin.paper_mismatches", "GET"): {O, B, S},
     ("admin.paper_resolve", "POST"): {O, S},
-    ("admin.paper_tally", "GET"): {O, S}, ("admin.paper_tally", "POST"): {O, S},
+    ("admin.paper_tally", "GET"): {O, C}, ("admin.paper_tally", "POST"): {O, C},  # clerks enter sheets twice
+    ("admin.paper_tally_resolve", "POST"): {O, S}, ("admin.paper_tally_void", "POST"): {O, S},
+    ("admin.paper_reconciliation", "GET"): {O, B, S},
     ("admin.comments", "GET"): {O, S, V},
     ("admin.comment_hide", "POST"): {O}, ("admin.comment_show", "POST"): {O},
     ("admin.audit_log", "GET"): {O, S},
@@ -240,7 +242,7 @@ COMMAND_PERMISSIONS = {
     "campaign list": "campaigns.list", "campaign create": "campaign.manage", "campaign open": "campaign.manage",
     "campaign close": "campaign.manage", "campaign publish": "campaign.publish",
     "campaign withdraw": "campaign.publish", "campaign urls": "print",
-    "posters": "print", "ballots": "print", "tally-sheet": "print",
+    "posters": "print", "ballots": "print", "tally-sheet": "print", "reconciliation": "paper.view",
     "report": "results.view", "export": "results.view",
 }
 

@@ -85,6 +85,7 @@ def tally_sheet(campaign, out, category, units, lang):
 @click.option("--batch", type=int, help="Only this printed batch (its number in the admin's list of batches).")
 @lang_option("Language of the record's texts.")
 @with_appcontext
+@command_requires("paper.view")
 def reconciliation(campaign, out, batch, lang):
     """The assembly's reconciliation record (计票结果报告单): ballots issued, returned, valid,
     invalid, blank, answered by phone and not returned, per batch and tally sheet, with the
