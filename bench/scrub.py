@@ -179,10 +179,15 @@ def run(backend: str, rows: int, workdir: Path) -> dict:
                    SURVEY_SCRUB_POLL_SECONDS="0")
         if url:
             env["SURVEY_DATABASE_URL"] = url
-        serve = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-                                  "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 start_new_session=True)
-        wait_for_port(port, 60)
+        serve_log = workdir / f"serve-{backend}.log"
+        with open(serve_log, "wb") as out:
+            serve = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
+                                      "--workers", "2"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        try:
+            wait_for_port(port, 60)
+        except TimeoutError:
+            raise SystemExit(f"survey serve did not start:\n{serve_log.read_text()[-2000:]}") from None
         form = {"category": "resident", **{item: "satisfied" for item in items}}
         residents = [Residents(port, form, n) for n in range(2)]
         for r in residents:

@@ -22,7 +22,7 @@ from reportlab.platypus import Flowable, Frame, KeepTogether, LayoutError, PageB
 from survey.questionnaire import Text
 from survey.disclosure import minimum_cell
 from survey.registry import current_registry
-from survey.results import CampaignResults, Figures, UnitResult, visible_comments
+from survey.results import CampaignResults, Figures, UnitResult, verdict_words, visible_comments
 
 from .base import Printout
 
@@ -141,16 +141,7 @@ class ResultReport(Printout):
         return story
 
     def verdict(self, u: UnitResult) -> str:
-        if not u.enough_raters:
-            return _("Not enough raters")
-        words = [_("Must remedy") if u.must_remedy else (_("Meets the line") if u.rate is not None else _("No answers"))]
-        if u.inconclusive:
-            words.append(_("Inconclusive"))
-        if not u.composition_met:
-            words.append(_("Composition not met"))
-        if not u.final:
-            words.append(_("Not final"))
-        return ", ".join(words)
+        return ("，" if not self.lang.startswith("en") else ", ").join(verdict_words(u))
 
     def summary(self) -> list[Flowable]:
         r, c = self.results, self.results.campaign
@@ -231,17 +222,30 @@ class ResultReport(Printout):
         return out + [self.table(rows, widths=[40 * mm, 20 * mm, 26 * mm, 76 * mm, 18 * mm])]
 
     def composition_section(self) -> list[Flowable]:
+        """Per sector, a table of its units' raters in the categories that apply to that sector
+        only, sized to the page width."""
         c = self.results.campaign
         out = [self.p(_("Rater composition"), "h1"),
                self.p(_("Service recipients and residents must be at least %(share)s of each unit's raters.",
                         share=pct(c.composition_minimum)))]
-        categories = list(self.results.categories)
-        rows = [[_("Unit"), _("Raters")] + [self.results.categories[k].get(self.lang) for k in categories]
-                + [_("Share"), _("Met")]]
+        sectors = current_registry().sectors
+        by_sector: dict[str, list[UnitResult]] = {}
         for u in self.results.ranked:
-            rows.append([u.name, u.raters] + [u.raters_by_category.get(k, 0) for k in categories]
-                        + [pct(u.share), _("yes") if u.composition_met else _("no")])
-        return out + [self.table(rows)]
+            by_sector.setdefault(u.sector, []).append(u)
+        width = self.pagesize[0] - 2 * MARGIN
+        for sector, units in by_sector.items():
+            keys = list(dict.fromkeys(k for u in units for k in self.results.categories_of(u)))
+            labels = [self.results.categories[k].get(self.lang) if k in self.results.categories else k for k in keys]
+            fixed = [42 * mm, 16 * mm, 16 * mm, 12 * mm]
+            each = max((width - sum(fixed)) / max(len(keys), 1), 12 * mm)
+            rows = [[_("Unit"), _("Raters")] + labels + [_("Share"), _("Met")]]
+            for u in units:
+                rows.append([u.name, u.raters] + [u.raters_by_category.get(k, 0) for k in keys]
+                            + [pct(u.share), _("yes") if u.composition_met else _("no")])
+            label = sectors[sector].label.get(self.lang) if sector in sectors else sector
+            out.append(KeepTogether([self.p(label, "h2"),
+                                     self.table(rows, widths=fixed[:2] + [each] * len(keys) + fixed[2:])]))
+        return out
 
     def unit_sections(self) -> list[Flowable]:
         out = [PageBreak(), self.p(_("Results per unit"), "h1")]

@@ -76,15 +76,16 @@ class ScrubbedTable:
     chunk: str | None = None
 
 
-# Lock order is the answering path's (paper ballot → entries → token → response → answer →
-# tally), so a scrub's LOCK TABLE never waits on an answer that waits on the scrub.
+# Lock order is the answering path's (paper ballot → entries → form id → token → response →
+# answer → tally; survey/responses.py spends the form id before the token), so a scrub's
+# LOCK TABLE never waits on an answer that waits on the scrub.
 TABLES: list[ScrubbedTable] = [
     ScrubbedTable("paper_ballot", "campaign_id = :c", "campaign_id, serial"),
     ScrubbedTable("paper_entry", "campaign_id = :c", "campaign_id, serial, clerk"),
-    ScrubbedTable("ballot_token", "campaign_id = :c", "token_hash", chunk="tokens"),
     # spent form ids (survey/nonces.py) link to no campaign: the whole small table is rewritten,
     # so their order and xmin keep no trace of when answers came
     ScrubbedTable("form_nonce", "1 = 1", "nonce_hash"),
+    ScrubbedTable("ballot_token", "campaign_id = :c", "token_hash", chunk="tokens"),
     ScrubbedTable("response", "campaign_id = :c", "id", chunk="responses"),
     ScrubbedTable("answer", "response_id IN (SELECT id FROM scrub_ids)", "response_id, item", chunk="responses"),
     ScrubbedTable("comment_moderation", "response_id IN (SELECT id FROM scrub_ids)", "response_id, item",
@@ -182,11 +183,10 @@ def _rewrite(conn, tables: list[ScrubbedTable], params: dict, ids_sql: str | Non
         conn.execute(text(f"DELETE FROM {table.name} WHERE {table.where}"), params)
     for table, copy in copies:
         moved += conn.execute(text(f"INSERT INTO {table.name} SELECT * FROM {copy} ORDER BY {table.key}")).rowcount
-    if _dialect() == "sqlite":
-        for _table, copy in copies:
-            conn.exec_driver_sql(f"DROP TABLE {copy}")
-        if ids_sql:
-            conn.exec_driver_sql("DROP TABLE scrub_ids")
+    for _table, copy in copies:
+        conn.exec_driver_sql(f"DROP TABLE {copy}")
+    if ids_sql:
+        conn.exec_driver_sql("DROP TABLE scrub_ids")
     return moved
 
 
@@ -283,12 +283,13 @@ def scrub_many(campaign_ids: list[int]) -> list[ScrubReport]:
     """Scrub several campaigns, compacting the tables once after all of them are rewritten."""
     db.session.commit()
     tables = _tables()
+    marks = {cid: writes_mark(cid) for cid in campaign_ids}  # what is written from now on is due next time
     reports = [_rewrite_campaign(cid, tables) for cid in campaign_ids]
     if reports:
         started = time.perf_counter()
         _forget_old_versions(reports[-1], tables)
         for report in reports:
-            _mark_scrubbed(report.campaign_id)
+            _mark_scrubbed(report.campaign_id, marks[report.campaign_id])
             report.seconds += time.perf_counter() - started
             log.info("scrubbed campaign %s: %d rows in %d chunks, %.1f s (longest chunk %.2f s, compaction %.1f s)",
                      report.campaign_id, report.rows, report.chunks, report.seconds, report.longest_chunk,
@@ -334,25 +335,45 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _mark_scrubbed(campaign_id: int) -> None:
+def _mark_scrubbed(campaign_id: int, mark: str) -> None:
     from .models import Campaign
-    db.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(scrubbed_at=_now()))
+    db.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(scrubbed_at=_now(), scrub_mark=mark))
     db.session.commit()
 
 
 # --- when to scrub, and who -------------------------------------------------------------------
+WRITES_MARK = (
+    "SELECT (SELECT coalesce(sum(count), 0) FROM tally WHERE campaign_id = :c AND item = ''), "
+    "(SELECT count(*) FROM ballot_token WHERE campaign_id = :c AND redeemed), "
+    "(SELECT count(*) FROM paper_ballot WHERE campaign_id = :c), "
+    "(SELECT count(*) FROM paper_ballot WHERE campaign_id = :c AND status = 'counted'), "
+    "(SELECT count(*) FROM paper_entry WHERE campaign_id = :c), "
+    "(SELECT count(*) FROM paper_tally_sheet WHERE campaign_id = :c)")
+
+
+def writes_mark(campaign_id: int) -> str:
+    """A summary that changes whenever an answer or a paper entry is written for the campaign:
+    a campaign nothing was written to since its last scrub has nothing new to scrub."""
+    with db.engine.connect() as conn:
+        return ":".join(str(int(v or 0)) for v in conn.execute(text(WRITES_MARK), {"c": campaign_id}).one())
+
+
 def due_campaigns(now: dt.datetime | None = None) -> list[int]:
-    """Campaigns to scrub now: open ones whose interval has passed, and closed ones not scrubbed
-    since they closed (a scrub at closing that did not finish)."""
+    """Campaigns to scrub now: open or closed ones (paper ballots are still counted when closed)
+    written to since their last scrub, once their interval has passed; and any not scrubbed
+    since it closed (a scrub at closing that did not finish)."""
     from .models import Campaign
     now = now or _now()
-    rows = db.session.execute(select(Campaign.id, Campaign.state, Campaign.scrub_interval, Campaign.scrubbed_at)
-                              .where(or_(Campaign.state == "open", Campaign.scrubbed_at.is_(None)),
-                                     Campaign.state != "draft")).all()
+    rows = db.session.execute(select(Campaign.id, Campaign.state, Campaign.scrub_interval, Campaign.scrubbed_at,
+                                     Campaign.scrub_mark)
+                              .where(Campaign.state != "draft")).all()
     due = []
-    for cid, state, interval, scrubbed_at in rows:
+    for cid, state, interval, scrubbed_at, mark in rows:
         minutes = min(interval or DEFAULT_INTERVAL_MINUTES, DEFAULT_INTERVAL_MINUTES)
-        if scrubbed_at is None or state == "open" and scrubbed_at + dt.timedelta(minutes=minutes) <= now:
+        if scrubbed_at is None:
+            due.append(cid)
+        elif state in ("open", "closed") and scrubbed_at + dt.timedelta(minutes=minutes) <= now \
+                and writes_mark(cid) != mark:
             due.append(cid)
     return due
 

@@ -80,8 +80,11 @@ def check_can_open(campaign: Campaign, registry: Registry) -> list[str]:
         if key not in registry.questionnaires:
             problems.append(_("unit %(code)s: unknown questionnaire “%(key)s”", code=unit.code, key=key))
         elif registry.questionnaires[key].sector != unit.sector:
+            from flask_babel import get_locale
+            locale = get_locale()
             problems.append(_("unit %(code)s: questionnaire “%(key)s” is not for sector “%(sector)s”",
-                              code=unit.code, key=key, sector=unit.sector))
+                              code=unit.code, key=registry.questionnaires[key].title.get(locale),
+                              sector=registry.sectors[unit.sector].label.get(locale)))
     codes = [u.code for u in campaign.units]
     clash = db.session.execute(
         select(Unit.code, Campaign.slug).join(Campaign)

@@ -28,7 +28,7 @@ PURGE_EVERY = 500  # hits per process between deletions of expired counters
 class SharedFileStorage(Storage):
     """limits' Storage over one SQLite file: ``survey+sqlite:///abs/path/ratelimits.sqlite``."""
 
-    STORAGE_SCHEME = [SCHEME]
+    STORAGE_SCHEME = [SCHEME]  # noqa: RUF012 (limits reads this class attribute as a list)
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)

@@ -21,7 +21,7 @@ from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from . import limit_storage  # noqa: F401  (registers the survey+sqlite:// store with limits)
+from . import limit_storage
 
 
 def client_key() -> str:
@@ -30,7 +30,7 @@ def client_key() -> str:
     The key changes at midnight UTC (so does the key of every counter: at worst one window's
     count restarts), and is derived from the instance's secret key, so that every worker and
     every server of one instance agree on it."""
-    day = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    day = dt.datetime.now(dt.UTC).date().isoformat()
     secret = current_app.config["SECRET_KEY"]
     secret = secret.encode() if isinstance(secret, str) else secret
     day_key = hmac.new(secret, f"survey rate limit {day}".encode(), hashlib.sha256).digest()

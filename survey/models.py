@@ -15,7 +15,7 @@ import secrets
 
 from sqlalchemy import false
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false,
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -107,9 +107,11 @@ class Campaign(db.Model):
     # a mobile or ID number in a comment: "refuse" the answer with a message, or "mask" and store
     personal_data: Mapped[str] = mapped_column(String(10), default="refuse", server_default="refuse")
     previous_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
-    # minutes between scrubs while open (at most 60), and when the last one finished (UTC)
+    # minutes between scrubs while open (at most 60), when the last one finished (UTC), and
+    # what had been written by then (survey/anonymity.py: writes_mark)
     scrub_interval: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     scrubbed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    scrub_mark: Mapped[str | None] = mapped_column(String(120))
     # "Don't know" (不了解) on every rated item, counted apart; and what a ballot holder may
     # leave out by phone: "none" (every item), "unit" (a whole unit), "items" (any item).
     dont_know: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -401,3 +403,39 @@ class CommentModeration(db.Model):
     reason: Mapped[str] = mapped_column(String(200))
     hidden_by: Mapped[str] = mapped_column(String(80))
     hidden_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+# --- background jobs (printing, reports, exports from the admin) ------------------------------
+JOB_STATES = ("queued", "running", "done", "failed", "interrupted")
+
+
+def utcnow() -> dt.datetime:
+    """Now in UTC without a zone (how DateTime columns are stored)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Job(db.Model):
+    """A printout, report or export made in the background for the admin (see survey/jobs.py).
+
+    The finished file is kept in the database, so it stays downloadable after a restart and
+    from every server; a job that was running when its worker stopped is marked interrupted.
+    """
+
+    __tablename__ = "job"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    kind: Mapped[str] = mapped_column(String(20))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(12), default="queued")
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(String(200))
+    mimetype: Mapped[str | None] = mapped_column(String(100))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    size: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    campaign: Mapped[Campaign] = relationship()

@@ -15,7 +15,8 @@ hold ids issued in the last days; `purge_expired` deletes older rows (at most on
 process, after an answer is stored).
 
 The table is written by the answering transaction: anything that removes that transaction's
-traces (row order, xmin, dead tuples) must include `form_nonce`.
+traces (row order, xmin, dead tuples) must include `form_nonce`; the scrub does
+(`survey.anonymity.TABLES`, in the answering path's lock order: form id before token).
 """
 from __future__ import annotations
 
@@ -122,17 +123,3 @@ def spent_count() -> int:
     """How many spent ids are held (for tests and the operator)."""
     from sqlalchemy import func
     return db.session.scalar(select(func.count()).select_from(FormNonce))
-
-
-def _scrubbed_with_the_answers() -> None:
-    """form_nonce is written by the answering transaction: every scrub rewrites it too (the
-    whole table: it holds two days of ids and no campaign), before the tokens, in the
-    answering path's lock order (form id, token, response, answer, tally)."""
-    try:
-        from .anonymity import ScrubbedTable, scrub_table
-    except ImportError:  # the scrub with table registration (survey/anonymity.py) is not here
-        return
-    scrub_table(ScrubbedTable("form_nonce", "1 = 1", "nonce_hash"), before="ballot_token")
-
-
-_scrubbed_with_the_answers()

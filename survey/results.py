@@ -226,6 +226,15 @@ class CampaignResults:
         if not self.disclosed:
             raise ValueError("results for a report or export must come from "
                              "survey.disclosure.disclosed_results(), which withholds small groups")
+    # sector -> its respondent categories' keys, in the questionnaire's order
+    sector_categories: dict[str, list[str]] = field(default_factory=dict)
+    # the (sector, category) pairs that count toward the composition rule
+    counting: set[tuple[str, str]] = field(default_factory=set)
+
+    def categories_of(self, unit: UnitResult) -> list[str]:
+        """The categories that apply to this unit: its sector's, and any it has raters in."""
+        keys = list(self.sector_categories.get(unit.sector, []))
+        return keys + [k for k in unit.raters_by_category if k not in keys]
 
     @property
     def line(self) -> float:
@@ -266,7 +275,7 @@ class CampaignResults:
         """The same results limited to these unit codes (ranks stay those among all units)."""
         codes = set(codes)
         return CampaignResults(self.campaign, [u for u in self.units if u.code in codes], self.categories,
-                               self.previous, self.disclosed)
+                               self.previous, self.disclosed, self.sector_categories, self.counting)
 
     def campaign_dict(self) -> dict:
         """The campaign as plugins and the JSON see it."""
@@ -282,20 +291,39 @@ class CampaignResults:
                 "units": [u.as_dict() for u in self.ranked]}
 
 
+def verdict_words(u: UnitResult) -> list[str]:
+    """A unit's verdict in words (in the current locale), as the report and the exports say it."""
+    from flask_babel import gettext as _
+    if not u.enough_raters:
+        return [_("Not enough raters")]
+    words = [_("Must remedy") if u.must_remedy else (_("Meets the line") if u.rate is not None else _("No answers"))]
+    if u.inconclusive:
+        words.append(_("Inconclusive"))
+    if not u.composition_met:
+        words.append(_("Composition not met"))
+    if not u.final:
+        words.append(_("Not final"))
+    return words
+
+
 def _rated_items(frozen, unit: Unit) -> list[ItemResult]:
     """The unit's rated items in questionnaire order, commitments expanded one per promise."""
     return [ItemResult(q.key, q.kind, q.label, q.scale, q.pooled) for q in rated_questions(frozen, unit.commitments)]
 
 
-def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]]]:
-    """Category labels by key, and the (sector, key) pairs counting toward the share."""
-    labels, toward = {}, set()
+def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]], dict[str, list[str]]]:
+    """Category labels by key, the (sector, key) pairs counting toward the share, and each
+    sector's category keys."""
+    labels, toward, by_sector = {}, set(), {}
     for c in db.session.scalars(select(RespondentCategory).filter_by(campaign_id=campaign_id)
                                 .order_by(RespondentCategory.position)):
         labels.setdefault(c.key, Text(zh=c.label_zh, en=c.label_en))
+        by_sector.setdefault(c.sector, [])
+        if c.key not in by_sector[c.sector]:
+            by_sector[c.sector].append(c.key)
         if c.counts_toward_share:
             toward.add((c.sector, c.key))
-    return labels, toward
+    return labels, toward, by_sector
 
 
 def compute(campaign: Campaign) -> CampaignResults:
@@ -305,7 +333,7 @@ def compute(campaign: Campaign) -> CampaignResults:
     `survey.disclosure.disclosed_results()` instead, which withholds them and compares with
     the previous campaign."""
     units = db.session.scalars(select(Unit).where(Unit.campaign_id == campaign.id).order_by(Unit.code)).all()
-    labels, toward = _categories(campaign.id)
+    labels, toward, by_sector = _categories(campaign.id)
     results: dict[int, UnitResult] = {}
     items: dict[int, dict[str, ItemResult]] = {}
     frozens = {key: frozen_for(campaign.id, key) for key in {u.questionnaire for u in units} if key}
@@ -344,7 +372,7 @@ def compute(campaign: Campaign) -> CampaignResults:
         _pool_by_raters(unit)
         _apply_rule(unit, campaign, toward)
     _rank(list(results.values()))
-    return CampaignResults(campaign, list(results.values()), labels)
+    return CampaignResults(campaign, list(results.values()), labels, sector_categories=by_sector, counting=toward)
 
 
 def _choice(scale: Scale, key: str) -> Choice | None:

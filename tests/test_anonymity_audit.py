@@ -216,8 +216,11 @@ def test_exports_hold_no_token_address_or_time(app, runner, audited, tmp_path):
             assert result.exit_code == 0, (result.output, result.exception)
             if fmt == "xlsx":
                 book = load_workbook(out)
-                contents[str(out)] = "\n".join(repr(c.value) for s in book.worksheets for row in s.iter_rows()
-                                               for c in row)
+                cells = [c.value for s in book.worksheets for row in s.iter_rows() for c in row]
+                # dates are date cells (openpyxl reads them as datetimes at midnight): a day, never a time
+                days = [v for v in cells if isinstance(v, dt.datetime)]
+                assert all(v.time() == dt.time(0) for v in days), f"{out} holds a time of day"
+                contents[str(out)] = "\n".join(str(v.date()) if isinstance(v, dt.datetime) else repr(v) for v in cells)
             else:
                 contents[str(out)] = out.read_text(encoding="utf-8-sig")
     assert "到达第" in contents[str(tmp_path / "raw.csv")]

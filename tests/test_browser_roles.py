@@ -80,7 +80,7 @@ def test_office_adds_a_clerk_publishes_withdraws_and_signs_out(app, make_campaig
     office.locator("form[action$='/close'] button").click()
     office.get_by_role("link", name="预览并公布").click()
     checks = office.locator("ul.checks").inner_text()
-    assert "人员构成不符合要求" in checks and "县人民医院" in checks and "评议人数不足" in checks
+    assert "评议人数不足" in checks and "县人民医院 (8)" in checks and "人员构成符合要求" in checks
     shots(office, "6-publish-preview")
     office.get_by_role("button", name="公布结果").click()  # without the confirmation
     assert "请勾选此项" in office.content()

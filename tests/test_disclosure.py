@@ -7,12 +7,11 @@ import subprocess
 
 import pytest
 from sqlalchemy import select
+from test_results import answer, publish
 
 from survey.db import db
 from survey.disclosure import withheld_cells
 from survey.models import AuditEntry, Campaign
-
-from test_results import answer, publish
 
 UNITS = [("BIG-1", "城关镇党委", "general"), ("ONE-1", "东关社区", "general"), ("MID-1", "西关社区", "general")]
 
@@ -122,13 +121,29 @@ def test_the_report_pdf_and_result_exports_hold_no_answer_of_a_unit_of_one(app, 
     assert "东关社区" not in remedy  # not listed for remedy
     unit_part = text.split("东关社区 (ONE-1)", 1)[1][:400]
     assert "不满意 1" not in unit_part and "0.0%" not in unit_part
-    assert runner.invoke(args=["export", "small-2025", "--format", "csv", "--out", str(tmp_path / "r.csv")]).exit_code == 0
+    assert runner.invoke(args=["export", "small-2025", "--format", "csv", "--lang", "en",
+                               "--out", str(tmp_path / "r.csv")]).exit_code == 0
     with open(tmp_path / "r.csv", encoding="utf-8-sig") as f:
-        rows = [r for r in csv.DictReader(f) if r["unit_code"] == "ONE-1"]
-    assert rows and all(r["rate"] == "" and r["valid"] == "" and r["n_unsatisfied"] == "" for r in rows)
-    assert rows[0]["not_enough_raters"] == "True" and rows[0]["rank"] == ""
+        rows = [r for r in csv.DictReader(f) if r["Unit code"] == "ONE-1"]
+    assert len(rows) == 1 and rows[0]["Rank"] == "" and rows[0]["Satisfaction"] == ""
+    assert rows[0]["Weighted score"] == "" and "Not enough raters" in rows[0]["Verdict"]
+    assert rows[0]["Raters"] == "1"  # the rater count stays
+    assert runner.invoke(args=["export", "small-2025", "--format", "xlsx", "--lang", "en",
+                               "--out", str(tmp_path / "r.xlsx")]).exit_code == 0
+    from openpyxl import load_workbook
+    book = load_workbook(tmp_path / "r.xlsx")
+    item_sheets = 0
+    for sheet in book.worksheets:
+        header = [c.value for c in sheet[1]]
+        if "Valid answers" not in header:
+            continue
+        item_sheets += 1
+        for row in sheet.iter_rows(min_row=2, values_only=True):
+            if row[0] == "ONE-1":  # every figure of the lone deputy's unit is an empty cell
+                assert all(v is None for v in row[2:]), (sheet.title, row)
+    assert item_sheets >= 12
     assert runner.invoke(args=["export", "small-2025", "--format", "json", "--out", str(tmp_path / "r.json")]).exit_code == 0
-    one = [u for u in json.loads((tmp_path / "r.json").read_text())["units"] if u["code"] == "ONE-1"][0]
+    one = next(u for u in json.loads((tmp_path / "r.json").read_text())["units"] if u["code"] == "ONE-1")
     assert all(f["rate"] is None for _w, f in walk_figures(one))
 
 
@@ -136,7 +151,7 @@ def test_the_admin_preview_shows_what_will_be_published(app, admin_client, make_
     cid = make_campaign(slug="preview-2025", units=UNITS[:2])
     answer(app, cid, "ONE-1", 1, "unsatisfied", category="deputy")
     data = admin_client.get("/api/campaigns/preview-2025/results").get_json()
-    one = [u for u in data["units"] if u["code"] == "ONE-1"][0]
+    one = next(u for u in data["units"] if u["code"] == "ONE-1")
     assert one["rate"] is None and one["flags"]["not_enough_raters"]
     assert "评议人数不足" in admin_client.get("/results/preview-2025").get_data(as_text=True)
 

@@ -28,7 +28,7 @@ def only(backend: str):
     return pytest.mark.parametrize("backend", [backend] if backend in _backends() else [])
 
 
-TOKEN_SIDE = {"ballot_token", "paper_ballot", "paper_entry"}
+TOKEN_SIDE = {"ballot_token", "paper_ballot", "paper_entry", "form_nonce"}
 RESPONSE_SIDE = {"response", "answer", "tally", "comment_moderation", "paper_aggregate"}
 
 
@@ -149,7 +149,7 @@ def xmin_groups(app) -> dict[str, dict[str, list]]:
     groups: dict[str, dict[str, list]] = {}
     with app.app_context():
         for table in sorted(TOKEN_SIDE | RESPONSE_SIDE):
-            key = {"ballot_token": "token_hash", "response": "id", "answer": "response_id",
+            key = {"ballot_token": "token_hash", "response": "id", "answer": "response_id", "form_nonce": "nonce_hash",
                    "comment_moderation": "response_id", "paper_ballot": "serial", "paper_entry": "serial"}.get(table, "item")
             for xmin, value in db.session.execute(text(f"SELECT xmin::text, {key} FROM {table}")):
                 groups.setdefault(xmin, {}).setdefault(table, []).append(value)

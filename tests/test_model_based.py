@@ -20,7 +20,12 @@ from flask_babel import force_locale
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
 )
 from sqlalchemy import func, select
 
@@ -28,11 +33,15 @@ from survey import nonces
 from survey.campaigns import transition
 from survey.db import db
 from survey.models import (
-    Answer, Campaign, CommentModeration, QuestionnaireSnapshot, Tally, Unit,
+    Answer,
+    Campaign,
+    CommentModeration,
+    QuestionnaireSnapshot,
+    Tally,
+    Unit,
 )
 from survey.registry import current_registry
 from survey.results import recount, tally_counts, visible_comments
-from survey.testing import csrf_from
 
 ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
          "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
@@ -294,8 +303,8 @@ def test_units_import_while_open_cannot_change_what_answers_follow(app, make_cam
             import_units(campaign, "u.csv", "code,name,sector,commitments\nGEN-001,改名,general,新承诺\n".encode(),
                          current_registry(), "office")
         assert refused.value.problems == [
-            "row 2: field commitments: unit GEN-001 is being answered, so it keeps the commitments it had when "
-            "the campaign opened (['修路']); only its name and parent can change"]
+            "row 2: field commitments: the commitments of unit GEN-001 are numbered on its ballots and answers "
+            "since the campaign opened; they cannot change"]
         unit = db.session.scalar(select(Unit).filter_by(campaign_id=cid))
         assert unit.name == "城关镇党委" and unit.commitments == ["修路"]
         import_units(db.session.get(Campaign, cid), "u.csv", "code,name,sector,commitments\nGEN-001,改名,general,修路\n".encode(),

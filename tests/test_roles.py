@@ -57,6 +57,11 @@ EXPECTED = {
     ("admin.users", "GET"): {O}, ("admin.user_new", "GET"): {O}, ("admin.user_new", "POST"): {O},
     ("admin.user_active", "POST"): {O},
     ("admin.user_reset", "GET"): {O}, ("admin.user_reset", "POST"): {O},
+    ("admin.units_template", "GET"): {O, B},
+    ("admin.jobs_index", "GET"): {O, B, S, V},
+    ("admin.jobs_print", "POST"): {O, B}, ("admin.jobs_results", "POST"): {O, B, S, V},
+    ("admin.job", "GET"): {O, B, S, V}, ("admin.job_file", "GET"): {O, B, S, V},
+    ("admin.job_again", "POST"): {O, B, S, V},
 }
 
 UNITS = [("C-1", "城关镇中心小学", "general", "城关镇"), ("C-2", "东街社区", "general", "东街街道")]
@@ -98,6 +103,12 @@ def office(app, make_campaign):
     make_user(app, S, "supervisor")
     make_user(app, V, "observer")
     make_user(app, "victim", "clerk", campaigns=["roles-2025"])
+    with app.app_context():  # a finished report of C-1 (a unit the branch admin holds) for the job pages
+        from survey.models import Job
+        db.session.add(Job(kind="report", campaign_id=cid, params={"lang": "zh_CN", "units": ["C-1"]}, state="done",
+                           content=b"%PDF-1.4\n", size=9, filename="roles-2025-report.pdf",
+                           mimetype="application/pdf", created_by=O))
+        db.session.commit()
     return cid
 
 
@@ -108,11 +119,14 @@ def admin_rules(app):
 def build(app, rule):
     with app.app_context():
         victim = db.session.scalar(select(User.id).filter_by(username="victim"))
+        from survey.models import Job
+        job = db.session.scalar(select(Job.id).filter_by(kind="report"))
     values = {"slug": "roles-2025", "code": "C-1", "serial": 1, "action": "close", "user_id": victim,
-              "key": "five-goods"}
+              "key": "five-goods", "job_id": job}
     if "action" in rule.arguments and "disable" in str(rule):
         values["action"] = "disable"
-    return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+    return rule.build({k: values[k] if k in values else sorted(rule._converters[k].items)[0]
+                       for k in rule.arguments}, append_unknown=False)[1]
 
 
 PLAUSIBLE = {"name": "新名称", "satisfaction_line": "70", "composition_minimum": "30", "minimum_sample": "30",
@@ -238,7 +252,7 @@ COMMAND_PERMISSIONS = {
     "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local", "scrub": "system",
     "user create": "users.manage", "user list": "users.manage", "user disable": "users.manage",
     "user enable": "users.manage", "user reset-password": "users.manage",
-    "units import": "units.manage",
+    "units import": "units.manage", "units template": "local", "worker": "system",
     "campaign list": "campaigns.list", "campaign create": "campaign.manage", "campaign open": "campaign.manage",
     "campaign close": "campaign.manage", "campaign publish": "campaign.publish",
     "campaign withdraw": "campaign.publish", "campaign urls": "print",
@@ -425,7 +439,7 @@ def test_sign_out_ends_the_session_in_every_worker_of_survey_serve(app, office, 
     server = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
                                "--workers", "4"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for_port(port)
+        wait_for_port(port, timeout=90)  # 4 workers start slowly on a busy machine
         status, headers, page = _http(port, "/admin/login")
         cookie = headers["Set-Cookie"].split(";")[0]
         status, headers, _ = _http(port, "/admin/login", cookie, {"username": O, "password": PASSWORD,

@@ -28,8 +28,9 @@ def campaign_row(app, cid):
         return db.session.get(Campaign, cid)
 
 
-def test_open_campaign_is_due_after_its_interval_and_closed_after_closing(app, make_campaign):
-    cid = make_campaign(scrub_interval=10)
+def test_open_campaign_is_due_after_its_interval_and_closed_after_closing(app, client, make_campaign, full_answer):
+    """Due: never scrubbed; or written to since the last scrub and the interval has passed."""
+    cid = make_campaign(scrub_interval=10, allow_repeat=True)
     other = make_campaign(slug="closed-2025", state="closed", units=[("GEN-900", "东街社区", "general")])
     with app.app_context():
         assert db.session.get(Campaign, other).scrubbed_at is not None, "closing scrubs"
@@ -37,6 +38,10 @@ def test_open_campaign_is_due_after_its_interval_and_closed_after_closing(app, m
         anonymity.scrub(cid)
         assert anonymity.due_campaigns() == []
         later = anonymity._now() + dt.timedelta(minutes=11)
+        assert anonymity.due_campaigns(later) == [], "nothing new was written"
+    assert client.post("/s/GEN-001", data=full_answer).status_code == 303
+    with app.app_context():
+        assert anonymity.due_campaigns() == [], "the interval has not passed"
         assert anonymity.due_campaigns(later) == [cid]
         db.session.execute(update(Campaign).values(scrub_interval=600))  # never above an hour
         db.session.commit()

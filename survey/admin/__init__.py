@@ -32,4 +32,5 @@ def _permissions():
 from . import audit, campaigns, plugins, units  # noqa: E402,F401  (registers the views)
 from . import comments  # noqa: E402,F401  (comment moderation)
 from . import paper  # noqa: E402,F401  (paper ballots: printouts, double entry, tally sheets)
+from . import jobs  # noqa: E402,F401  (print and download in the background)
 from . import users  # noqa: E402,F401  (user management, one's own password)

@@ -271,6 +271,23 @@ def campaign_action(slug, action):
     return redirect(url_for("admin.campaign", slug=slug))
 
 
+@bp.get("/campaigns/<slug>/units/template.xlsx")
+@require("units.manage")
+def units_template(slug):
+    """An XLSX to fill in with units: headers, an example row and drop-down lists (in the reader's language)."""
+    import io
+
+    from flask import send_file
+    from flask_babel import get_locale
+
+    from ..units_import import template_xlsx
+    campaign = get_campaign(slug)
+    data = template_xlsx(current_registry(), str(get_locale()))
+    return send_file(io.BytesIO(data), as_attachment=True, max_age=0,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     download_name=f"{campaign.slug}-units-template.xlsx")
+
+
 @bp.post("/campaigns/<slug>/units/import")
 @require("units.manage")
 def units_import(slug):

@@ -2,7 +2,7 @@
 mismatches to resolve, and hand-counted tally sheets (see survey/paper.py)."""
 from __future__ import annotations
 
-from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,6 +19,7 @@ from ..models import PaperTallySheet
 from ..roles import current_scope, require
 from . import bp
 from .campaigns import get_campaign
+from .jobs import document_lang
 
 
 class PostForm(OfficeForm):
@@ -39,11 +40,6 @@ def _scoped_codes(campaign) -> list[str] | None:
     if not codes:
         raise paper.PaperError(_("None of your units is in this campaign."))
     return codes
-
-
-def _pdf(printout, name: str) -> Response:
-    return Response(printout.get_pdf(), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.get("/campaigns/<slug>/paper/")
@@ -76,33 +72,42 @@ def paper_reconciliation(slug):
     return _pdf(printout, f"{campaign.slug}-reconciliation.pdf")
 
 
+def _made_now(campaign, make, name: str, **options):
+    """Make a short printout at once with the same function as the job (survey/outputs.py)."""
+    import tempfile
+    from pathlib import Path
+
+    from ..outputs import OutputError
+    with tempfile.TemporaryDirectory(prefix="survey-pdf-") as folder:
+        out = Path(folder) / name
+        try:
+            make(campaign, out, lang=document_lang(request.args.get("lang")), unit_codes=_scoped_codes(campaign),
+                 **options)
+        except (paper.PaperError, FontMissing, OutputError) as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".paper_index", slug=campaign.slug))
+        data = out.read_bytes()
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @bp.get("/campaigns/<slug>/paper/tally-sheet.pdf")
 @require("print")
 def paper_tally_sheet(slug):
-    """The tally sheet (计票表) as a PDF."""
+    """The tally sheet (计票表) as a PDF, at once (?lang= zh_CN or en; another value: the reader's)."""
+    from ..outputs import make_tally_sheet
     campaign = get_campaign(slug)
-    try:
-        printout = paper.tally_sheet_printout(campaign, request.args.get("lang", _lang()),
-                                              request.args.get("category") or None, _scoped_codes(campaign))
-    except (paper.PaperError, FontMissing) as exc:
-        flash(str(exc), "error")
-        return redirect(url_for(".paper_index", slug=slug))
-    return _pdf(printout, f"{campaign.slug}-tally-sheet.pdf")
+    return _made_now(campaign, make_tally_sheet, f"{campaign.slug}-tally-sheet.pdf",
+                     category=request.args.get("category") or None)
 
 
 @bp.get("/campaigns/<slug>/paper/posters.pdf")
 @require("print")
 def paper_posters(slug):
-    """Every unit's QR poster as a PDF (A4, or A5 two-up with ?a5=1)."""
+    """Every unit's QR poster as a PDF at once (A4, or A5 two-up with ?a5=1)."""
+    from ..outputs import make_posters
     campaign = get_campaign(slug)
-    try:
-        printout = paper.poster_printout(campaign, current_app.config["SURVEY_BASE_URL"],
-                                         request.args.get("lang", _lang()), bool(request.args.get("a5")),
-                                         _scoped_codes(campaign))
-    except (paper.PaperError, FontMissing) as exc:
-        flash(str(exc), "error")
-        return redirect(url_for(".paper_index", slug=slug))
-    return _pdf(printout, f"{campaign.slug}-posters.pdf")
+    return _made_now(campaign, make_posters, f"{campaign.slug}-posters.pdf", a5=bool(request.args.get("a5")))
 
 
 def entry_grids(blocks) -> list[tuple]:

@@ -213,9 +213,14 @@ def unit(slug, code):
 
 
 def _qr(slug, code, kind):
+    from ..outputs import OutputError, printed_address
     campaign = get_campaign(slug)
     unit = get_unit(campaign, code)
-    url = unit_url(current_app.config["SURVEY_BASE_URL"], unit.code)
+    try:
+        url = unit_url(printed_address(), unit.code)
+    except OutputError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.unit", slug=slug, code=code))
     data, mimetype = (qr_png(url), "image/png") if kind == "png" else (qr_svg(url), "image/svg+xml")
     return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
                      download_name=f"{unit.code}.{kind}", max_age=0)

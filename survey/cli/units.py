@@ -40,3 +40,23 @@ def units_import(campaign, file):
             click.echo(f"  {line}", err=True)
         sys.exit(1)
     click.echo(f"{file}: {result.added} added, {result.updated} updated in {c.slug}")
+
+
+@units_group.command("template")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--lang", default="zh_CN", show_default=True, type=click.Choice(["zh_CN", "en"]),
+              help="Language of the headers and the drop-down lists.")
+@with_appcontext
+@command_requires("local")
+def units_template(file, lang):
+    """Write an XLSX template to fill in: headers, an example row, and drop-down lists of the
+    installed sectors and questionnaires."""
+    from ..outputs import OutputError, whole_file
+    from ..registry import current_registry
+    from ..units_import import template_xlsx
+    try:
+        with whole_file(file) as tmp:
+            tmp.write_bytes(template_xlsx(current_registry(), lang))
+    except OutputError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{file}: template with {len(current_registry().sectors)} sectors")

@@ -2,7 +2,7 @@
 layout of each batch, tally sheets entered twice, with serial ranges, voidable.
 
 Revision ID: 0004_paper_assembly
-Revises: 0004_roles
+Revises: 0005_jobs
 
 Columns are added with plain ALTER TABLE on SQLite too (batch mode would copy and drop the
 campaign table, and with foreign keys on, dropping it deletes every unit and answer).
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = "0004_paper_assembly"
-down_revision = "0004_roles"
+down_revision = "0005_jobs"
 branch_labels = None
 depends_on = None
 
