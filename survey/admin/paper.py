@@ -64,12 +64,14 @@ def paper_reconciliation(slug):
     """The assembly's reconciliation record (计票结果报告单) as a PDF (?batch=ID for one batch)."""
     campaign = get_campaign(slug)
     try:
-        printout = paper.reconciliation_printout(campaign, request.args.get("lang", _lang()),
+        printout = paper.reconciliation_printout(campaign, document_lang(request.args.get("lang")),
                                                  request.args.get("batch", type=int))
+        data = printout.get_pdf()
     except (paper.PaperError, FontMissing) as exc:
         flash(str(exc), "error")
         return redirect(url_for(".paper_index", slug=slug))
-    return _pdf(printout, f"{campaign.slug}-reconciliation.pdf")
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{campaign.slug}-reconciliation.pdf"'})
 
 
 def _made_now(campaign, make, name: str, **options):

@@ -1,7 +1,7 @@
 """Paper for an assembly: "don't know" and what a ballot holder may leave out, the printed
 layout of each batch, tally sheets entered twice, with serial ranges, voidable.
 
-Revision ID: 0004_paper_assembly
+Revision ID: 0006_paper_assembly
 Revises: 0005_jobs
 
 Columns are added with plain ALTER TABLE on SQLite too (batch mode would copy and drop the
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0004_paper_assembly"
+revision = "0006_paper_assembly"
 down_revision = "0005_jobs"
 branch_labels = None
 depends_on = None
