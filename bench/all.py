@@ -4,7 +4,7 @@ the same run, as one table.
     python bench/all.py [--quick]
 
 --quick uses smaller sizes (1M answer rows instead of 12M, one round of submissions, 30 s of
-load) for a look in a few minutes; without it the run takes about a quarter of an hour.
+load; the scrub always runs on 1M) for a look in a few minutes; without it the run takes about a quarter of an hour.
 """
 import argparse
 import re
@@ -51,6 +51,13 @@ def main() -> None:
     rows.append((f"results page, {int(tally_rows):,} answer rows (ms; floor = one GROUP BY)",
                  grab(r"results page .*: first ([\d.]+) ms", out), grab(r"floor GROUP BY .*: ([\d.]+) ms", out),
                  grab(r"ratio page/floor: ([\d.]+) \(first\)", out), "page < 1 s"))
+
+    out = run("scrub.py", "--rows", "1000000")
+    for backend in ("sqlite", "postgres"):
+        rows.append((f"scrub, 1,000,000 answer rows, {backend}: s; longest answer pause s",
+                     grab(rf"scrub {backend}, [\d,]+ answer rows: ([\d.]+) s", out),
+                     "", grab(rf"answering {backend} during the scrub: .*longest pause ([\d.]+) s", out),
+                     "< 60 s; pause < 1 s"))
 
     if (HERE / "load.py").exists():
         out = run("load.py", "--seconds", "30" if quick else "60")

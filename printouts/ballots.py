@@ -604,6 +604,7 @@ class BallotPrintout(Printout):
             c.rect(x - 1.2, bottom, w + 1.2, top - bottom, stroke=1, fill=0)
             x += w + GROUP_GAP
         c.drawString(MARGIN, top - parts["head_h"] - parts["choice_h"] + 3, self.text["unit"])
+        self._draw_key(c, grid, top, parts, name_w)
         ry = top - parts["head_h"] - parts["choice_h"]
         c.setLineWidth(0.3)
         for lines, row_h in zip(parts["rows"], parts["row_h"]):
@@ -617,6 +618,23 @@ class BallotPrintout(Printout):
         c.setLineWidth(0.9)
         for _block, _q, _choice, bx, by in self._grid_boxes(grid, parts, name_w, y):
             c.rect(bx, by, BOX, BOX)
+
+    def _draw_key(self, c: Canvas, grid: _Grid, top: float, parts: dict, name_w: float) -> None:
+        """Above the units, when every item has the same choices: their numbers (the keys the
+        clerks type) and labels, in printed order."""
+        choices = grid.questions[0].choices
+        if any(q.choices != choices for q in grid.questions):
+            return
+        room = parts["head_h"] + parts["choice_h"] - LEADING - 2
+        if len(choices) * LEADING > room:
+            return
+        y = top - LEADING + 2
+        for k, (_key, label) in enumerate(choices, start=1):
+            text = f"{k} {label}"
+            while len(text) > 2 and stringWidth(text, self.font, BODY) > name_w - 6:
+                text = text[:-1]
+            c.drawString(MARGIN, y, text)
+            y -= LEADING
 
     def _choice_head(self, c: Canvas, label: str, cx: float, top: float, room: float) -> None:
         """A choice's heading in its narrow column: CJK stacked top to bottom, Latin turned."""

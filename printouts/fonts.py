@@ -40,5 +40,12 @@ def register_font() -> str:
     """Register the CJK font with ReportLab (once) and return its name."""
     if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
         path = find_font()
-        pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
+        try:
+            font = TTFont(FONT_NAME, str(path), subfontIndex=0)
+        except Exception as exc:  # ReportLab's TTFError, or an unreadable file
+            raise FontMissing(
+                f"{path} is not a TrueType font ReportLab can embed ({exc}). Set SURVEY_PDF_FONT to a "
+                ".ttf/.ttc file such as /usr/share/fonts/truetype/wqy/wqy-microhei.ttc, or unset it "
+                "to use an installed CJK font.") from None
+        pdfmetrics.registerFont(font)
     return FONT_NAME

@@ -20,8 +20,9 @@ from reportlab.platypus.doctemplate import ActionFlowable
 from reportlab.platypus import Flowable, Frame, KeepTogether, LayoutError, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from survey.questionnaire import Text
+from survey.disclosure import minimum_cell
 from survey.registry import current_registry
-from survey.results import CampaignResults, Figures, UnitResult, visible_comments
+from survey.results import CampaignResults, Figures, UnitResult, verdict_words, visible_comments
 
 from .base import Printout
 
@@ -50,6 +51,8 @@ class ResultReport(Printout):
     """A campaign's result report; draw() pours the story into A4 frames page by page."""
 
     def __init__(self, results: CampaignResults, lang: str = "zh_CN", progress=None):
+        """results: from survey.disclosure.disclosed_results(), never the full figures."""
+        results.check_disclosed()
         super().__init__(progress)
         self.results = results
         self.lang = lang
@@ -138,14 +141,7 @@ class ResultReport(Printout):
         return story
 
     def verdict(self, u: UnitResult) -> str:
-        words = [_("Must remedy") if u.must_remedy else (_("Meets the line") if u.rate is not None else _("No answers"))]
-        if u.inconclusive:
-            words.append(_("Inconclusive"))
-        if not u.composition_met:
-            words.append(_("Composition not met"))
-        if not u.final:
-            words.append(_("Not final"))
-        return ", ".join(words)
+        return ("，" if not self.lang.startswith("en") else ", ").join(verdict_words(u))
 
     def summary(self) -> list[Flowable]:
         r, c = self.results, self.results.campaign
@@ -158,7 +154,9 @@ class ResultReport(Printout):
                         "%(composition)s do not meet the composition minimum.",
                         units=len(r.units), raters=raters, online=raters - paper, paper=paper,
                         remedy=len(r.remedy), inconclusive=sum(u.inconclusive for u in r.units),
-                        composition=len(r.composition_not_met)))]
+                        composition=len(r.composition_not_met))),
+               self.p(_("Figures of a group of fewer than %(n)s raters are not shown (—), so that nobody's answers can be read from them.",
+                        n=minimum_cell(c)))]
         if r.previous:
             out.append(self.p(_("Change is compared with “%(name)s”.", name=r.previous.name)))
         out.append(self.p(_("Ranking"), "h1"))
@@ -224,17 +222,30 @@ class ResultReport(Printout):
         return out + [self.table(rows, widths=[40 * mm, 20 * mm, 26 * mm, 76 * mm, 18 * mm])]
 
     def composition_section(self) -> list[Flowable]:
+        """Per sector, a table of its units' raters in the categories that apply to that sector
+        only, sized to the page width."""
         c = self.results.campaign
         out = [self.p(_("Rater composition"), "h1"),
                self.p(_("Service recipients and residents must be at least %(share)s of each unit's raters.",
                         share=pct(c.composition_minimum)))]
-        categories = list(self.results.categories)
-        rows = [[_("Unit"), _("Raters")] + [self.results.categories[k].get(self.lang) for k in categories]
-                + [_("Share"), _("Met")]]
+        sectors = current_registry().sectors
+        by_sector: dict[str, list[UnitResult]] = {}
         for u in self.results.ranked:
-            rows.append([u.name, u.raters] + [u.raters_by_category.get(k, 0) for k in categories]
-                        + [pct(u.share), _("yes") if u.composition_met else _("no")])
-        return out + [self.table(rows)]
+            by_sector.setdefault(u.sector, []).append(u)
+        width = self.pagesize[0] - 2 * MARGIN
+        for sector, units in by_sector.items():
+            keys = list(dict.fromkeys(k for u in units for k in self.results.categories_of(u)))
+            labels = [self.results.categories[k].get(self.lang) if k in self.results.categories else k for k in keys]
+            fixed = [42 * mm, 16 * mm, 16 * mm, 12 * mm]
+            each = max((width - sum(fixed)) / max(len(keys), 1), 12 * mm)
+            rows = [[_("Unit"), _("Raters")] + labels + [_("Share"), _("Met")]]
+            for u in units:
+                rows.append([u.name, u.raters] + [u.raters_by_category.get(k, 0) for k in keys]
+                            + [pct(u.share), _("yes") if u.composition_met else _("no")])
+            label = sectors[sector].label.get(self.lang) if sector in sectors else sector
+            out.append(KeepTogether([self.p(label, "h2"),
+                                     self.table(rows, widths=fixed[:2] + [each] * len(keys) + fixed[2:])]))
+        return out
 
     def unit_sections(self) -> list[Flowable]:
         out = [PageBreak(), self.p(_("Results per unit"), "h1")]
@@ -246,7 +257,7 @@ class ResultReport(Printout):
                              paper=u.raters_by_channel.get("paper", 0), rate=pct(u.rate),
                              interval=interval_text(u.overall.total),
                              score="—" if u.score is None else f"{u.score:.1f}", verdict=self.verdict(u)))]
-            out.append(KeepTogether(head + ([self.item_table(u)] if u.items else [])))
+            out.append(KeepTogether(head + ([self.item_table(u)] if u.items and u.enough_raters else [])))
         return out
 
     def item_table(self, u: UnitResult) -> Table:
@@ -258,7 +269,9 @@ class ResultReport(Printout):
             counts = " · ".join(f"{c.label.get(self.lang)} {f.counts.get(c.key, 0)}" for c in i.scale.choices)
             if f.dont_know or i.not_rated:  # apart from the valid answers, never in the rate's base
                 counts += " (" + _("don't know %(n)d", n=f.dont_know) + " · " + _("not rated %(n)d", n=i.not_rated) + ")"
-            rows.append([i.label.get(self.lang), counts, f.valid, pct(f.rate), interval_text(f),
+            if f.withheld:
+                counts = "—"
+            rows.append([i.label.get(self.lang), counts, "—" if f.withheld else f.valid, pct(f.rate), interval_text(f),
                          "—" if f.score is None else f"{f.score:.1f}"])
             if i in u.remedy_items:
                 style.append(("TEXTCOLOR", (3, len(rows) - 1), (3, len(rows) - 1), RED))

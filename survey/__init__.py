@@ -24,7 +24,7 @@ def create_app(test_config=None):
     from . import config
     config.configure(app, test_config)
 
-    from . import admin, answering, auth, cli, db, errors, i18n, limits, public_results, registry, security
+    from . import admin, answering, auth, cli, db, errors, i18n, limits, logs, public_results, registry, security
     db.init_app(app)
     i18n.init_app(app)
     limits.init_app(app)
@@ -32,6 +32,7 @@ def create_app(test_config=None):
     auth.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    logs.init_app(app)
     app.register_blueprint(answering.bp)
     auth.csrf.exempt(answering.bp)  # anonymous answering has no session to protect: docs/anonymity.md
     app.register_blueprint(admin.bp)

@@ -19,11 +19,12 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, select
 
 from forms import build_answer_form, collect_answers
 
-from . import personal_data, tokens
+from . import nonces, personal_data, tokens
 from .db import db
 from .limits import answer_limit, limiter
 from .models import CODE_PATTERN, Campaign, QuestionnaireSnapshot, Unit
@@ -35,6 +36,7 @@ from .visits import already_answered, mark_answered
 
 bp = Blueprint("answering", __name__)
 log = logging.getLogger("survey.answering")
+EXPIRED = _l("This form was opened too long ago. Your answers are kept: please check them and submit again.")
 
 
 def notice(status: int, title: str, message: str):
@@ -187,22 +189,54 @@ def answer_unit(code):
     if not campaign.accepts_open:
         return notice(403, _("Ballot only"), _("This evaluation is answered with the numbered ballot you were given. Please scan the code printed on your ballot."))
     if not campaign.allow_repeat and already_answered(campaign.id, unit.id):
+        if request.method == "POST" and nonces.was_spent(request.form.get(nonces.FIELD)):
+            return _answered(unit, campaign)  # the same form again: it counted the first time
         return notice(409, _("Already answered"), _("This phone has already rated %(unit)s in this evaluation. Thank you!", unit=unit.name))
     frozen, form_class = _form_class(unit)
     form = form_class(request.form if request.method == "POST" else None)
-    if request.method == "POST" and form.validate():
+    form_id = _submitted_form_id()
+    if request.method == "POST" and form.validate() and not _expired(form, form_id):
         answers = collect_answers(form)
         if not answers:
             form.form_errors.append(_("Please answer at least one question."))
         elif _attach(form, plugin_errors(frozen, unit, form.category.data, answers)):
-            store([Sheet(campaign.id, unit.id, unit.questionnaire, form.category.data, answers)])
-            response = redirect(url_for(".thanks", code=unit.code), code=303)
-            if not campaign.allow_repeat:
-                mark_answered(response, campaign.id, [unit.id])
-            return response
+            try:
+                store([Sheet(campaign.id, unit.id, unit.questionnaire, form.category.data, answers)],
+                      form_id=form_id)
+            except nonces.AlreadySubmitted:
+                pass  # a repeated submission of a form that counted: thank the resident again
+            nonces.purge_expired()
+            return _answered(unit, campaign)
     status = 422 if request.method == "POST" else 200
     return render_template("answer/form.html", unit=unit, campaign=campaign, frozen=frozen,
-                           forms=[(unit, form)], category_form=form), status
+                           forms=[(unit, form)], category_form=form, form_id=_form_id_to_show(form_id),
+                           form_id_field=nonces.FIELD), status
+
+
+def _answered(unit, campaign):
+    """The redirect to the thank-you page, marking the unit answered on this phone."""
+    response = redirect(url_for(".thanks", code=unit.code), code=303)
+    if not campaign.allow_repeat:
+        mark_answered(response, campaign.id, [unit.id])
+    return response
+
+
+def _submitted_form_id():
+    """The form id this POST carries (signed by this instance), or None."""
+    return nonces.parse(request.form.get(nonces.FIELD)) if request.method == "POST" else None
+
+
+def _expired(form, form_id) -> bool:
+    """A form id too old to be checked: say so on the form (answers kept, a fresh id)."""
+    if form_id is None or not form_id.expired:
+        return False
+    form.form_errors.append(str(EXPIRED))
+    return True
+
+
+def _form_id_to_show(form_id) -> str:
+    """The id to put in the form shown: the submitted one while it is valid, else a fresh one."""
+    return form_id.value if form_id is not None and not form_id.expired else nonces.issue()
 
 
 @bp.get("/s/<code>/thanks")
@@ -241,6 +275,8 @@ def answer_ballot(token):
     if not campaign.accepts_tokens:
         return notice(403, _("Ballots not accepted"), _("This evaluation is answered by scanning the code posted at each unit."))
     if row.redeemed:
+        if request.method == "POST" and nonces.was_spent(request.form.get(nonces.FIELD)):
+            return redirect(url_for(".ballot_thanks"), code=303)  # the same form again: it counted
         return notice(410, _("Ballot already used"), _("This ballot has already been answered, on paper or by phone. Each ballot counts once."))
     units = _ballot_units(row)
     data = request.form if request.method == "POST" else None
@@ -250,11 +286,14 @@ def answer_ballot(token):
     fixed = row.batch.category
     category = fixed or (request.form.get("category") if data else None)
     category_error = rate_error = None
+    form_id, form_error = _submitted_form_id(), None
     if request.method == "POST":
         # a unit the holder does not know may be left out wholly when the campaign allows it
         skippable = campaign.leave_out in ("unit", "items")
         rated = [(u, f) for u, f in forms if not skippable or _answered_any(f)]
         valid = all([form.validate() for _u, form in rated])
+        if form_id is not None and form_id.expired:
+            form_error, valid = EXPIRED, False
         if category not in {c.key for c in categories} and not fixed:
             category_error = _("Please say who you are.")
             valid = False
@@ -269,15 +308,20 @@ def answer_ballot(token):
             sheets.append(Sheet(campaign.id, unit.id, unit.questionnaire, category, answers))
         if valid:
             try:
-                store(sheets, token_hash=row.token_hash)
+                store(sheets, token_hash=row.token_hash, form_id=form_id)
+            except nonces.AlreadySubmitted:
+                pass  # a repeated submission of a form that counted: thank the resident again
             except tokens.TokenUsed:
                 return notice(410, _("Ballot already used"), _("This ballot has already been answered, on paper or by phone. Each ballot counts once."))
+            nonces.purge_expired()
             return redirect(url_for(".ballot_thanks"), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("answer/ballot.html", campaign=campaign, forms=forms, serial=row.serial,
                            categories=categories, fixed_category=fixed, category=category,
                            category_error=category_error, rate_error=rate_error,
-                           may_leave_out=campaign.leave_out in ("unit", "items")), status
+                           may_leave_out=campaign.leave_out in ("unit", "items"),
+                           form_error=form_error, form_id=_form_id_to_show(form_id),
+                           form_id_field=nonces.FIELD), status
 
 
 @bp.get("/b/done")

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .anonymity import scrub_arrival_order
+from .anonymity import scrub
 from .db import db
 from .models import Campaign, Unit, audit
 from .plugins import Registry
@@ -80,8 +80,11 @@ def check_can_open(campaign: Campaign, registry: Registry) -> list[str]:
         if key not in registry.questionnaires:
             problems.append(_("unit %(code)s: unknown questionnaire “%(key)s”", code=unit.code, key=key))
         elif registry.questionnaires[key].sector != unit.sector:
+            from flask_babel import get_locale
+            locale = get_locale()
             problems.append(_("unit %(code)s: questionnaire “%(key)s” is not for sector “%(sector)s”",
-                              code=unit.code, key=key, sector=unit.sector))
+                              code=unit.code, key=registry.questionnaires[key].title.get(locale),
+                              sector=registry.sectors[unit.sector].label.get(locale)))
     codes = [u.code for u in campaign.units]
     clash = db.session.execute(
         select(Unit.code, Campaign.slug).join(Campaign)
@@ -94,7 +97,11 @@ def check_can_open(campaign: Campaign, registry: Registry) -> list[str]:
 
 
 def transition(campaign: Campaign, action: str, registry: Registry, actor: str) -> None:
-    """Move a campaign to its next state; freeze questionnaires when it first opens."""
+    """Move a campaign to its next state; freeze questionnaires when it first opens.
+
+    Closing commits the session and then scrubs the campaign (survey/anonymity.py), so that
+    from the moment it is closed the database keeps no trace of who answered when.
+    """
     if action not in TRANSITIONS:
         raise CampaignError(f"unknown action {action!r}")
     if campaign.state not in TRANSITIONS[action]:
@@ -105,9 +112,25 @@ def transition(campaign: Campaign, action: str, registry: Registry, actor: str) 
             raise CampaignError("; ".join(problems))
         _freeze_missing(campaign, registry)
     if action == "close":
-        scrub_arrival_order(campaign.id)
+        campaign.scrubbed_at = None  # due for a scrub until one has finished
     campaign.state = TARGET_STATE[action]
     audit(actor, f"campaign.{action}", campaign.slug)
+    if action == "close":
+        scrub(campaign.id)
+
+
+def withdraw(campaign: Campaign, reason: str, actor: str) -> None:
+    """Take published results back (the public page and API answer 404 again): the campaign
+    returns to closed and the reason is kept in the audit log. CampaignError if not published
+    or no reason is given."""
+    reason = (reason or "").strip()
+    if campaign.state != "published":
+        raise CampaignError(_("only published results can be withdrawn; this campaign is %(state)s",
+                              state=state_label(campaign.state)))
+    if not reason:
+        raise CampaignError(_("give the reason for withdrawing the results"))
+    campaign.state = "closed"
+    audit(actor, "campaign.withdraw", campaign.slug, reason=reason[:500])
 
 
 def _freeze_missing(campaign: Campaign, registry: Registry) -> None:

@@ -6,11 +6,20 @@ from pathlib import Path
 DEFAULTS = {
     # SURVEY_DATABASE_URL switches from the embedded SQLite file to PostgreSQL.
     "DATABASE_URL": None,
-    # The public address QR codes and printed short links point to.
+    # The public address QR codes and printed short links point to. Printing refuses a loopback
+    # or non-http(s) address (phones could not reach it) unless ALLOW_LOCAL_QR (the demo sets it).
     "BASE_URL": "http://127.0.0.1:5000",
-    # Limits on answering, per client address (kept in memory or Redis, never in responses).
+    "ALLOW_LOCAL_QR": False,
+    # The task queue of the admin's background jobs: empty for SQLite in the instance folder,
+    # or redis://… to share it between servers.
+    "QUEUE_URL": "",
+    # The office's time zone, for the times the admin shows (the audit log, jobs).
+    "TIME_ZONE": "Asia/Shanghai",
+    # Limits on answering, per client address (never in responses, never an address in the clear).
+    # Empty: a SQLite file of its own in the instance folder, shared by every worker; redis://…
+    # to share between servers; memory:// counts per worker (tests only).
     "RATELIMIT_ENABLED": True,
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": "",
     "RATELIMIT_ANSWER": "300 per minute;3000 per hour",
     "RATELIMIT_LOGIN": "10 per minute;50 per hour",
     "COMMENT_MAX_LENGTH": 500,
@@ -20,6 +29,8 @@ DEFAULTS = {
     "SCAN_MAX_BYTES": 1024 * 1024 * 1024,
     # How many reverse proxies (nginx) stand in front: their X-Forwarded-For is then trusted.
     "PROXY_COUNT": 0,
+    # How often each server process looks for campaigns due for a scrub (0 turns the thread off).
+    "SCRUB_POLL_SECONDS": 60,
 }
 
 
@@ -55,7 +66,9 @@ def configure(app, test_config=None):
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["SURVEY_MAX_CONTENT_LENGTH"])
     app.config["RATELIMIT_ENABLED"] = _truthy(app.config["SURVEY_RATELIMIT_ENABLED"])
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["SURVEY_RATELIMIT_STORAGE_URI"]
+    app.config["SURVEY_ALLOW_LOCAL_QR"] = _truthy(app.config["SURVEY_ALLOW_LOCAL_QR"])
+    from .limits import storage_uri
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config["SURVEY_RATELIMIT_STORAGE_URI"], app.instance_path)
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     # If Redis is unreachable, count in memory for a while rather than refuse residents' answers.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)

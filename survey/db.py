@@ -23,7 +23,8 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
-    """WAL lets residents answer while the office reads; busy_timeout queues writers."""
+    """WAL lets residents answer while the office reads; busy_timeout queues writers;
+    secure_delete zeroes deleted rows so freed pages keep nothing (docs/anonymity.md)."""
     if type(dbapi_connection).__module__ != "sqlite3":
         return
     cur = dbapi_connection.cursor()
@@ -31,6 +32,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

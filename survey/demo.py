@@ -40,6 +40,8 @@ def prepare() -> tuple[tuple[str, str], list[str]]:
         user = User(username=ADMIN, password_hash="")
         db.session.add(user)
     user.password_hash = generate_password_hash(password)  # a fresh password each run, printed once
+    if user.id is not None:
+        user.end_sessions()  # sessions signed in with the previous password end
     campaign = db.session.scalar(select(Campaign).filter_by(slug=SLUG))
     if campaign is None:
         campaign = _create_campaign()

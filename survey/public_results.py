@@ -1,8 +1,11 @@
 """Published results: the public page /results/<slug> and the JSON API.
 
 Both read the running tally through survey.results, so a campaign of millions of answers
-renders at once. Before a campaign is published the page and the API answer 404 to the
-public; a signed-in admin may see both at any time (the page then says it is a preview).
+renders at once, and both show it through survey.disclosure: small groups withheld, units
+with too few raters neither ranked nor listed for remedy. Before a campaign is published the
+page and the API answer 404 to the public; a signed-in user whose role may see results
+(survey/roles.py) may see both at any time, limited to the units of their scope (the page then
+says it is a preview). A withdrawn result (published, then back to closed) is no longer public.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from sqlalchemy import select
 from .db import db
 from .models import Campaign
 from .registry import current_registry
-from .results import compute
+from .disclosure import disclosed_results, minimum_cell
+from .roles import can, current_scope
 
 bp = Blueprint("results", __name__)
 
@@ -24,9 +28,22 @@ def visible_campaign(slug: str) -> Campaign:
     from .campaigns import SLUG_PATTERN
     # a slug that cannot exist is not looked up (PostgreSQL refuses NUL and the like: a 500)
     campaign = db.session.scalar(select(Campaign).filter_by(slug=slug)) if SLUG_PATTERN.match(slug) else None
-    if campaign is None or (campaign.state != "published" and not current_user.is_authenticated):
+    if campaign is None:
         abort(404)
+    if campaign.state != "published":
+        if not current_user.is_authenticated or not can("results.view"):
+            abort(404)
+        if not current_scope().campaign(campaign):
+            abort(403)
     return campaign
+
+
+def visible_results(campaign: Campaign):
+    """The results this visitor may see: every unit once published, else the user's units."""
+    results = disclosed_results(campaign)
+    if campaign.state != "published" and not current_scope().all_units:
+        results = results.only(u.code for u in current_scope().units(campaign.units))
+    return results
 
 
 def pct(value, digits: int = 1) -> str:
@@ -49,14 +66,14 @@ def sector_label(key: str, locale) -> str:
 def page(slug):
     """Per unit: rate, interval, line and rule flags, ranking; readable on a phone, printable."""
     campaign = visible_campaign(slug)
-    results = compute(campaign)
+    results = visible_results(campaign)
     locale = str(get_locale())
     return render_template("results/campaign.html", campaign=campaign, results=results,
-                           locale=locale, pct=pct, points=points,
+                           locale=locale, pct=pct, points=points, minimum_cell=minimum_cell(campaign),
                            sector=lambda key: sector_label(key, locale))
 
 
 @bp.get("/api/campaigns/<slug>/results")
 def api(slug):
     """The results as JSON: the line and minimums, and per unit counts, rate, interval, flags."""
-    return jsonify(compute(visible_campaign(slug)).as_dict())
+    return jsonify(visible_results(visible_campaign(slug)).as_dict())

@@ -1,7 +1,9 @@
 """Storing answers: response rows, answer rows and the running tally, in one transaction.
 
-A ballot token, when there is one, is redeemed first in the same transaction: either the
-token is spent and every answer is stored and counted, or nothing is written.
+The form id, when the form carried one, is spent first (survey/nonces.py), then a ballot
+token, when there is one, is redeemed, in the same transaction: either both are spent and
+every answer is stored and counted, or nothing is written. Tables this transaction writes:
+form_nonce, ballot_token, response, answer, tally.
 """
 from __future__ import annotations
 
@@ -28,9 +30,14 @@ class Sheet:
     answers: dict  # answer key -> (choice, text, scale)
 
 
-def store(sheets: list[Sheet], channel: str = "online", token_hash: str | None = None) -> None:
-    """Store sheets (one per unit) atomically; spend the token first if one is given."""
+def store(sheets: list[Sheet], channel: str = "online", token_hash: str | None = None,
+          form_id=None) -> None:
+    """Store sheets (one per unit) atomically; spend the form id (a `nonces.FormId`) and the
+    token first if given (raising `nonces.AlreadySubmitted` or `tokens.TokenUsed`)."""
     try:
+        if form_id is not None:
+            from .nonces import spend
+            spend(form_id)
         if token_hash is not None:
             redeem(token_hash)
         responses, answers, tallies = [], [], {}

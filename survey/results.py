@@ -55,6 +55,12 @@ class Figures:
     weighted: float = 0.0
     sample: int | None = None  # the interval's sample size when it is not `valid` (raters)
     dont_know: int = 0         # "don't know" answers: counted apart, never in `valid`
+    withheld: str | None = None  # why survey.disclosure withheld these figures, if it did
+
+    def withhold(self, reason: str) -> None:
+        """Forget the figures (a cell too small to show): counts, rate, score and interval."""
+        self.counts, self.valid, self.positive, self.weighted, self.withheld = {}, 0, 0, 0.0, reason
+        self.dont_know = 0
 
     def add(self, choice: Choice, n: int) -> None:
         """Count n answers on this choice."""
@@ -78,7 +84,11 @@ class Figures:
         return wilson(self.rate * n, n) if self.valid and n else None
 
     def as_dict(self, with_counts: bool = True) -> dict:
-        """Plain figures for JSON and exports."""
+        """Plain figures for JSON and exports; withheld figures are null, with the reason."""
+        if self.withheld:
+            data = {"valid": None, "positive": None, "rate": None, "interval": None,
+                    "weighted_score": None, "withheld": self.withheld}
+            return {"counts": None, **data} if with_counts else data
         interval = self.interval
         data = {"valid": self.valid, "dont_know": self.dont_know, "positive": self.positive, "rate": self.rate,
                 "interval": list(interval) if interval else None, "weighted_score": self.score}
@@ -126,7 +136,8 @@ class ItemResult:
 
     def as_dict(self) -> dict:
         return {"key": self.key, "kind": self.kind, "label": self.label.model_dump(),
-                "scale": self.scale.key, **self.figures.as_dict(), "not_rated": self.not_rated}
+                "scale": self.scale.key, **self.figures.as_dict(),
+                "not_rated": None if self.figures.total.withheld else self.not_rated}
 
 
 @dataclass
@@ -151,6 +162,7 @@ class UnitResult:
     sector_rank: int | None = None
     previous_rate: float | None = None
     previous_rank: int | None = None
+    enough_raters: bool = True  # False: fewer raters than may be shown (评议人数不足), see disclosure
 
     @property
     def rate(self) -> float | None:
@@ -163,6 +175,13 @@ class UnitResult:
     @property
     def interval(self) -> tuple[float, float] | None:
         return self.overall.total.interval
+
+    @property
+    def misses_composition(self) -> bool:
+        """The unit has enough raters to be shown and too few of them are service recipients and
+        residents (a unit without raters, or with too few to show, is not 'composition not
+        met'). The summary tile and the table's badge both use this."""
+        return bool(self.raters) and self.enough_raters and not self.composition_met
 
     @property
     def final(self) -> bool:
@@ -185,7 +204,8 @@ class UnitResult:
             "composition_share": self.share, "rank": self.rank, "sector_rank": self.sector_rank,
             "previous_rate": self.previous_rate, "previous_rank": self.previous_rank, "change": self.change,
             "flags": {"must_remedy": self.must_remedy, "composition_met": self.composition_met,
-                      "inconclusive": self.inconclusive, "final": self.final},
+                      "inconclusive": self.inconclusive, "final": self.final,
+                      "not_enough_raters": not self.enough_raters},
             "remedy_items": [i.key for i in self.remedy_items],
             "items": [i.as_dict() for i in self.items],
         }
@@ -199,6 +219,22 @@ class CampaignResults:
     units: list[UnitResult]
     categories: dict[str, Text]
     previous: Campaign | None = None
+    disclosed: bool = False  # True once survey.disclosure has withheld what reports may not show
+
+    def check_disclosed(self) -> None:
+        """Refuse to publish the office's full figures: reports take disclosed results."""
+        if not self.disclosed:
+            raise ValueError("results for a report or export must come from "
+                             "survey.disclosure.disclosed_results(), which withholds small groups")
+    # sector -> its respondent categories' keys, in the questionnaire's order
+    sector_categories: dict[str, list[str]] = field(default_factory=dict)
+    # the (sector, category) pairs that count toward the composition rule
+    counting: set[tuple[str, str]] = field(default_factory=set)
+
+    def categories_of(self, unit: UnitResult) -> list[str]:
+        """The categories that apply to this unit: its sector's, and any it has raters in."""
+        keys = list(self.sector_categories.get(unit.sector, []))
+        return keys + [k for k in unit.raters_by_category if k not in keys]
 
     @property
     def line(self) -> float:
@@ -216,14 +252,37 @@ class CampaignResults:
 
     @property
     def composition_not_met(self) -> list[UnitResult]:
-        return [u for u in self.units if u.raters and not u.composition_met]
+        """Units whose raters do not meet the composition minimum (the tile and the badges)."""
+        return [u for u in self.ranked if u.misses_composition]
+
+    @property
+    def inconclusive(self) -> list[UnitResult]:
+        """Units with enough raters to be shown whose result is inconclusive (the interval
+        reaches across the line); those with too few raters are in ``not_enough_raters``."""
+        return [u for u in self.ranked if u.inconclusive and u.enough_raters]
+
+    @property
+    def not_enough_raters(self) -> list[UnitResult]:
+        """Units shown only with their rater counts (评议人数不足, survey.disclosure)."""
+        return [u for u in self.ranked if not u.enough_raters]
+
+    @property
+    def too_few_raters(self) -> list[UnitResult]:
+        """Units with fewer raters than the campaign's minimum sample (or too few to show)."""
+        return [u for u in self.ranked if not u.enough_raters or u.raters < self.campaign.minimum_sample]
+
+    def only(self, codes) -> CampaignResults:
+        """The same results limited to these unit codes (ranks stay those among all units)."""
+        codes = set(codes)
+        return CampaignResults(self.campaign, [u for u in self.units if u.code in codes], self.categories,
+                               self.previous, self.disclosed, self.sector_categories, self.counting)
 
     def campaign_dict(self) -> dict:
         """The campaign as plugins and the JSON see it."""
         c = self.campaign
         return {"slug": c.slug, "name": c.name, "state": c.state, "line": c.satisfaction_line,
                 "composition_minimum": c.composition_minimum, "minimum_sample": c.minimum_sample,
-                "previous": self.previous.slug if self.previous else None}
+                "minimum_cell": c.minimum_cell, "previous": self.previous.slug if self.previous else None}
 
     def as_dict(self) -> dict:
         """The results JSON (the API's and `survey export --format json`)."""
@@ -232,26 +291,49 @@ class CampaignResults:
                 "units": [u.as_dict() for u in self.ranked]}
 
 
+def verdict_words(u: UnitResult) -> list[str]:
+    """A unit's verdict in words (in the current locale), as the report and the exports say it."""
+    from flask_babel import gettext as _
+    if not u.enough_raters:
+        return [_("Not enough raters")]
+    words = [_("Must remedy") if u.must_remedy else (_("Meets the line") if u.rate is not None else _("No answers"))]
+    if u.inconclusive:
+        words.append(_("Inconclusive"))
+    if not u.composition_met:
+        words.append(_("Composition not met"))
+    if not u.final:
+        words.append(_("Not final"))
+    return words
+
+
 def _rated_items(frozen, unit: Unit) -> list[ItemResult]:
     """The unit's rated items in questionnaire order, commitments expanded one per promise."""
     return [ItemResult(q.key, q.kind, q.label, q.scale, q.pooled) for q in rated_questions(frozen, unit.commitments)]
 
 
-def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]]]:
-    """Category labels by key, and the (sector, key) pairs counting toward the share."""
-    labels, toward = {}, set()
+def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]], dict[str, list[str]]]:
+    """Category labels by key, the (sector, key) pairs counting toward the share, and each
+    sector's category keys."""
+    labels, toward, by_sector = {}, set(), {}
     for c in db.session.scalars(select(RespondentCategory).filter_by(campaign_id=campaign_id)
                                 .order_by(RespondentCategory.position)):
         labels.setdefault(c.key, Text(zh=c.label_zh, en=c.label_en))
+        by_sector.setdefault(c.sector, [])
+        if c.key not in by_sector[c.sector]:
+            by_sector[c.sector].append(c.key)
         if c.counts_toward_share:
             toward.add((c.sector, c.key))
-    return labels, toward
+    return labels, toward, by_sector
 
 
-def compute(campaign: Campaign, with_previous: bool = True) -> CampaignResults:
-    """Every unit's results from the tally (one indexed read), ranked, with the rule applied."""
+def compute(campaign: Campaign) -> CampaignResults:
+    """Every unit's results from the tally (one indexed read), ranked, with the rule applied.
+
+    These are the office's full figures, small groups included: reports and exports show
+    `survey.disclosure.disclosed_results()` instead, which withholds them and compares with
+    the previous campaign."""
     units = db.session.scalars(select(Unit).where(Unit.campaign_id == campaign.id).order_by(Unit.code)).all()
-    labels, toward = _categories(campaign.id)
+    labels, toward, by_sector = _categories(campaign.id)
     results: dict[int, UnitResult] = {}
     items: dict[int, dict[str, ItemResult]] = {}
     frozens = {key: frozen_for(campaign.id, key) for key in {u.questionnaire for u in units} if key}
@@ -290,12 +372,7 @@ def compute(campaign: Campaign, with_previous: bool = True) -> CampaignResults:
         _pool_by_raters(unit)
         _apply_rule(unit, campaign, toward)
     _rank(list(results.values()))
-    previous = None
-    if with_previous and campaign.previous_campaign_id:
-        previous = db.session.get(Campaign, campaign.previous_campaign_id)
-        if previous is not None:
-            _compare(list(results.values()), compute(previous, with_previous=False))
-    return CampaignResults(campaign, list(results.values()), labels, previous)
+    return CampaignResults(campaign, list(results.values()), labels, sector_categories=by_sector, counting=toward)
 
 
 def _choice(scale: Scale, key: str) -> Choice | None:
@@ -348,7 +425,9 @@ def _competition_ranks(units: list[UnitResult]) -> list[tuple[UnitResult, int]]:
 
 
 def _rank(units: list[UnitResult]) -> None:
-    """Rank within the campaign and within each sector; units without answers stay unranked."""
+    """Rank within the campaign and within each sector; units without a rate stay unranked."""
+    for unit in units:
+        unit.rank = unit.sector_rank = None
     for unit, rank in _competition_ranks(units):
         unit.rank = rank
     for sector in {u.sector for u in units}:

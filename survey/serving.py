@@ -1,21 +1,34 @@
-"""`survey serve`: the app under gunicorn, with ballot tokens redacted from access logs."""
+"""`survey serve`: the app under gunicorn; request lines from what the router matched
+(survey/logs.py), and a scrubber thread in every worker (survey/anonymity.py)."""
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from .logs import redact
+from .logs import access_line
 
 
-class RedactingLogger(Logger):
-    """gunicorn's logger, with /b/<token> replaced in every access line."""
+class PrivateLogger(Logger):
+    """gunicorn's logger, writing each access line with survey.logs.access_line: the route the
+    app matched instead of the raw path, and no address or time finer than the hour for
+    anything but the office's pages."""
 
     def access(self, resp, req, environ, request_time):
-        environ = dict(environ)
-        for key in ("PATH_INFO", "RAW_URI", "REQUEST_URI"):
-            if key in environ:
-                environ[key] = redact(environ[key])
-        req.path = redact(req.path)
-        req.uri = redact(req.uri)
-        super().access(resp, req, environ, request_time)
+        if not self.access_log_enabled:
+            return
+        try:
+            self.access_log.info("%s", access_line(environ, resp.status, getattr(resp, "sent", "-")))
+        except Exception:
+            self.error("an access line could not be written")
+
+    # gunicorn's own messages about a request quote its address and raw request line
+    def warning(self, msg, *args, **kwargs):
+        if str(msg).startswith("Invalid request from ip="):
+            msg, args = "Invalid request (its address and request line are not logged)", ()
+        super().warning(msg, *args, **kwargs)
+
+    def exception(self, msg, *args, **kwargs):
+        if str(msg).startswith("Error handling request"):
+            msg, args = "Error handling a request (its address is not logged)", ()
+        super().exception(msg, *args, **kwargs)
 
 
 class SurveyServer(BaseApplication):
@@ -29,11 +42,14 @@ class SurveyServer(BaseApplication):
 
     def load(self):
         from . import create_app
-        return create_app()
+        from .anonymity import start_scrubber
+        app = create_app()
+        start_scrubber(app)
+        return app
 
 
 def run_gunicorn(bind: str, workers: int, access_log: bool = False) -> None:
-    """Serve with gunicorn sync workers; each worker builds its own app."""
-    options = {"bind": bind, "workers": workers, "worker_class": "sync", "logger_class": RedactingLogger,
+    """Serve with gunicorn sync workers; each worker builds its own app and scrubber."""
+    options = {"bind": bind, "workers": workers, "worker_class": "sync", "logger_class": PrivateLogger,
                "timeout": 60, "graceful_timeout": 20, "accesslog": "-" if access_log else None}
     SurveyServer(options).run()

@@ -25,13 +25,14 @@ from survey.testing import free_port
 
 # The survey-specific nginx lines, verbatim as docs/deployment.md shows them (a test checks
 # that the document still contains each of them, so the tested config is the documented one).
-TOKEN_MAP = """map $uri $survey_path {
-    ~^/b/    "/b/<token>";
-    default  $uri;
+HOUR_MAP = r"""map $time_iso8601 $survey_hour {
+    "~^(?<survey_h>\d{4}-\d\d-\d\dT\d\d)"  "${survey_h}:00";
+    default                                 "-";
 }"""
-LOG_FORMAT = """log_format survey '[$time_local] "$request_method $survey_path" '
+LOG_FORMAT = """log_format survey '[$survey_hour] "$request_method $upstream_http_x_survey_route" '
                   '$status $body_bytes_sent $request_time $upstream_addr $upstream_status';"""
-PROXY_LINES = """proxy_set_header Host $host;
+PROXY_LINES = """proxy_hide_header X-Survey-Route;
+        proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-Forwarded-Host $host;"""
@@ -50,7 +51,7 @@ http {{
     scgi_temp_path {tmp}/nginx-temp/scgi;
     default_type application/octet-stream;
 
-    {token_map}
+    {hour_map}
     {log_format}
     upstream survey_app {{
 {servers}
@@ -262,7 +263,7 @@ class Stack:
             user = f"user {pwd.getpwuid(0).pw_name};\n"
         servers = "\n".join(f"        server 127.0.0.1:{p};" for p in self.app_ports)
         conf = NGINX_CONF.format(user=user, tmp=self.root, port=self.port, servers=servers,
-                                 token_map=TOKEN_MAP, log_format=LOG_FORMAT, proxy_lines=PROXY_LINES,
+                                 hour_map=HOUR_MAP, log_format=LOG_FORMAT, proxy_lines=PROXY_LINES,
                                  body_and_gzip=BODY_AND_GZIP)
         (self.root / "nginx.conf").write_text(conf)
         error_log = self.root / "error.log"

@@ -15,7 +15,7 @@ from survey.models import AuditEntry, Campaign, Unit
 GOOD = {
     "slug": "county-2025", "name": "2025年度群众满意度测评", "starts_on": "2025-03-01",
     "ends_on": "2025-03-31", "satisfaction_line": "75", "composition_minimum": "30",
-    "minimum_sample": "40", "access": "both", "allow_repeat": "y",
+    "minimum_sample": "40", "minimum_cell": "6", "access": "both", "allow_repeat": "y",
 }
 
 
@@ -113,7 +113,7 @@ def test_create_campaign(app, admin_client):
     c = campaign_row(app, "county-2025")
     assert c.name == GOOD["name"] and c.state == "draft"
     assert c.satisfaction_line == pytest.approx(0.75) and c.composition_minimum == pytest.approx(0.30)
-    assert c.minimum_sample == 40 and c.access == "both" and c.allow_repeat and not c.show_comments
+    assert c.minimum_sample == 40 and c.minimum_cell == 6 and c.access == "both" and c.allow_repeat and not c.show_comments
     assert str(c.starts_on) == "2025-03-01" and str(c.ends_on) == "2025-03-31"
     assert actions(app)[-1] == "campaign.create"
     page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
@@ -126,6 +126,7 @@ def test_create_campaign(app, admin_client):
     ("ends_on", "2025-02-01", "end must not be before the start"),
     ("composition_minimum", "-1", "between 0 and 100"),
     ("minimum_sample", "0", "between 1 and 10000"),
+    ("minimum_cell", "2", "At least 3 raters"),
     ("name", "", "required"),
 ])
 def test_bad_campaign_value_names_the_field(app, admin_client, field, value, message):
@@ -172,7 +173,8 @@ def test_open_close_publish(app, admin_client, make_campaign):
     page = "/admin/campaigns/test-2025"
     for action, state in (("open", "open"), ("close", "closed"), ("open", "open"),
                           ("close", "closed"), ("publish", "published")):
-        response = post(admin_client, f"{page}/{action}", page=page)
+        data = {"confirm": "y"} if action == "publish" else None  # publishing is confirmed on its preview
+        response = post(admin_client, f"{page}/{action}", data, page=page)
         assert response.status_code == 302, action
         assert campaign_row(app, "test-2025").state == state
     assert [a for a in actions(app) if a.startswith("campaign.")] == [
@@ -357,7 +359,7 @@ def test_previous_campaign_is_chosen_in_the_form_and_the_cli(app, admin_client, 
     assert f'value="{previous_id}"' in page
     response = admin_client.post("/admin/campaigns/new", data={
         "csrf_token": admin_client.csrf("/admin/campaigns/new"), "slug": "county-2025", "name": "2025年度测评",
-        "satisfaction_line": 70, "composition_minimum": 30, "minimum_sample": 30, "access": "both",
+        "satisfaction_line": 70, "composition_minimum": 30, "minimum_sample": 30, "minimum_cell": 5, "access": "both",
         "previous_campaign": str(previous_id)})
     assert response.status_code == 302
     assert runner.invoke(args=["campaign", "create", "county-2026", "--name", "x", "--previous", "county-2025"]).exit_code == 0
@@ -370,7 +372,7 @@ def test_previous_campaign_is_chosen_in_the_form_and_the_cli(app, admin_client, 
 def test_nul_characters_in_office_forms_are_dropped_not_a_500(app, admin_client):
     response = admin_client.post("/admin/campaigns/new", data={
         "csrf_token": admin_client.csrf("/admin/campaigns/new"), "slug": "nul-test", "name": "测评\x00活动",
-        "satisfaction_line": 70, "composition_minimum": 30, "minimum_sample": 30, "access": "both"})
+        "satisfaction_line": 70, "composition_minimum": 30, "minimum_sample": 30, "minimum_cell": 5, "access": "both"})
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Campaign.name).filter_by(slug="nul-test")) == "测评活动"

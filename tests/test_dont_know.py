@@ -1,7 +1,7 @@
 """“Don't know” (不了解): offered on every rated item when the campaign says so, on the phone and on
 paper; counted and shown apart, never in a rate's valid base. A ballot holder may leave out a
 unit they do not know when the campaign allows it."""
-import csv
+import json
 import subprocess
 
 import pytest
@@ -18,7 +18,7 @@ from test_paper import ITEMS, UNITS, tokens_on_ballots
 def ballots(app, make_campaign, tmp_path):
     """Two units, don't know offered, a unit may be left out; ballots 1–2 with their tokens."""
     from survey import paper
-    make_campaign(units=UNITS, dont_know=True, leave_out="unit")
+    make_campaign(units=UNITS, dont_know=True, leave_out="unit", minimum_sample=5)
     with app.app_context(), force_locale("en"):
         campaign = db.session.scalar(select(Campaign))
         batch = paper.print_ballots(campaign, tmp_path / "b.pdf", 2, base_url="http://survey.test", category="resident")
@@ -99,15 +99,34 @@ def test_paper_dont_know_box_entry_and_tally_sheet(app, ballots, runner, tmp_pat
         sheet = paper.TallyCounts(category="resident", issued=10, returned=10, valid=10, invalid=0, counts=counts,
                                   box="B", ranges=[(3, 12)])
         assert [paper.enter_tally_sheet(campaign, sheet, c) for c in ("a", "b")] == ["waiting", "counted"]
-    out = tmp_path / "r.csv"
-    assert runner.invoke(args=["export", "test-2025", "--format", "csv", "--out", str(out)]).exit_code == 0
-    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
-    harmony = next(r for r in rows if r["unit_code"] == "GEN-001" and r["item"] == "harmony")
-    assert harmony["dont_know"] == "4" and harmony["valid"] == "6" and harmony["not_rated"] == "1"
-    leadership = next(r for r in rows if r["unit_code"] == "GEN-001" and r["item"] == "leadership")
-    assert (leadership["valid"], leadership["dont_know"], leadership["not_rated"]) == ("7", "3", "1")
-    assert float(leadership["rate"]) == 1.0  # 6 satisfied + 1 basic of 7 valid: don't know is not in the base
+    out = tmp_path / "r.json"
+    assert runner.invoke(args=["export", "test-2025", "--format", "json", "--out", str(out)]).exit_code == 0
+    unit = next(u for u in json.loads(out.read_text(encoding="utf-8"))["units"] if u["code"] == "GEN-001")
+    harmony = next(i for i in unit["items"] if i["key"] == "harmony")
+    assert (harmony["dont_know"], harmony["valid"], harmony["not_rated"]) == (4, 6, 1)
+    leadership = next(i for i in unit["items"] if i["key"] == "leadership")
+    assert (leadership["valid"], leadership["dont_know"], leadership["not_rated"]) == (7, 3, 1)
+    assert leadership["rate"] == 1.0  # 6 satisfied + 1 basic of 7 valid: don't know is not in the base
+    xlsx = tmp_path / "r.xlsx"
+    assert runner.invoke(args=["export", "test-2025", "--format", "xlsx", "--out", str(xlsx)]).exit_code == 0
+    import openpyxl
+    cells = [[c.value for c in row] for sheet in openpyxl.load_workbook(xlsx).worksheets for row in sheet.iter_rows()]
+    assert any("不了解" in [str(v) for v in row] for row in cells)
     assert runner.invoke(args=["report", "test-2025", "--out", str(tmp_path / "r.pdf")]).exit_code == 0
     text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True).stdout
     flat = "".join(text.split())
     assert "(不了解4·未评1)" in flat  # harmony of GEN-001, apart from its valid answers
+
+
+def test_items_may_be_left_out_by_qr_but_not_everything(app, client, make_campaign):
+    make_campaign(units=UNITS[:1], leave_out="items", dont_know=True)
+    partly = {"category": "resident", "leadership": "satisfied", "members": "dont_know"}
+    assert client.post("/s/GEN-001", data=partly).status_code == 303
+    with app.app_context():
+        from survey.models import Answer
+        assert dict(db.session.execute(select(Answer.item, Answer.choice)).all()) == {
+            "leadership": "satisfied", "members": "dont_know"}
+    nothing = app.test_client().post("/s/GEN-001?lang=en", data={"category": "resident"})  # another phone
+    assert nothing.status_code == 422 and "Please answer at least one question." in nothing.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 1

@@ -1,5 +1,7 @@
 """Rate limits stop a script, not a meeting: 500 people behind one Wi-Fi address answering
 within five minutes (here: 250 in a burst) pass; a script beyond the limit gets 429."""
+import signal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -69,3 +71,64 @@ def test_unreachable_redis_does_not_stop_answering(app, make_campaign, full_answ
     make_campaign(allow_repeat=True)
     statuses = {app.test_client().post("/s/GEN-001", data=full_answer).status_code for _ in range(3)}
     assert statuses == {303} and stored(app) == 3
+
+
+# --- the default server: 4 gunicorn workers, no Redis ------------------------------------------
+def _post(port: int, path: str, body: dict, headers=None) -> int:
+    """One POST over a fresh connection (gunicorn's sync workers close each one); its status."""
+    import http.client
+    import urllib.parse
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", path, urllib.parse.urlencode(body),
+                     {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def test_default_survey_serve_holds_the_documented_limits_across_its_workers(app, make_campaign, full_answer, tmp_path):
+    """Attack 9: under `survey serve` with default settings (4 workers, no Redis), one address
+    sending answers from 8 connections at once gets 429 after 300, and after 10 wrong
+    passwords; the shared counts hold no address."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+    from http.cookiejar import CookieJar
+
+    from survey.testing import csrf_from, free_port, wait_for_port
+    make_campaign(allow_repeat=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
+    env.update(SURVEY_INSTANCE=app.instance_path, SURVEY_DATABASE_URL=app.config["SURVEY_DATABASE_URL"])
+    server = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port, timeout=90)  # the machine is shared: starting 4 workers may take a while
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _n: _post(port, "/s/GEN-001", full_answer), range(320)))
+        assert statuses.count(303) == 300 and statuses.count(429) == 20, sorted(set(statuses))
+        assert stored(app) == 300
+        jar = CookieJar()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        token = csrf_from(browser.open(f"http://127.0.0.1:{port}/admin/login").read().decode())
+        cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+        tries = [_post(port, "/admin/login", {"username": "x", "password": f"guess{n}", "csrf_token": token},
+                       {"Cookie": cookie}) for n in range(12)]
+        assert tries == [401] * 10 + [429] * 2
+    finally:
+        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        try:
+            log = server.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired:
+            server.kill()
+            log = server.communicate()[0]
+    assert "Booting worker" in log and log.count("Booting worker") >= 4, log[-2000:]
+    import sqlite3
+    with sqlite3.connect(os.path.join(app.instance_path, "ratelimits.sqlite")) as limits_file:
+        keys = [k for (k,) in limits_file.execute("SELECT key FROM hit")]
+    assert keys and not any("127.0.0.1" in k for k in keys), keys

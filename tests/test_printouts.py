@@ -168,7 +168,7 @@ def test_missing_font_is_a_clear_error(app, campaign, tmp_path):
     """A fresh process with no CJK font fails with the fix, and writes no PDF of empty boxes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
     env.update(SURVEY_PDF_FONT=str(tmp_path / "none.ttf"), SURVEY_INSTANCE=str(tmp_path / "instance"),
-               SURVEY_DATABASE_URL=app.config["SURVEY_DATABASE_URL"])
+               SURVEY_DATABASE_URL=app.config["SURVEY_DATABASE_URL"], SURVEY_BASE_URL="https://survey.example.org")
     result = subprocess.run([sys.executable, "-m", "survey.cli", "posters", "test-2025", "--out", str(tmp_path / "p.pdf")],
                             env=env, capture_output=True, text=True)
     assert result.returncode != 0

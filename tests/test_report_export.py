@@ -99,17 +99,21 @@ def test_report_leaves_comments_out_unless_the_campaign_shows_them(app, runner, 
 
 def test_result_exports_in_three_formats_neutralise_formulas(runner, rated, tmp_path):
     for fmt in ("csv", "xlsx", "json"):
-        result = runner.invoke(args=["export", "report-2025", "--format", fmt, "--out", str(tmp_path / f"r.{fmt}")])
+        result = runner.invoke(args=["export", "report-2025", "--format", fmt, "--lang", "en",
+                                     "--out", str(tmp_path / f"r.{fmt}")])
         assert result.exit_code == 0, result.output
+    assert (tmp_path / "r.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # spreadsheets read it as UTF-8
     with open(tmp_path / "r.csv", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
-    r1 = next(r for r in rows if r["unit_code"] == "R-1" and r["item"] == "")
-    assert r1["must_remedy"] == "True" and r1["unit_name"] == "城关镇党委" and r1["raters"] == "40"
-    assert r1["remedy_items"].split()[0] != "harmony"
-    assert any(r["unit_name"] == "'=1+1 单位" for r in rows)
-    sheet = load_workbook(tmp_path / "r.xlsx")["data"]
-    names = [c.value for c in sheet["B"]]
-    assert "'=1+1 单位" in names and all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert len(rows) == 3  # one row per unit
+    r1 = next(r for r in rows if r["Unit code"] == "R-1")
+    assert r1["Must remedy"] == "yes" and r1["Unit"] == "城关镇党委" and r1["Raters"] == "40"
+    assert r1["Items to remedy"] and "Harmony" not in r1["Items to remedy"].split("、")[0]
+    assert any(r["Unit"] == "'=1+1 单位" for r in rows)
+    book = load_workbook(tmp_path / "r.xlsx")
+    names = [c.value for c in book["Summary"]["C"]]
+    assert "'=1+1 单位" in names
+    assert all(c.data_type != "f" for sheet in book.worksheets for row in sheet.iter_rows() for c in row)
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert data["campaign"]["line"] == pytest.approx(0.7) and data["campaign"]["minimum_sample"] == 30
     r1 = next(u for u in data["units"] if u["code"] == "R-1")

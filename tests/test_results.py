@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from survey import hookimpl
 from survey.db import db
+from survey.disclosure import disclosed_results
 from survey.models import Campaign, Unit
 from survey.responses import Sheet, store
 from survey.results import compute, recount, tally_counts, wilson
@@ -57,10 +58,23 @@ def answer(app, campaign_id, code, n, choice="satisfied", overrides=None, catego
         store([Sheet(campaign_id, unit.id, unit.questionnaire, category, answers) for _ in range(n)], channel=channel)
 
 
-def results_of(app, campaign_id):
+def results_of(app, campaign_id, disclosed=False):
+    """The office's full figures, or with disclosed=True what the reports show."""
     with app.app_context():
-        results = compute(db.session.get(Campaign, campaign_id))
+        campaign = db.session.get(Campaign, campaign_id)
+        results = disclosed_results(campaign) if disclosed else compute(campaign)
         return {u.code: u for u in results.units}, results
+
+
+def publish(app, campaign_id):
+    """Close and publish an open campaign."""
+    from survey.campaigns import transition
+    from survey.registry import current_registry
+    with app.app_context():
+        campaign = db.session.get(Campaign, campaign_id)
+        for action in ("close", "publish"):
+            transition(campaign, action, current_registry(), "test")
+        db.session.commit()
 
 
 def test_wilson_interval_known_values():
@@ -139,9 +153,10 @@ def test_inconclusive_by_interval_and_by_small_sample(app, make_campaign):
 def test_ranking_within_campaign_and_sector_and_change_since_previous(app, make_campaign):
     units = [("G1", "一号", "general"), ("G2", "二号", "general"), ("G3", "三号", "general"),
              ("S1", "甲校", "rtest"), ("S2", "乙校", "rtest")]
-    previous = make_campaign(slug="y2024", units=units[:1], state="closed")
+    previous = make_campaign(slug="y2024", units=units[:1], state="open")
     answer(app, previous, "G1", 32)
     answer(app, previous, "G1", 8, "unsatisfied")
+    publish(app, previous)  # only a published previous campaign is compared with
     cid = make_campaign(slug="y2025", units=units)
     with app.app_context():
         db.session.get(Campaign, cid).previous_campaign_id = previous
@@ -152,7 +167,7 @@ def test_ranking_within_campaign_and_sector_and_change_since_previous(app, make_
     answer(app, cid, "S1", 30)
     answer(app, cid, "S1", 10, "unsatisfied")
     answer(app, cid, "S2", 40, "basic")  # ties G2 exactly
-    by_code, results = results_of(app, cid)
+    by_code, results = results_of(app, cid, disclosed=True)
     assert {c: u.rank for c, u in by_code.items()} == {"G1": 1, "G2": 2, "S2": 2, "G3": 4, "S1": 5}
     assert {c: u.sector_rank for c, u in by_code.items()} == {"G1": 1, "G2": 2, "G3": 3, "S2": 1, "S1": 2}
     assert [u.code for u in results.ranked][:1] == ["G1"]
@@ -188,7 +203,8 @@ def test_results_api_public_after_publishing_and_for_admins_any_time(app, admin_
     assert data["campaign"]["composition_minimum"] == pytest.approx(0.3)
     unit = data["units"][0]
     assert unit["code"] == "GEN-001" and unit["raters"] == 30 and unit["rate"] == 1
-    assert unit["flags"] == {"must_remedy": False, "composition_met": True, "inconclusive": False, "final": True}
+    assert unit["flags"] == {"must_remedy": False, "composition_met": True, "inconclusive": False, "final": True,
+                             "not_enough_raters": False}
     assert len(unit["interval"]) == 2 and unit["items"][0]["counts"] == {"satisfied": 30}
     assert unit["items"][0]["by_channel"]["online"]["valid"] == 30
     published = make_campaign(slug="api-pub", units=[("P-1", "单位", "general")], state="published")

@@ -11,18 +11,22 @@ from printouts.qr import unit_url
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from ..campaigns import SLUG_PATTERN, TRANSITIONS, CampaignError, answer_counts, slug_problem, transition
+from ..campaigns import (
+    SLUG_PATTERN, TRANSITIONS, CampaignError, answer_counts, slug_problem, transition, withdraw,
+)
 from ..db import db
 from ..models import Campaign, Tally, Unit, audit
 from ..registry import current_registry
+from ..roles import can, current_scope
 from ..units_import import UnitImportError, import_units
+from ..roles import require
 from . import bp
 
 # settings that decide how results are counted: fixed once the campaign opens
-LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sample", "access", "dont_know",
-                      "leave_out")
+LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sample", "minimum_cell", "access",
+                      "dont_know", "leave_out")
 LEAVE_OUT = {"none": _l("Every item of every unit"), "unit": _l("A unit they do not know may be left out"),
              "items": _l("Any item may be left out")}
 ACTION_LABELS = {"open": _l("Open"), "close": _l("Close"), "publish": _l("Publish")}
@@ -45,6 +49,10 @@ class CampaignForm(OfficeForm):
                                        validators=[InputRequired(), NumberRange(0, 100)])
     minimum_sample = IntegerField(_l("Minimum raters per unit"), default=30,
                                   validators=[InputRequired(), NumberRange(1, 10000)])
+    minimum_cell = IntegerField(_l("Smallest group shown in results (raters)"), default=5, validators=[
+        InputRequired(), NumberRange(3, 1000, message=_l("At least 3 raters: a smaller group's answers could be read."))],
+        description=_l("Figures of a respondent category or channel with fewer raters are not shown, "
+                       "and units with fewer raters than this or the minimum sample are not ranked."))
     access = SelectField(_l("Who may answer"), default="both", choices=choice_list([
         ("open", _l("Anyone scanning the unit's QR code")),
         ("tokens", _l("Holders of one-time ballots only")),
@@ -58,8 +66,13 @@ class CampaignForm(OfficeForm):
     personal_data = SelectField(_l("A phone or ID number in a comment"), default="refuse", choices=choice_list([
         ("refuse", _l("Ask the resident to remove it (nothing is stored until they do)")),
         ("mask", _l("Store the comment with the number masked"))]))
+    scrub_interval = IntegerField(_l("Scrub every (minutes)"), default=60, validators=[
+        Optional(), NumberRange(5, 60)],
+        description=_l("While the campaign is open, the traces the database keeps of who answered when are "
+                       "removed this often (5 to 60 minutes); also when it closes."))
     previous_campaign = SelectField(_l("Previous campaign of the same units (for the change since then)"),
-                                    default="", validators=[Optional()])
+                                    default="", validators=[Optional()],
+                                    description=_l("It is compared with, and named, only once it is itself published."))
 
     def __init__(self, *args, campaign=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,7 +100,20 @@ class UploadForm(OfficeForm):
 
 
 class ActionForm(OfficeForm):
-    """The open/close/publish buttons: only the CSRF token."""
+    """The open/close buttons: only the CSRF token."""
+
+
+class PublishForm(OfficeForm):
+    """Publishing needs an explicit confirmation after the preview."""
+
+    confirm = BooleanField(_l("I have checked the preview: publish these results now."), validators=[
+        DataRequired(message=_l("Tick the box to confirm that these results are to be published."))])
+
+
+class WithdrawForm(OfficeForm):
+    """Withdrawing published results needs a reason, kept in the audit log."""
+
+    reason = StringField(_l("Reason for withdrawing"), validators=[InputRequired(), Length(min=2, max=500)])
 
 
 def get_campaign(slug: str) -> Campaign:
@@ -101,10 +127,14 @@ def get_campaign(slug: str) -> Campaign:
 
 
 @bp.get("/")
+@require("campaigns.list")
 def index():
     """The list of campaigns with their state, units and answers so far."""
-    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
-    units = dict(db.session.execute(select(Unit.campaign_id, func.count()).group_by(Unit.campaign_id)).all())
+    scope = current_scope()
+    campaigns = db.session.scalars(select(Campaign).where(scope.campaign_clause())
+                                   .order_by(Campaign.id.desc())).all()
+    units = dict(db.session.execute(select(Unit.campaign_id, func.count()).where(scope.unit_clause())
+                                    .group_by(Unit.campaign_id)).all())
     answers = dict(db.session.execute(
         select(Tally.campaign_id, func.sum(Tally.count)).where(Tally.item == "")
         .group_by(Tally.campaign_id)).all())
@@ -117,10 +147,11 @@ def _form_data(campaign: Campaign) -> dict:
         "slug": campaign.slug, "name": campaign.name, "starts_on": campaign.starts_on,
         "ends_on": campaign.ends_on, "satisfaction_line": round(campaign.satisfaction_line * 100),
         "composition_minimum": round(campaign.composition_minimum * 100),
-        "minimum_sample": campaign.minimum_sample, "access": campaign.access,
-        "dont_know": campaign.dont_know, "leave_out": campaign.leave_out,
+        "minimum_sample": campaign.minimum_sample, "minimum_cell": campaign.minimum_cell,
+        "access": campaign.access, "dont_know": campaign.dont_know, "leave_out": campaign.leave_out,
         "allow_repeat": campaign.allow_repeat, "show_comments": campaign.show_comments,
         "personal_data": campaign.personal_data,
+        "scrub_interval": campaign.scrub_interval or 60,
         "previous_campaign": str(campaign.previous_campaign_id or ""),
     }
 
@@ -130,6 +161,7 @@ def _apply(form: CampaignForm, campaign: Campaign) -> dict:
     values = {"slug": form.slug.data, "name": form.name.data.strip(), "starts_on": form.starts_on.data,
               "ends_on": form.ends_on.data, "allow_repeat": form.allow_repeat.data,
               "show_comments": form.show_comments.data, "personal_data": form.personal_data.data,
+              "scrub_interval": form.scrub_interval.data or 60,
               "previous_campaign_id": int(form.previous_campaign.data) if form.previous_campaign.data else None}
     if "satisfaction_line" in form:
         old = _form_data(campaign) if campaign.id else {}
@@ -139,6 +171,7 @@ def _apply(form: CampaignForm, campaign: Campaign) -> dict:
         if old.get("composition_minimum") != form.composition_minimum.data:
             values["composition_minimum"] = form.composition_minimum.data / 100
         values["minimum_sample"] = form.minimum_sample.data
+        values["minimum_cell"] = form.minimum_cell.data
         values["access"] = form.access.data
         values["dont_know"] = bool(form.dont_know.data)
         values["leave_out"] = form.leave_out.data
@@ -172,6 +205,7 @@ def _save_form(form, campaign, template, **context):
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
+@require("campaign.manage")
 def campaign_new():
     """Create a campaign (as a draft)."""
     form = CampaignForm()
@@ -179,6 +213,7 @@ def campaign_new():
 
 
 @bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
+@require("campaign.manage")
 def campaign_edit(slug):
     """Edit a campaign; the line, minimums and access only while it is a draft."""
     campaign = get_campaign(slug)
@@ -194,47 +229,67 @@ def campaign_page(campaign: Campaign, status: int = 200, upload=None, problems=N
     counts = answer_counts(campaign)
     base = current_app.config["SURVEY_BASE_URL"]
     rows = []
-    for unit in campaign.units:
+    for unit in current_scope().units(campaign.units):
         c = counts.get(unit.id, {"online": 0, "paper": 0})
         rows.append({"unit": unit, "online": c.get("online", 0), "paper": c.get("paper", 0),
                      "total": sum(c.values()), "url": unit_url(base, unit.code)})
     totals = {k: sum(r[k] for r in rows) for k in ("online", "paper", "total")}
-    actions = [a for a, sources in TRANSITIONS.items() if campaign.state in sources]
+    actions = [a for a, sources in TRANSITIONS.items()
+               if campaign.state in sources and a != "publish" and can("campaign.manage")]
     return render_template(
         "admin/campaign.html", campaign=campaign, rows=rows, totals=totals, actions=actions,
         action_labels=ACTION_LABELS, action_form=ActionForm(), upload=upload or UploadForm(),
+        withdraw_form=WithdrawForm(),
         problems=problems or [], registry=current_registry(),
         frozen_keys=frozen_questionnaire_keys(campaign.id)), status
 
 
 @bp.get("/campaigns/<slug>")
+@require("campaign.view")
 def campaign(slug):
     """One campaign with its units and the answers so far."""
     return campaign_page(get_campaign(slug))
 
 
-@bp.post("/campaigns/<slug>/<any(open, close, publish):action>")
+@bp.post("/campaigns/<slug>/<any(open, close):action>")
+@require("campaign.manage")
 def campaign_action(slug, action):
-    """Open, close or publish; a refusal is shown with its reason (409)."""
+    """Open or close; a refusal is shown with its reason (409). Publishing has its own page."""
     campaign = get_campaign(slug)
     try:
         transition(campaign, action, current_registry(), current_user.username)
     except CampaignError as exc:
         db.session.rollback()
         refusals = {"open": _("The campaign could not be opened: %(reason)s", reason=exc),
-                    "close": _("The campaign could not be closed: %(reason)s", reason=exc),
-                    "publish": _("The results could not be published: %(reason)s", reason=exc)}
+                    "close": _("The campaign could not be closed: %(reason)s", reason=exc)}
         flash(refusals[action], "error")
         return campaign_page(get_campaign(slug), 409)
     db.session.commit()
     messages = {"open": _("The campaign is open: residents can answer now."),
-                "close": _("The campaign is closed: no more answers are taken."),
-                "publish": _("The campaign's results are published.")}
+                "close": _("The campaign is closed: no more answers are taken.")}
     flash(messages[action], "ok")
     return redirect(url_for("admin.campaign", slug=slug))
 
 
+@bp.get("/campaigns/<slug>/units/template.xlsx")
+@require("units.manage")
+def units_template(slug):
+    """An XLSX to fill in with units: headers, an example row and drop-down lists (in the reader's language)."""
+    import io
+
+    from flask import send_file
+    from flask_babel import get_locale
+
+    from ..units_import import template_xlsx
+    campaign = get_campaign(slug)
+    data = template_xlsx(current_registry(), str(get_locale()))
+    return send_file(io.BytesIO(data), as_attachment=True, max_age=0,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     download_name=f"{campaign.slug}-units-template.xlsx")
+
+
 @bp.post("/campaigns/<slug>/units/import")
+@require("units.manage")
 def units_import(slug):
     """Add or update units from a CSV or XLSX file: every row must be good, or nothing changes."""
     campaign = get_campaign(slug)
@@ -243,13 +298,88 @@ def units_import(slug):
         return campaign_page(campaign, 422, upload=form)
     upload = form.file.data
     try:
+        scope = current_scope()
         result = import_units(campaign, upload.filename or "units.csv", upload.read(),
-                              current_registry(), current_user.username)
+                              current_registry(), current_user.username,
+                              scope=None if scope.all_units else scope)
     except UnitImportError as exc:
         db.session.rollback()
         return campaign_page(get_campaign(slug), 422, upload=form, problems=exc.problems)
     flash(_("Units imported: %(added)d added, %(updated)d updated.", added=result.added,
             updated=result.updated), "ok")
+    return redirect(url_for("admin.campaign", slug=slug))
+
+
+def publish_page(campaign: Campaign, form: PublishForm, status: int = 200):
+    """The preview: exactly the tiles and table the public page will show (through the same
+    disclosure rules), what to check, and what the rules withhold."""
+    from flask_babel import get_locale
+
+    from ..disclosure import disclosed_results, minimum_cell, publication_minimum
+    from ..public_results import pct, points, sector_label
+    locale = str(get_locale())
+    results = disclosed_results(campaign)
+    return render_template("admin/publish.html", campaign=campaign, results=results, form=form,
+                           locale=locale, pct=pct, points=points, minimum_cell=minimum_cell(campaign),
+                           publication_minimum=publication_minimum(campaign),
+                           withheld=withheld_groups(results, locale),
+                           sector=lambda key: sector_label(key, locale)), status
+
+
+def withheld_groups(results, locale: str) -> list[tuple[str, list[str]]]:
+    """Per shown unit, the respondent categories and channels whose figures the public page
+    withholds (small groups and their complements), in the reader's words."""
+    channels = {"online": _("online"), "paper": _("on paper")}
+    rows = []
+    for unit in results.ranked:
+        if not unit.enough_raters:
+            continue
+        names = [results.categories[k].get(locale) if k in results.categories else k
+                 for k, f in sorted(unit.overall.by_category.items()) if f.withheld]
+        names += [channels.get(k, k) for k, f in sorted(unit.overall.by_channel.items()) if f.withheld]
+        if names:
+            rows.append((unit.name, names))
+    return rows
+
+
+@bp.route("/campaigns/<slug>/publish", methods=["GET", "POST"])
+@require("campaign.publish")
+def campaign_publish(slug):
+    """Preview what publishing makes public; publish only with the confirmation ticked."""
+    campaign = get_campaign(slug)
+    form = PublishForm()
+    if request.method == "GET":
+        return publish_page(campaign, form)
+    if not form.validate_on_submit():
+        return publish_page(campaign, form, 400 if form.csrf_token.errors else 422)
+    try:
+        transition(campaign, "publish", current_registry(), current_user.username)
+    except CampaignError as exc:
+        db.session.rollback()
+        flash(_("The results could not be published: %(reason)s", reason=exc), "error")
+        return publish_page(get_campaign(slug), form, 409)
+    db.session.commit()
+    flash(_("The campaign's results are published."), "ok")
+    return redirect(url_for("admin.campaign", slug=slug))
+
+
+@bp.post("/campaigns/<slug>/withdraw")
+@require("campaign.publish")
+def campaign_withdraw(slug):
+    """Take published results back, with the reason kept in the audit log."""
+    campaign = get_campaign(slug)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason for withdrawing the results."), "error")
+        return campaign_page(campaign, 422)
+    try:
+        withdraw(campaign, form.reason.data, current_user.username)
+    except CampaignError as exc:
+        db.session.rollback()
+        flash(_("The results could not be withdrawn: %(reason)s", reason=exc), "error")
+        return campaign_page(get_campaign(slug), 409)
+    db.session.commit()
+    flash(_("The results are withdrawn: the public page no longer shows them."), "ok")
     return redirect(url_for("admin.campaign", slug=slug))
 
 
@@ -261,6 +391,7 @@ def frozen_questionnaire_keys(campaign_id: int) -> list[str]:
 
 
 @bp.get("/campaigns/<slug>/questionnaires/<key>.xlsx")
+@require("campaign.view")
 def questionnaire_xlsform(slug, key):
     """A frozen questionnaire as an XLSForm workbook (survey, choices and settings sheets)."""
     from ..snapshot import frozen_for

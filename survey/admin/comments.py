@@ -16,6 +16,7 @@ from ..db import db
 from ..models import Answer, Response, audit
 from ..models import CommentModeration
 from ..results import comments_query
+from ..roles import require
 from . import bp
 from .campaigns import get_campaign
 
@@ -36,6 +37,7 @@ class HideForm(CommentForm):
 
 
 @bp.get("/campaigns/<slug>/comments")
+@require("comments.view")
 def comments(slug):
     """A campaign's comments, a page at a time, optionally one unit's, with hide/show buttons."""
     campaign = get_campaign(slug)
@@ -64,6 +66,7 @@ def _back(campaign):
 
 
 @bp.post("/campaigns/<slug>/comments/hide")
+@require("comments.moderate")
 def comment_hide(slug):
     """Hide a comment from reports; it stays counted."""
     campaign = get_campaign(slug)
@@ -88,6 +91,7 @@ def comment_hide(slug):
 
 
 @bp.post("/campaigns/<slug>/comments/show")
+@require("comments.moderate")
 def comment_show(slug):
     """Show a hidden comment again."""
     campaign = get_campaign(slug)

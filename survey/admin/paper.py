@@ -2,7 +2,7 @@
 mismatches to resolve, and hand-counted tally sheets (see survey/paper.py)."""
 from __future__ import annotations
 
-from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,8 +16,10 @@ from ..db import db
 from ..security import allow_own_script
 from ..models import BallotBatch, RespondentCategory
 from ..models import PaperTallySheet
+from ..roles import current_scope, require
 from . import bp
 from .campaigns import get_campaign
+from .jobs import document_lang
 
 
 class PostForm(OfficeForm):
@@ -28,12 +30,20 @@ def _lang() -> str:
     return str(get_locale())
 
 
-def _pdf(printout, name: str) -> Response:
-    return Response(printout.get_pdf(), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+def _scoped_codes(campaign) -> list[str] | None:
+    """The unit codes a printout is limited to: None for every unit, else the user's units
+    (a PaperError when the user has none in this campaign: an empty list would mean all)."""
+    scope = current_scope()
+    if scope.all_units:
+        return None
+    codes = sorted(u.code for u in scope.units(campaign.units))
+    if not codes:
+        raise paper.PaperError(_("None of your units is in this campaign."))
+    return codes
 
 
 @bp.get("/campaigns/<slug>/paper/")
+@require("paper.view")
 def paper_index(slug):
     """Printed batches with their serial ranges, counting progress and the printouts."""
     campaign = get_campaign(slug)
@@ -49,42 +59,57 @@ def paper_index(slug):
 
 
 @bp.get("/campaigns/<slug>/paper/reconciliation.pdf")
+@require("paper.view")
 def paper_reconciliation(slug):
     """The assembly's reconciliation record (计票结果报告单) as a PDF (?batch=ID for one batch)."""
     campaign = get_campaign(slug)
     try:
-        printout = paper.reconciliation_printout(campaign, request.args.get("lang", _lang()),
+        printout = paper.reconciliation_printout(campaign, document_lang(request.args.get("lang")),
                                                  request.args.get("batch", type=int))
+        data = printout.get_pdf()
     except (paper.PaperError, FontMissing) as exc:
         flash(str(exc), "error")
         return redirect(url_for(".paper_index", slug=slug))
-    return _pdf(printout, f"{campaign.slug}-reconciliation.pdf")
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{campaign.slug}-reconciliation.pdf"'})
+
+
+def _made_now(campaign, make, name: str, **options):
+    """Make a short printout at once with the same function as the job (survey/outputs.py)."""
+    import tempfile
+    from pathlib import Path
+
+    from ..outputs import OutputError
+    with tempfile.TemporaryDirectory(prefix="survey-pdf-") as folder:
+        out = Path(folder) / name
+        try:
+            make(campaign, out, lang=document_lang(request.args.get("lang")), unit_codes=_scoped_codes(campaign),
+                 **options)
+        except (paper.PaperError, FontMissing, OutputError) as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".paper_index", slug=campaign.slug))
+        data = out.read_bytes()
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.get("/campaigns/<slug>/paper/tally-sheet.pdf")
+@require("print")
 def paper_tally_sheet(slug):
-    """The tally sheet (计票表) as a PDF."""
+    """The tally sheet (计票表) as a PDF, at once (?lang= zh_CN or en; another value: the reader's)."""
+    from ..outputs import make_tally_sheet
     campaign = get_campaign(slug)
-    try:
-        printout = paper.tally_sheet_printout(campaign, request.args.get("lang", _lang()),
-                                              request.args.get("category") or None)
-    except (paper.PaperError, FontMissing) as exc:
-        flash(str(exc), "error")
-        return redirect(url_for(".paper_index", slug=slug))
-    return _pdf(printout, f"{campaign.slug}-tally-sheet.pdf")
+    return _made_now(campaign, make_tally_sheet, f"{campaign.slug}-tally-sheet.pdf",
+                     category=request.args.get("category") or None)
 
 
 @bp.get("/campaigns/<slug>/paper/posters.pdf")
+@require("print")
 def paper_posters(slug):
-    """Every unit's QR poster as a PDF (A4, or A5 two-up with ?a5=1)."""
+    """Every unit's QR poster as a PDF at once (A4, or A5 two-up with ?a5=1)."""
+    from ..outputs import make_posters
     campaign = get_campaign(slug)
-    try:
-        printout = paper.poster_printout(campaign, current_app.config["SURVEY_BASE_URL"],
-                                         request.args.get("lang", _lang()), bool(request.args.get("a5")))
-    except (paper.PaperError, FontMissing) as exc:
-        flash(str(exc), "error")
-        return redirect(url_for(".paper_index", slug=slug))
-    return _pdf(printout, f"{campaign.slug}-posters.pdf")
+    return _made_now(campaign, make_posters, f"{campaign.slug}-posters.pdf", a5=bool(request.args.get("a5")))
 
 
 def entry_grids(blocks) -> list[tuple]:
@@ -98,6 +123,7 @@ def entry_grids(blocks) -> list[tuple]:
 
 
 @bp.route("/campaigns/<slug>/paper/entry", methods=["GET", "POST"])
+@require("paper.enter")
 def paper_entry(slug):
     """Enter one numbered ballot: first its number (typed or scanned), then every item as
     marked, by keyboard (survey/static/paper-entry.js) or by clicking (no script needed)."""
@@ -138,6 +164,7 @@ def paper_entry(slug):
 
 
 @bp.get("/campaigns/<slug>/paper/mismatches")
+@require("paper.view")
 def paper_mismatches(slug):
     """Ballots whose two entries differ, with each differing line, to resolve."""
     campaign = get_campaign(slug)
@@ -169,14 +196,12 @@ def _tally_diffs(campaign) -> list[tuple[str, list[str], list[tuple[str, dict]]]
 
 
 @bp.post("/campaigns/<slug>/paper/mismatches/<int:serial>")
+@require("paper.resolve")
 def paper_resolve(slug, serial):
     """A supervisor picks the entry that matches the paper ballot."""
     campaign = get_campaign(slug)
-    refusal = supervisor_required(current_user.username)
     if not PostForm().validate():
         flash(_("The form has expired; please try again."), "error")
-    elif refusal:
-        flash(refusal, "error")
     else:
         try:
             paper.resolve_ballot(campaign, serial, current_user.username, request.form.get("clerk", ""))
@@ -184,13 +209,6 @@ def paper_resolve(slug, serial):
         except paper.PaperError as exc:
             flash(str(exc), "error")
     return redirect(url_for(".paper_mismatches", slug=slug))
-
-
-def supervisor_required(username: str) -> str | None:
-    """Why this user may not act as a supervisor (resolve differing entries, void a tally sheet),
-    or None if they may. The hook for the clerk/supervisor roles: until they exist every
-    signed-in admin may supervise; the functions still refuse a clerk who entered the item."""
-    return None
 
 
 def _sheet_from_form(form_data, blocks) -> tuple[paper.TallyCounts, list[str]]:
@@ -221,9 +239,11 @@ def _sheet_from_form(form_data, blocks) -> tuple[paper.TallyCounts, list[str]]:
 
 
 @bp.route("/campaigns/<slug>/paper/tally", methods=["GET", "POST"])
+@require("paper.enter")
 def paper_tally(slug):
     """Enter a hand-counted tally sheet (each sheet twice, by two clerks); it is added only if
-    every number reconciles and both entries agree."""
+    every number reconciles and both entries agree. A supervisor resolves differing entries
+    and voids an accepted sheet (paper.resolve, paper.tally)."""
     campaign = get_campaign(slug)
     form = PostForm()
     problems, status = [], 200
@@ -260,14 +280,12 @@ def paper_tally(slug):
 
 
 @bp.post("/campaigns/<slug>/paper/tally/<box>/resolve")
+@require("paper.resolve")
 def paper_tally_resolve(slug, box):
     """A supervisor picks the entry of a tally sheet that matches the paper."""
     campaign = get_campaign(slug)
-    refusal = supervisor_required(current_user.username)
     if not PostForm().validate():
         flash(_("The form has expired; please try again."), "error")
-    elif refusal:
-        flash(refusal, "error")
     else:
         try:
             paper.resolve_tally_sheet(campaign, box, current_user.username, request.form.get("clerk", ""), _lang())
@@ -280,14 +298,12 @@ def paper_tally_resolve(slug, box):
 
 
 @bp.post("/campaigns/<slug>/paper/tally-sheets/<int:sheet_id>/void")
+@require("paper.tally")
 def paper_tally_void(slug, sheet_id):
     """A supervisor voids an accepted tally sheet, with a reason, so it can be entered again."""
     campaign = get_campaign(slug)
-    refusal = supervisor_required(current_user.username)
     if not PostForm().validate():
         flash(_("The form has expired; please try again."), "error")
-    elif refusal:
-        flash(refusal, "error")
     else:
         try:
             row = paper.void_tally_sheet(campaign, sheet_id, current_user.username, request.form.get("reason", ""))

@@ -2,10 +2,12 @@
 from flask import render_template
 
 from ..registry import current_registry
+from ..roles import require
 from . import bp
 
 
 @bp.get("/plugins")
+@require("plugins.view")
 def plugins():
     """Every plugin with its version, status, hooks, sectors, questionnaires and error."""
     registry = current_registry()

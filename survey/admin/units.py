@@ -16,15 +16,14 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp, Validati
 
 from ..campaigns import _freeze_missing, answer_counts, questionnaire_key
 from ..db import db
-from ..models import CODE_PATTERN, Campaign, RespondentCategory, Tally, Unit, audit
+from ..models import UNIT_FIELDS_FIXED_AT_OPENING, CODE_PATTERN, Campaign, RespondentCategory, Tally, Unit, audit
 from ..registry import current_registry
+from ..roles import current_scope, require
 from . import bp
 from .campaigns import ActionForm, get_campaign
 
 MAX_COMMITMENTS = 20
-# once a campaign opens, a unit's code is printed on QR codes and its answers follow its
-# questionnaire and numbered commitments: only its name and parent can change
-LOCKED_AFTER_DRAFT = ("code", "sector", "questionnaire", "commitments")
+LOCKED_AFTER_DRAFT = UNIT_FIELDS_FIXED_AT_OPENING
 
 
 class UnitForm(OfficeForm):
@@ -114,10 +113,13 @@ def _save(form, campaign, unit):
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("admin/unit_form.html", form=form, campaign=campaign, unit=unit), status
+    values = {"name": form.name.data.strip(), "parent": (form.parent.data or "").strip() or None}
+    code = form.code.data if form.sector is not None else unit.code
+    if not current_scope().unit(code, values["parent"]):
+        abort(403)  # a branch admin may not add a unit elsewhere nor move one out of their units
     if adding:
         unit = Unit(campaign=campaign, code=form.code.data)
         db.session.add(unit)
-    values = {"name": form.name.data.strip(), "parent": (form.parent.data or "").strip() or None}
     if form.sector is not None:
         values.update(code=form.code.data, sector=form.sector.data,
                       questionnaire=form.questionnaire.data or None,
@@ -145,16 +147,21 @@ def _save(form, campaign, unit):
 
 
 @bp.route("/campaigns/<slug>/units/new", methods=["GET", "POST"])
+@require("units.manage")
 def unit_new(slug):
     """Add a unit while the campaign is a draft or open."""
     campaign = get_campaign(slug)
     if campaign.state not in ("draft", "open"):
         flash(_("Units can be added while the campaign is a draft or open."), "error")
         return redirect(url_for("admin.campaign", slug=slug))
-    return _save(_unit_form(campaign), campaign, None)
+    form = _unit_form(campaign)
+    if request.method == "GET" and current_scope().unit_parent:
+        form.parent.data = current_scope().unit_parent  # a branch admin adds units under its parent
+    return _save(form, campaign, None)
 
 
 @bp.route("/campaigns/<slug>/units/<code>/edit", methods=["GET", "POST"])
+@require("units.manage")
 def unit_edit(slug, code):
     """Edit a unit; once the campaign opens only its name and parent."""
     campaign = get_campaign(slug)
@@ -163,6 +170,7 @@ def unit_edit(slug, code):
 
 
 @bp.post("/campaigns/<slug>/units/<code>/delete")
+@require("units.manage")
 def unit_delete(slug, code):
     """Delete a unit, only while the campaign is a draft."""
     campaign = get_campaign(slug)
@@ -178,6 +186,7 @@ def unit_delete(slug, code):
 
 
 @bp.get("/campaigns/<slug>/units/<code>")
+@require("campaign.view")
 def unit(slug, code):
     """One unit: its settings, public address, QR code and answers so far by channel and category."""
     campaign = get_campaign(slug)
@@ -204,21 +213,28 @@ def unit(slug, code):
 
 
 def _qr(slug, code, kind):
+    from ..outputs import OutputError, printed_address
     campaign = get_campaign(slug)
     unit = get_unit(campaign, code)
-    url = unit_url(current_app.config["SURVEY_BASE_URL"], unit.code)
+    try:
+        url = unit_url(printed_address(), unit.code)
+    except OutputError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.unit", slug=slug, code=code))
     data, mimetype = (qr_png(url), "image/png") if kind == "png" else (qr_svg(url), "image/svg+xml")
     return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
                      download_name=f"{unit.code}.{kind}", max_age=0)
 
 
 @bp.get("/campaigns/<slug>/units/<code>/qr.png")
+@require("print")
 def unit_qr_png(slug, code):
     """The unit's QR code as a PNG, to print or post."""
     return _qr(slug, code, "png")
 
 
 @bp.get("/campaigns/<slug>/units/<code>/qr.svg")
+@require("print")
 def unit_qr_svg(slug, code):
     """The unit's QR code as an SVG, for print shops."""
     return _qr(slug, code, "svg")

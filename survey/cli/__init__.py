@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import campaigns, database, plugins, printing, results, scanning, serving, units, users
+from . import campaigns, database, plugins, printing, results, scanning, scrub, serving, units, users
 
 
 def _create_app(*_args, **_kwargs):
@@ -17,7 +17,20 @@ def _create_app(*_args, **_kwargs):
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+class SurveyGroup(FlaskGroup):
+    """The `survey` group: a database that does not answer, or has no tables yet, is one line
+    saying what to do, never a traceback."""
+
+    def invoke(self, ctx):
+        from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError, DBAPIError) as exc:
+            from .serving import database_problem
+            raise click.ClickException(database_problem(exc)) from None
+
+
+@click.group(cls=SurveyGroup, create_app=_create_app, add_default_commands=False,
              add_version_option=False, load_dotenv=False)
 def main():
     """Mass evaluation (群众评议) toolkit. SURVEY_INSTANCE names the instance folder;
@@ -25,8 +38,8 @@ def main():
 
 
 for _command in (database.db_group, users.user_group, units.units_group, campaigns.campaign_group,
-                 *printing.COMMANDS, *results.COMMANDS, scanning.scan, plugins.plugins, plugins.plugin_group, serving.serve,
-                 serving.demo):
+                 *printing.COMMANDS, *results.COMMANDS, scanning.scan, plugins.plugins, plugins.plugin_group,
+                 scrub.scrub, serving.serve, serving.worker, serving.demo):
     main.add_command(_command)
 
 

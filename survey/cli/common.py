@@ -48,14 +48,16 @@ def progress(length: int, label: str):
 
 @contextmanager
 def printing_errors():
-    """Turn a missing font or a refused paper action into a clear CLI error (in English)."""
+    """Turn a missing font, an unreachable QR address, a missing folder or a refused paper
+    action into a one-line CLI error (in English) and a non-zero exit."""
     from flask_babel import force_locale
 
     from printouts.fonts import FontMissing
 
+    from ..outputs import OutputError
     from ..paper import PaperError
     try:
         with force_locale("en"):
             yield
-    except (FontMissing, PaperError) as exc:
+    except (FontMissing, PaperError, OutputError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -5,6 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..db import db
+from ..roles import command_requires
 
 
 @click.group("db")
@@ -14,6 +15,7 @@ def db_group():
 
 @db_group.command("upgrade")
 @with_appcontext
+@command_requires("system")
 def db_upgrade():
     """Create or migrate the database schema to the newest version."""
     from ..migrate import upgrade

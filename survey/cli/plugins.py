@@ -7,6 +7,8 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
+
 
 @click.command("plugins")
 @click.option("--check", "check", is_flag=False, flag_value="", default=None, metavar="[PATH]",
@@ -14,6 +16,7 @@ from flask.cli import with_appcontext
                    "installing it) and exit with status 1 on any error.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @with_appcontext
+@command_requires("plugins.view")
 def plugins(check, as_json):
     """List every plugin: name, version, hooks, sectors, questionnaires and load status.
     With --check, also call the hooks that run while residents answer, report hook errors
@@ -75,6 +78,7 @@ def plugin_group():
 @click.option("--label-en", help="The sector's English name, e.g. Urban communities.")
 @click.option("--out", default=".", show_default=True, type=click.Path(file_okay=False),
               help="The folder to create the plugin's folder in.")
+@command_requires("local")
 def plugin_new(name, sector, label_zh, label_en, out):
     """Create a ready plugin distribution NAME (pyproject with the entry point, package, a
     questionnaire, a category, tests using the toolkit's fixtures, README) that installs with

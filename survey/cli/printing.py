@@ -6,9 +6,9 @@ Ballot tokens are never printed to the console: only counts and serial ranges ar
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
 from .common import get_campaign, lang_option, printing_errors, progress, unit_codes
 
 
@@ -19,17 +19,16 @@ from .common import get_campaign, lang_option, printing_errors, progress, unit_c
 @lang_option("Language of the poster's texts.")
 @click.option("--units", "units", help="Only these unit codes, comma-separated.")
 @with_appcontext
+@command_requires("print")
 def posters(campaign, out, a5, lang, units):
     """One QR poster per unit: unit and campaign name, how to answer, the QR code of the
     unit's address and the address as text. A4, printed at 100%."""
-    from ..paper import poster_printout
+    from ..outputs import make_posters
     c = get_campaign(campaign)
-    with printing_errors():
-        printout = poster_printout(c, current_app.config["SURVEY_BASE_URL"], lang, a5, unit_codes(units))
-        with progress(len(printout.units), "posters") as step:
-            printout.progress = step
-            printout.write(out)
-    click.echo(f"{out}: {len(printout.units)} posters for {c.slug}")
+    codes = unit_codes(units)
+    with printing_errors(), progress(len(codes or c.units), "posters") as step:
+        summary = make_posters(c, out, lang=lang, a5=a5, unit_codes=codes, progress=step)
+    click.echo(f"{out}: {summary} for {c.slug}")
 
 
 @click.command("ballots")
@@ -41,20 +40,20 @@ def posters(campaign, out, a5, lang, units):
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The PDF to write.")
 @lang_option("Language of the ballot's texts.")
 @with_appcontext
+@command_requires("print")
 def ballots(campaign, count, category, units, out, lang):
     """Print COUNT numbered ballots, each with its own one-time code (answer by phone or on
     paper; it counts once). Serials continue across a campaign's batches. The campaign must
     be open. The batch is recorded only if the PDF is written."""
-    from ..paper import print_ballots
+    from ..outputs import make_ballots
     c = get_campaign(campaign)
     if category is None:
         click.echo("note: no --category: each ballot asks who the respondent is; a category per batch "
                    "lets you plan the share of service recipients and residents.", err=True)
     with printing_errors(), progress(count, "ballots") as step:
-        batch = print_ballots(c, out, count, base_url=current_app.config["SURVEY_BASE_URL"],
-                              category=category, unit_codes=unit_codes(units), lang=lang, progress=step)
-    click.echo(f"{out}: ballots No. {batch.serial_from} to {batch.serial_to} ({batch.count}) "
-               f"for {c.slug}" + (f", category {category}" if category else ""))
+        summary = make_ballots(c, out, count=count, category=category, unit_codes=unit_codes(units),
+                               lang=lang, progress=step)
+    click.echo(f"{out}: {summary} for {c.slug}" + (f", category {category}" if category else ""))
 
 
 @click.command("tally-sheet")
@@ -64,15 +63,15 @@ def ballots(campaign, count, category, units, out, lang):
 @click.option("--units", "units", help="Only these unit codes, comma-separated.")
 @lang_option("Language of the sheet's texts.")
 @with_appcontext
+@command_requires("print")
 def tally_sheet(campaign, out, category, units, lang):
     """A tally sheet (计票表) for counting ballots by hand: per unit, item and choice a box to
     count in strokes, the ballots issued/returned/valid/invalid, and signature lines."""
-    from ..paper import tally_sheet_printout
+    from ..outputs import make_tally_sheet
     c = get_campaign(campaign)
     with printing_errors():
-        printout = tally_sheet_printout(c, lang, category, unit_codes(units))
-        printout.write(out)
-    click.echo(f"{out}: tally sheet for {c.slug}, {len(printout.pages)} pages")
+        summary = make_tally_sheet(c, out, lang=lang, category=category, unit_codes=unit_codes(units))
+    click.echo(f"{out}: {summary} for {c.slug}")
 
 
 @click.command("reconciliation")
@@ -81,6 +80,7 @@ def tally_sheet(campaign, out, category, units, lang):
 @click.option("--batch", type=int, help="Only this printed batch (its number in the admin's list of batches).")
 @lang_option("Language of the record's texts.")
 @with_appcontext
+@command_requires("paper.view")
 def reconciliation(campaign, out, batch, lang):
     """The assembly's reconciliation record (计票结果报告单): ballots issued, returned, valid,
     invalid, blank, answered by phone and not returned, per batch and tally sheet, with the

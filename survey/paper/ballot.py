@@ -130,12 +130,23 @@ def category_label(category: RespondentCategory, lang: str) -> str:
 
 
 def check_category(campaign_id: int, units: list[Unit], category: str | None) -> RespondentCategory | None:
-    """The frozen category with this key, or PaperError naming the ones there are."""
+    """The frozen category with this key or label, or PaperError naming the ones there are."""
     if category is None:
         return None
+    from ..units_import import resolve_category
     offered = categories_for(campaign_id, units)
+    key = resolve_category(category, offered)  # a key, or the office's words: 居民, Residents
     for c in offered:
-        if c.key == category:
+        if c.key == key:
             return c
+    from flask_babel import get_locale
+
+    from ..units_import import word_list
     raise PaperError(_("Unknown respondent category %(key)s; this campaign has: %(keys)s.",
-                       key=category, keys=", ".join(c.key for c in offered) or "-"))
+                       key=category, keys=word_list(_offered(c, str(get_locale())) for c in offered) or "-"))
+
+
+def _offered(category: RespondentCategory, locale: str) -> str:
+    """A category as a refusal lists it: in English with the key to type, in Chinese its name only."""
+    label = category_label(category, locale)
+    return f"{label} ({category.key})" if locale.startswith("en") else label

@@ -89,7 +89,7 @@ def reconciliation(campaign: Campaign, batch_id: int | None = None) -> Reconcili
     if not batches:
         raise PaperError(_("No ballots were printed for this campaign.") if batch_id is None
                          else _("There is no batch %(id)d in this campaign.", id=batch_id))
-    sheets = [s for s in db.session.scalars(select(PaperTallySheet).filter_by(campaign_id=campaign.id, status="accepted")
+    sheets = [s for s in db.session.scalars(select(PaperTallySheet).filter_by(campaign_id=campaign.id, voided_by=None)
                                             .order_by(PaperTallySheet.id))
               if any(a <= b.serial_to and b.serial_from <= z for a, z in s.serial_ranges or [] for b in batches)]
     covered = {n for s in sheets for a, z in s.serial_ranges or [] for n in range(a, z + 1)}

@@ -264,7 +264,7 @@ def enter_tally_sheet(campaign: Campaign, sheet: TallyCounts, clerk: str, lang: 
     check_tally_sheet(campaign, sheet, lang)
     box = sheet.box.strip()
     try:
-        if db.session.scalar(select(PaperTallySheet.id).filter_by(campaign_id=campaign.id, box=box, status="accepted")):
+        if db.session.scalar(select(PaperTallySheet.id).filter_by(campaign_id=campaign.id, box=box, voided_by=None)):
             raise PaperError(_("The tally sheet of %(box)s has been counted already; a supervisor may void it "
                                "to have it entered again.", box=box))
         entries = db.session.scalars(select(PaperTallyEntry).filter_by(campaign_id=campaign.id, box=box)
@@ -323,7 +323,7 @@ def _accept(campaign: Campaign, sheet: TallyCounts, clerks: list[str], lang: str
                           returned=sheet.returned, valid=sheet.valid, invalid=sheet.invalid,
                           entered_by=", ".join(clerks)[:80], box=sheet.box.strip(),
                           serial_ranges=[list(r) for r in sorted(sheet.ranges)],
-                          counts=[[u, i, c, n] for (u, i, c), n in sorted(aggregate.items())], status="accepted")
+                          counts=[[u, i, c, n] for (u, i, c), n in sorted(aggregate.items())])
     db.session.add(row)
     add_to_tally(tallies)
     _add_to_aggregate(campaign.id, sheet.category, aggregate)
@@ -348,7 +348,7 @@ def _spend(campaign: Campaign, sheet: TallyCounts) -> None:
         BallotToken.campaign_id == campaign.id, BallotToken.redeemed.is_(True),
         _serials_in(BallotToken.serial, ranges)).with_for_update()))
     other = {}
-    for s in db.session.scalars(select(PaperTallySheet).filter_by(campaign_id=campaign.id, status="accepted")):
+    for s in db.session.scalars(select(PaperTallySheet).filter_by(campaign_id=campaign.id, voided_by=None)):
         for a, b in s.serial_ranges or []:
             for serial in used:
                 if a <= serial <= b:
@@ -385,7 +385,7 @@ def void_tally_sheet(campaign: Campaign, sheet_id: int, supervisor: str, reason:
     try:
         row = db.session.scalar(select(PaperTallySheet).filter_by(campaign_id=campaign.id, id=sheet_id)
                                 .with_for_update())
-        if row is None or row.status != "accepted" or row.counts is None:
+        if row is None or row.voided_by is not None or row.counts is None:
             raise PaperError(_("There is no accepted tally sheet with the number %(id)d to void.", id=sheet_id))
         tallies, aggregate = {}, {}
         for u, item, choice, n in row.counts:
@@ -398,7 +398,7 @@ def void_tally_sheet(campaign: Campaign, sheet_id: int, supervisor: str, reason:
             db.session.execute(update(BallotToken).where(
                 BallotToken.campaign_id == campaign.id,
                 _serials_in(BallotToken.serial, [tuple(r) for r in row.serial_ranges])).values(redeemed=False))
-        row.status, row.voided_by = "void", supervisor
+        row.voided_by = supervisor
         audit(supervisor, "paper.tally_sheet_void", campaign.slug, sheet=row.id, box=row.box, reason=reason[:500],
               serials=_range_text(row.serial_ranges or []))
         db.session.commit()
@@ -419,7 +419,7 @@ def tally_mismatches(campaign: Campaign) -> list[tuple[str, dict]]:
 
 def sheet_covering(campaign_id: int, serial: int) -> PaperTallySheet | None:
     """The accepted tally sheet whose ranges hold this ballot, if any."""
-    for s in db.session.scalars(select(PaperTallySheet).filter_by(campaign_id=campaign_id, status="accepted")):
+    for s in db.session.scalars(select(PaperTallySheet).filter_by(campaign_id=campaign_id, voided_by=None)):
         if any(a <= serial <= b for a, b in s.serial_ranges or []):
             return s
     return None

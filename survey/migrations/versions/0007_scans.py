@@ -1,14 +1,14 @@
 """Scanned ballots (OMR): files, pages as read, and the doubts a person decides.
 
-Revision ID: 0005_scans
-Revises: 0004_paper_assembly
+Revision ID: 0007_scans
+Revises: 0006_paper_assembly
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_scans'
-down_revision = '0004_paper_assembly'
+revision = '0007_scans'
+down_revision = '0006_paper_assembly'
 branch_labels = None
 depends_on = None
 

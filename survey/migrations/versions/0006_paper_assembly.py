@@ -1,8 +1,8 @@
 """Paper for an assembly: "don't know" and what a ballot holder may leave out, the printed
 layout of each batch, tally sheets entered twice, with serial ranges, voidable.
 
-Revision ID: 0004_paper_assembly
-Revises: 0004_personal_data
+Revision ID: 0006_paper_assembly
+Revises: 0005_jobs
 
 Columns are added with plain ALTER TABLE on SQLite too (batch mode would copy and drop the
 campaign table, and with foreign keys on, dropping it deletes every unit and answer).
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0004_paper_assembly"
-down_revision = "0004_personal_data"
+revision = "0006_paper_assembly"
+down_revision = "0005_jobs"
 branch_labels = None
 depends_on = None
 
@@ -24,8 +24,6 @@ def upgrade():
     op.add_column("paper_tally_sheet", sa.Column("box", sa.String(length=40), nullable=True))
     op.add_column("paper_tally_sheet", sa.Column("serial_ranges", sa.JSON(), nullable=True))
     op.add_column("paper_tally_sheet", sa.Column("counts", sa.JSON(), nullable=True))
-    op.add_column("paper_tally_sheet", sa.Column("status", sa.String(length=10), nullable=False,
-                                                 server_default="accepted"))
     op.add_column("paper_tally_sheet", sa.Column("voided_by", sa.String(length=80), nullable=True))
     op.create_table(
         "paper_tally_entry",
@@ -41,7 +39,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table("paper_tally_entry")
-    columns = [("paper_tally_sheet", name) for name in ("voided_by", "status", "counts", "serial_ranges", "box")]
+    columns = [("paper_tally_sheet", name) for name in ("voided_by", "counts", "serial_ranges", "box")]
     columns += [("ballot_batch", "layout"), ("campaign", "leave_out"), ("campaign", "dont_know")]
     for table, name in columns:
         if op.get_bind().dialect.name == "sqlite":  # no batch copy: see the module docstring
