@@ -202,6 +202,10 @@ def test_a_scanners_file_counts_each_ballot_once_and_doubts_reach_a_person(app, 
         assert {(u, i, c): int(n) for u, i, c, n in rows if n} == expected
     report = client.get("/admin/campaigns/test-2025/scans/report?format=json").get_json()
     assert {b["serial"] for b in report["ballots"]} == {1, 2, 3}
+    # what was read on a counted ballot is forgotten, like a clerk's entry once a ballot counts
+    assert all(not b["items"] for b in report["ballots"] if b["serial"] in (1, 3))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ScanDoubt).where(ScanDoubt.serial.in_((1, 3)))) == 0
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

@@ -45,6 +45,10 @@ EXPECTED = {
     ("admin.paper_index", "GET"): {O, B, S},
     ("admin.paper_posters", "GET"): {O, B}, ("admin.paper_tally_sheet", "GET"): {O, B},
     ("admin.paper_entry", "GET"): {O, C}, ("admin.paper_entry", "POST"): {O, C},
+    ("admin.scans_index", "GET"): {O, C, S}, ("admin.scans_index", "POST"): {O, C, S},
+    ("admin.scans_review", "GET"): {O, C, S}, ("admin.scans_review", "POST"): {O, C, S},
+    ("admin.scans_doubt_image", "GET"): {O, C, S}, ("admin.scans_report", "GET"): {O, C, S},
+    ("admin.scans_count", "POST"): {O, S},
     ("admin.paper_mismatches", "GET"): {O, B, S},
     ("admin.paper_resolve", "POST"): {O, S},
     ("admin.paper_tally", "GET"): {O, C}, ("admin.paper_tally", "POST"): {O, C},  # clerks enter sheets twice
@@ -249,7 +253,7 @@ def test_a_branch_admins_posters_hold_only_its_units(app, office, tmp_path):
 
 # --- the command line ----------------------------------------------------------------------------
 COMMAND_PERMISSIONS = {
-    "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local", "scrub": "system",
+    "scan": "scan", "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local", "scrub": "system",
     "user create": "users.manage", "user list": "users.manage", "user disable": "users.manage",
     "user enable": "users.manage", "user reset-password": "users.manage",
     "units import": "units.manage", "units template": "local", "worker": "system",

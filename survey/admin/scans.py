@@ -29,6 +29,7 @@ from ..db import db
 from ..models import ScanDoubt, ScanFile, ScanPage, Unit
 from ..omr import scans
 from ..paper.ballot import BLANK, INVALID
+from ..roles import require
 from . import bp
 from .campaigns import get_campaign
 
@@ -83,6 +84,7 @@ def _read_in_background(app, campaign_id: int, scan_id: int, path: Path) -> None
 
 
 @bp.route("/campaigns/<slug>/scans", methods=["GET", "POST"])
+@require("scan")
 def scans_index(slug):
     """Upload scanner files; the files read and being read; ballots ready, waiting, counted."""
     campaign = get_campaign(slug)
@@ -128,6 +130,7 @@ def _index(campaign, form):
 
 
 @bp.route("/campaigns/<slug>/scans/review", methods=["GET", "POST"])
+@require("scan")
 def scans_review(slug):
     """The next doubt: the cropped image beside the choices; the decision is recorded."""
     campaign = get_campaign(slug)
@@ -214,6 +217,7 @@ def _choice_labels(campaign, doubt) -> dict:
 
 
 @bp.get("/campaigns/<slug>/scans/doubt/<int:doubt_id>.png")
+@require("scan")
 def scans_doubt_image(slug, doubt_id):
     """The cropped image of a doubtful item, or the whole page for an unreadable one."""
     campaign = get_campaign(slug)
@@ -230,6 +234,7 @@ def scans_doubt_image(slug, doubt_id):
 
 
 @bp.get("/campaigns/<slug>/scans/report")
+@require("scan")
 def scans_report(slug):
     """What was read on every page and how sure, for the supervisor before counting (JSON too)."""
     campaign = get_campaign(slug)
@@ -240,6 +245,7 @@ def scans_report(slug):
 
 
 @bp.post("/campaigns/<slug>/scans/count")
+@require("paper.resolve")
 def scans_count(slug):
     """Count every ready ballot: tokens spent, ballots answered by phone refused and listed."""
     campaign = get_campaign(slug)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from ..roles import command_requires
 from .common import get_campaign, progress
 
 
@@ -19,6 +20,7 @@ from .common import get_campaign, progress
 @click.option("--report", type=click.Path(dir_okay=False, writable=True),
               help="Write the read report (per ballot and page, what was read and how sure) as JSON.")
 @with_appcontext
+@command_requires("scan")
 def scan(campaign, files, count, report):
     """Read scanned ballot FILES (PDF, multi-page TIFF, PNG, JPEG; pages in any order, some
     upside down): every doubt goes to the review queue in the admin; a file read before is

@@ -331,7 +331,12 @@ def count_ready(campaign: Campaign, actor: str) -> dict:
                 status="refused", note=str(exc)[:500]))
             db.session.commit()
             continue
-        db.session.execute(ScanPage.__table__.update().where(ScanPage.id.in_(pages)).values(status="counted"))
+        # counted: what was read on its pages is forgotten, like two clerks' entries of a ballot
+        db.session.execute(delete(ScanDoubt).where(ScanDoubt.campaign_id == campaign.id,
+                                                   ScanDoubt.serial == state.serial))
+        db.session.execute(ScanPage.__table__.update().where(ScanPage.campaign_id == campaign.id,
+                                                             ScanPage.serial == state.serial)
+                           .values(status="counted", reading=None, image=None))
         db.session.commit()
         counted.append(state.serial)
     if counted or refused:
