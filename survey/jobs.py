@@ -63,7 +63,7 @@ KINDS: dict[str, JobKind] = {
         c, out, lang=p["lang"], unit_codes=p.get("units"), progress=progress)),
     "export": JobKind(_l("Results table"), "results.view", "", "", lambda c, out, p, actor, progress: outputs.make_export(
         c, out, fmt=p["format"], lang=p["lang"], raw=False, unit_codes=p.get("units"), progress=progress)),
-    "raw": JobKind(_l("Raw answers"), "results.view", "", "", lambda c, out, p, actor, progress: outputs.make_export(
+    "raw": JobKind(_l("Raw answers"), "results.raw", "", "", lambda c, out, p, actor, progress: outputs.make_export(
         c, out, fmt=p["format"], lang=p["lang"], raw=True, unit_codes=p.get("units"), actor=actor,
         progress=progress)),
 }

@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "paper.resolve": ("office", "supervisor"),                   # resolve mismatches
     "paper.tally": ("office", "supervisor"),                     # sign off tally sheets
     "results.view": ("office", "branch", "supervisor", "observer"),
+    "results.raw": ("office",),                                  # the raw answers, never published
     "comments.view": ("office", "supervisor", "observer"),
     "comments.moderate": ("office",),
     "audit.view": ("office", "supervisor"),

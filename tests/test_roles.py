@@ -456,3 +456,32 @@ def test_sign_out_ends_the_session_in_every_worker_of_survey_serve(app, office, 
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_only_the_office_gets_the_raw_answers(app, runner, office, tmp_path, monkeypatch):
+    """The breaker's attack: results.view let observers, supervisors and branch admins start a
+    raw-answer export (every answer row, past disclosure control). Only the office may."""
+    from survey.models import Job
+    with app.app_context():
+        jobs_before = db.session.query(Job).count()
+    for role in (V, S, B):
+        client = sign_in(app, role)
+        page = client.get("/admin/campaigns/roles-2025/jobs/").get_data(as_text=True)
+        assert 'id="form-raw"' not in page, role
+        response = client.post("/admin/campaigns/roles-2025/jobs/results/raw",
+                               data={"format": "csv", "lang": "zh_CN",
+                                     "csrf_token": client.csrf("/admin/campaigns/roles-2025/jobs/")})
+        assert response.status_code == 403, role
+    with app.app_context():
+        assert db.session.query(Job).count() == jobs_before  # nothing was started
+    office_page = sign_in(app, O).get("/admin/campaigns/roles-2025/jobs/").get_data(as_text=True)
+    assert 'id="form-raw"' in office_page
+    out = tmp_path / "raw.csv"
+    for role in (V, S):
+        monkeypatch.setenv("SURVEY_USER", role)
+        refused = runner.invoke(args=["export", "roles-2025", "--raw", "--format", "csv", "--out", str(out)])
+        assert refused.exit_code == 1 and "results.raw" in refused.output, role
+    assert not out.exists()
+    monkeypatch.setenv("SURVEY_USER", O)
+    assert runner.invoke(args=["export", "roles-2025", "--raw", "--format", "csv", "--out", str(out)]).exit_code == 0
+    assert out.exists()

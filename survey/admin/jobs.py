@@ -132,6 +132,8 @@ def _params(kind: str, campaign) -> tuple[dict, list[str]]:
 
 def _submit(slug, kind):
     campaign = get_campaign(slug)
+    if not can(jobs.KINDS[kind].permission):  # the raw answers need more than the route's permission
+        abort(403)
     if not JobForm().validate():
         return _jobs_page(campaign, 400, [_("The form has expired; please try again.")])
     params, problems = _params(kind, campaign)

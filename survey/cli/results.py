@@ -41,6 +41,15 @@ def export(campaign, fmt, out, raw, lang):
     small groups withheld as in every report), or with --raw its anonymous raw answers for the
     office (written to the audit log). Formula-like text is neutralised for spreadsheets."""
     from ..outputs import make_export
+    if raw:  # the raw answers are the office's alone (results.view lets others export results)
+        from ..roles import RoleError, acting_user, allows
+        try:
+            user = acting_user()
+        except RoleError as exc:
+            raise click.ClickException(str(exc)) from None
+        if user is not None and not allows(user.role, "results.raw"):
+            raise click.ClickException(f"{user.username} is a {user.role} and may not export the raw answers "
+                                       "(it needs 'results.raw', the office's; docs/users.md)")
     c = get_campaign(campaign)
     with printing_errors():
         summary = make_export(c, out, fmt=fmt, lang=lang, raw=raw)
