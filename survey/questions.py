@@ -39,6 +39,7 @@ INCIDENCE = Scale.model_validate({"key": "incidence", "label": {"zh": "有无", 
 MEASURES = {
     "satisfaction": Text(zh="满意率", en="Satisfaction rate"),
     "rating": Text(zh="好评率", en="Good-rating rate"),
+    "haochaping": Text(zh="满意率", en="Satisfaction rate"),
     "incidence": Text(zh="发生率", en="Incidence rate"),
     "appraisal": Text(zh="合格率", en="Qualified rate"),
     "commitment": Text(zh="兑现率", en="Fulfilment rate"),
