@@ -47,6 +47,11 @@ MEASURES = {
 }
 
 
+# The scales whose items count in the unit's headline satisfaction rate by default: satisfaction
+# (满意 + 基本满意 positive) and 好差评 (非常满意 + 满意 + 基本满意 positive), the same cut.
+POOLED_SCALES = ("satisfaction", "haochaping")
+
+
 class UnknownItemKind(LookupError):
     """An item kind nothing knows how to ask."""
 
@@ -95,7 +100,7 @@ def pools(item: Item, rule: str) -> bool:
     """Whether a choice item's answers count in the unit's headline satisfaction rate."""
     if item.pooled is not None:
         return item.pooled
-    return rule == "every_choice" or item.scale == "satisfaction"
+    return rule == "every_choice" or item.scale in POOLED_SCALES
 
 
 def _good(scale: Scale, good_key: str) -> Scale:

@@ -28,7 +28,7 @@ class HaochapingPlugin:
     def survey_questionnaires(self):
         return [{"key": "hcp", "version": "1", "sector": "hcp",
                  "title": {"zh": "好差评", "en": "Service rating"},
-                 "items": [{"key": "window", "kind": "choice", "scale": "haochaping", "pooled": True,
+                 "items": [{"key": "window", "kind": "choice", "scale": "haochaping",
                             "label": {"zh": "您对本次服务的评价", "en": "How was this service"}}]}]
 
 
@@ -80,7 +80,7 @@ def test_a_unit_rated_on_the_scale_gets_its_good_and_poor_rates(app, make_campai
     item = u.items[0].figures.total
     assert item.counts == EXAMPLE and item.valid == 10
     assert (item.rate, item.good_rate, item.poor_rate, item.score) == pytest.approx((0.8, 0.6, 0.2, 68.0))
-    assert u.rate == pytest.approx(0.8)  # pooled = true: in the unit's headline rate
+    assert u.rate == pytest.approx(0.8)  # pooled by default, like the satisfaction scale
 
 
 def test_xlsform_round_trip_keeps_the_groups():
