@@ -111,3 +111,30 @@ def test_xlsform_rejects_an_unknown_group_naming_the_row():
     book.save(data)
     with pytest.raises(XLSFormError, match="row 2.*group 'great'"):
         read_xlsform(data.getvalue(), "bad.xlsx")
+
+
+def _rate_window(app, cid, code, answers):
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).filter_by(campaign_id=cid, code=code))
+        store([Sheet(cid, unit.id, unit.questionnaire, "service_recipient", {"window": (key, None, "haochaping")})
+               for key, n in answers.items() for _ in range(n)])
+
+
+def test_exports_show_good_and_poor_rates_and_disclosure_hides_a_small_unit(app, make_campaign):
+    from survey.disclosure import disclosed_results
+    from survey.exports import item_tables
+    cid = make_campaign(units=(("W-1", "一号窗口", "hcp"), ("W-2", "二号窗口", "hcp")), minimum_sample=10)
+    _rate_window(app, cid, "W-1", EXAMPLE)  # ten raters: the minimum sample
+    _rate_window(app, cid, "W-2", {"dissatisfied": 1, "very_dissatisfied": 1})  # two raters, both 差评
+    from flask_babel import force_locale
+    with app.test_request_context(), force_locale("zh_CN"):
+        results = disclosed_results(db.session.get(Campaign, cid))
+        [(title, header, rows, formats)] = item_tables(results, "zh_CN")
+        by_code = {u.code: u for u in results.units}
+    assert header[8:10] == ["好评率", "差评率"] and header[10:] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+    rows = {r[0]: r for r in rows}
+    assert rows["W-1"][8:10] == pytest.approx([0.6, 0.2]) and rows["W-1"][10:] == [3, 3, 2, 1, 1]
+    # two raters: below the minimum sample, so neither their 差评率 nor their counts are shown
+    assert not by_code["W-2"].enough_raters
+    assert "W-2" not in rows or (rows["W-2"][9] is None and rows["W-2"][10:] == [None] * 5)
+    assert all(i.figures.total.poor_rate is None for i in by_code["W-2"].items)
