@@ -138,3 +138,29 @@ def test_exports_show_good_and_poor_rates_and_disclosure_hides_a_small_unit(app,
     assert not by_code["W-2"].enough_raters
     assert "W-2" not in rows or (rows["W-2"][9] is None and rows["W-2"][10:] == [None] * 5)
     assert all(i.figures.total.poor_rate is None for i in by_code["W-2"].items)
+
+
+def test_paper_ballot_prints_the_five_choices_and_a_double_entered_poor_rating_counts(app, make_campaign, tmp_path):
+    import subprocess
+    from flask_babel import force_locale
+    from survey import paper
+    from survey.models import Tally
+    cid = make_campaign(units=(("W-1", "一号窗口", "hcp"),))
+    with app.app_context(), force_locale("zh_CN"):
+        campaign = db.session.get(Campaign, cid)
+        paper.print_ballots(campaign, tmp_path / "b.pdf", 1, base_url="http://survey.test", category="service_recipient")
+        unit_id = db.session.scalar(select(Unit.id).filter_by(campaign_id=cid, code="W-1"))
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "b.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert all(label in text for label in ("非常满意", "基本满意", "非常不满意", "您对本次服务的评价"))
+    subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1", str(tmp_path / "b.pdf"),
+                    str(tmp_path / "page")], check=True)
+    assert list(tmp_path.glob("page-*.png"))
+    entry = {f"{unit_id}:window": "very_dissatisfied"}
+    with app.app_context(), force_locale("zh_CN"):
+        assert paper.enter_ballot(db.session.get(Campaign, cid), 1, "clerk-a", entry, None) == "waiting"
+        assert paper.enter_ballot(db.session.get(Campaign, cid), 1, "clerk-b", entry, None) == "counted"
+        counted = db.session.scalar(select(Tally.count).filter_by(campaign_id=cid, item="window",
+                                                                 choice="very_dissatisfied", channel="paper"))
+        [u] = compute(db.session.get(Campaign, cid)).units
+    assert counted == 1 and u.items[0].figures.total.poor_rate == 1
