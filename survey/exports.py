@@ -90,15 +90,21 @@ def item_tables(results: CampaignResults, locale: str = "zh_CN") -> list[tuple[s
     out = []
     for key, t in tables.items():
         choices = list(t["choices"])
+        # an item on a 好差评 scale (choices grouped 好评 / 中评 / 差评) also shows 好评率 and 差评率
+        grouped = any(c.group for _u, i in t["rows"] for c in i.scale.choices)
         header = ([_("Unit code"), _("Unit"), _("Valid answers"), _("Satisfied"), _("Satisfaction"),
-                   _("Interval from"), _("Interval to"), _("Weighted score")] + [t["choices"][c] for c in choices])
-        formats = [None, None, None, None, PERCENT, PERCENT, PERCENT, SCORE] + [None] * len(choices)
+                   _("Interval from"), _("Interval to"), _("Weighted score")]
+                  + ([_("Good-rating rate"), _("Poor-rating rate")] if grouped else [])
+                  + [t["choices"][c] for c in choices])
+        formats = ([None, None, None, None, PERCENT, PERCENT, PERCENT, SCORE] + ([PERCENT, PERCENT] if grouped else [])
+                   + [None] * len(choices))
         rows = []
         for u, i in t["rows"]:
             f = i.figures.total
             low, high = f.interval or (None, None)
             shown = [None, None] if f.withheld else [f.valid, f.positive]  # withheld: empty, not zero
             rows.append([neutralise(v) for v in [u.code, u.name, *shown, f.rate, low, high, f.score]]
+                        + ([f.good_rate, f.poor_rate] if grouped else [])
                         + [None if f.withheld else f.counts.get(c, 0) for c in choices])
         out.append((t["label"], header, rows, formats))
     return out

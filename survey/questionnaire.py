@@ -48,6 +48,9 @@ class Choice(BaseModel):
     label: Text
     weight: float = Field(ge=0, le=100)
     positive: bool
+    # 好差评 group: "good" (好评), "fair" (中评) or "poor" (差评); a scale whose choices have
+    # groups gets a 好评率 and 差评率 beside its rate (survey.results.Figures).
+    group: Literal["good", "fair", "poor"] | None = None
 
 
 class Scale(BaseModel):

@@ -39,11 +39,17 @@ INCIDENCE = Scale.model_validate({"key": "incidence", "label": {"zh": "有无", 
 MEASURES = {
     "satisfaction": Text(zh="满意率", en="Satisfaction rate"),
     "rating": Text(zh="好评率", en="Good-rating rate"),
+    "haochaping": Text(zh="满意率", en="Satisfaction rate"),
     "incidence": Text(zh="发生率", en="Incidence rate"),
     "appraisal": Text(zh="合格率", en="Qualified rate"),
     "commitment": Text(zh="兑现率", en="Fulfilment rate"),
     "yesno": Text(zh="肯定率", en="Good-answer rate"),
 }
+
+
+# The scales whose items count in the unit's headline satisfaction rate by default: satisfaction
+# (满意 + 基本满意 positive) and 好差评 (非常满意 + 满意 + 基本满意 positive), the same cut.
+POOLED_SCALES = ("satisfaction", "haochaping")
 
 
 class UnknownItemKind(LookupError):
@@ -94,7 +100,7 @@ def pools(item: Item, rule: str) -> bool:
     """Whether a choice item's answers count in the unit's headline satisfaction rate."""
     if item.pooled is not None:
         return item.pooled
-    return rule == "every_choice" or item.scale == "satisfaction"
+    return rule == "every_choice" or item.scale in POOLED_SCALES
 
 
 def _good(scale: Scale, good_key: str) -> Scale:

@@ -59,10 +59,14 @@ class Figures:
     weighted: float = 0.0
     sample: int | None = None  # the interval's sample size when it is not `valid` (raters)
     withheld: str | None = None  # why survey.disclosure withheld these figures, if it did
+    grouped: bool = False  # answers on a 好差评 scale (choices with a group) were counted
+    good: int = 0  # answers in the 好评 group
+    poor: int = 0  # answers in the 差评 group
 
     def withhold(self, reason: str) -> None:
         """Forget the figures (a cell too small to show): counts, rate, score and interval."""
         self.counts, self.valid, self.positive, self.weighted, self.withheld = {}, 0, 0, 0.0, reason
+        self.good = self.poor = 0
 
     def add(self, choice: Choice, n: int) -> None:
         """Count n answers on this choice."""
@@ -70,6 +74,10 @@ class Figures:
         self.valid += n
         self.positive += n if choice.positive else 0
         self.weighted += n * choice.weight
+        if choice.group:
+            self.grouped = True
+            self.good += n if choice.group == "good" else 0
+            self.poor += n if choice.group == "poor" else 0
 
     @property
     def rate(self) -> float | None:
@@ -78,6 +86,16 @@ class Figures:
     @property
     def score(self) -> float | None:
         return self.weighted / self.valid if self.valid else None
+
+    @property
+    def good_rate(self) -> float | None:
+        """好评率: answers in the 好评 group / valid answers (None unless on a 好差评 scale)."""
+        return self.good / self.valid if self.grouped and self.valid else None
+
+    @property
+    def poor_rate(self) -> float | None:
+        """差评率: answers in the 差评 group / valid answers (None unless on a 好差评 scale)."""
+        return self.poor / self.valid if self.grouped and self.valid else None
 
     @property
     def interval(self) -> tuple[float, float] | None:
@@ -90,10 +108,14 @@ class Figures:
         if self.withheld:
             data = {"valid": None, "positive": None, "rate": None, "interval": None,
                     "weighted_score": None, "withheld": self.withheld}
+            if self.grouped:
+                data.update(good=None, good_rate=None, poor=None, poor_rate=None)
             return {"counts": None, **data} if with_counts else data
         interval = self.interval
         data = {"valid": self.valid, "positive": self.positive, "rate": self.rate,
                 "interval": list(interval) if interval else None, "weighted_score": self.score}
+        if self.grouped:
+            data.update(good=self.good, good_rate=self.good_rate, poor=self.poor, poor_rate=self.poor_rate)
         if with_counts:
             data = {"counts": dict(self.counts), **data}
         return data

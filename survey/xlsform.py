@@ -11,7 +11,8 @@ A workbook has three sheets:
   members' appraisal, one question per party member; otherwise the kind follows the type), ``max_length`` for a comment, and any other
   ``survey_FIELD`` column for an item field.
 - ``choices``: ``list_name``, ``name``, the labels, and the toolkit's ``weight`` (0–100) and
-  ``positive`` (yes: counts as satisfied). A list with the name of a scale the toolkit knows
+  ``positive`` (yes: counts as satisfied), and optionally ``group`` (good / fair / poor: the
+  好差评 group, 好评 / 中评 / 差评, as on the built-in haochaping scale). A list with the name of a scale the toolkit knows
   (satisfaction, rating, …) must have that scale's choices and uses it; another list defines
   a new scale of the plugin's (``scale_label_zh`` / ``scale_label_en`` on its first row name it).
 - ``settings``: ``form_id`` (the questionnaire key), ``version``, ``form_title`` (Chinese), and
@@ -140,8 +141,15 @@ def _scales(sheet, source: str) -> dict[str, dict]:
         scale_label = {"zh": str(row.get("scale_label_zh") or name), "en": str(row.get("scale_label_en") or name)}
         scale = lists.setdefault(name, {"key": name, "label": scale_label,
                                         "choices": [], "rows": []})
-        scale["choices"].append({"key": key, "label": label, "weight": _number(row["weight"], where),
-                                 "positive": _flag(row["positive"], where)})
+        choice = {"key": key, "label": label, "weight": _number(row["weight"], where),
+                  "positive": _flag(row["positive"], where)}
+        group = str(row.get("group") or "").strip().lower()
+        if group:
+            if group not in ("good", "fair", "poor"):
+                raise XLSFormError(f"{where}: choice {key!r} has group {group!r}; "
+                                   "a group is good (好评), fair (中评) or poor (差评)")
+            choice["group"] = group
+        scale["choices"].append(choice)
         scale["rows"].append(number)
     return lists
 
@@ -287,14 +295,14 @@ def write_xlsform(questionnaire: Questionnaire, scales: dict[str, Scale]) -> byt
         survey.append(["end group"])
     choices = workbook.create_sheet("choices")
     choices.append(["list_name", "name", f"label::{ZH}", f"label::{EN}", "weight", "positive",
-                    "scale_label_zh", "scale_label_en"])
+                    "scale_label_zh", "scale_label_en", "group"])
     for key in sorted(questionnaire.scales_used()):
         scale = scales[key]
         for n, choice in enumerate(scale.choices):
             label = (scale.label.zh, scale.label.en) if n == 0 else (None, None)
             weight = int(choice.weight) if float(choice.weight).is_integer() else choice.weight
             choices.append([key, choice.key, choice.label.zh, choice.label.en, weight,
-                            "yes" if choice.positive else "no", *label])
+                            "yes" if choice.positive else "no", *label, choice.group])
     settings = workbook.create_sheet("settings")
     extra_fields = [f for f in Questionnaire.model_fields if f not in QUESTIONNAIRE_COLUMNS]
     settings.append(["form_id", "version", "form_title", "default_language", "survey_title_en", "survey_sector",

@@ -135,7 +135,7 @@ def test_check_names_file_line_item_and_suggests_the_valid_name(tmp_path):
     toml = tmp_path / "clinic/survey_clinic/clinic.toml"
     line = broken.splitlines().index("[[items]]", 10) + 1
     assert f"{toml}:{line}: item 2 (safety), field scale: unknown scale 'satisfation'" in error
-    assert "did you mean `satisfaction`?" in error and "(scales: appraisal, commitment, incidence, rating, satisfaction" in error
+    assert "did you mean `satisfaction`?" in error and "(scales: appraisal, commitment, haochaping, incidence, rating, satisfaction" in error
 
 
 def test_check_names_a_misspelt_kind_and_field(tmp_path):

@@ -13,8 +13,8 @@ HERE = Path(__file__).parent
 
 def _scale(key, zh, en, choices):
     return {"key": key, "label": {"zh": zh, "en": en},
-            "choices": [{"key": k, "label": {"zh": z, "en": e}, "weight": w, "positive": p}
-                        for k, z, e, w, p in choices]}
+            "choices": [{"key": k, "label": {"zh": z, "en": e}, "weight": w, "positive": p, **(rest[0] if rest else {})}
+                        for k, z, e, w, p, *rest in choices]}
 
 
 SCALES = [
@@ -29,6 +29,16 @@ SCALES = [
         ("fairly_good", "较好", "Fairly good", 80, True),
         ("average", "一般", "Average", 60, False),
         ("poor", "差", "Poor", 0, False),
+    ]),
+    # 好差评 (政务服务, GB/T 39734-2020): five choices in three groups, 好评 (非常满意, 满意),
+    # 中评 (基本满意), 差评 (不满意, 非常不满意). satisfaction rate = (好评 + 中评) / valid answers,
+    # 好评率 = 好评 / valid, 差评率 = 差评 / valid; score weights 100/80/60/20/0.
+    _scale("haochaping", "好差评", "Service rating (haochaping)", [
+        ("very_satisfied", "非常满意", "Very satisfied", 100, True, {"group": "good"}),
+        ("satisfied", "满意", "Satisfied", 80, True, {"group": "good"}),
+        ("fairly", "基本满意", "Fairly satisfied", 60, True, {"group": "fair"}),
+        ("dissatisfied", "不满意", "Dissatisfied", 20, False, {"group": "poor"}),
+        ("very_dissatisfied", "非常不满意", "Very dissatisfied", 0, False, {"group": "poor"}),
     ]),
     _scale("appraisal", "民主测评", "Appraisal", [
         ("excellent", "优秀", "Excellent", 100, True),
@@ -84,7 +94,7 @@ def survey_sectors():
 
 @hookimpl
 def survey_scales():
-    """The scales in common use (satisfaction, rating, appraisal, commitment, yes/no, incidence)."""
+    """The scales in common use (satisfaction, rating, 好差评, appraisal, commitment, yes/no, incidence)."""
     return SCALES
 
 
