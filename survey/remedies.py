@@ -14,7 +14,7 @@ from .db import db
 from .models import Campaign, Remedy, Unit, User, audit
 from .workdays import DEFAULT_WORKING_DAYS, add_working_days
 
-STATUS_LABELS = {"open": _l("open"), "plan_submitted": _l("plan submitted"), "done": _l("done"),
+STATUS_LABELS = {"open": _l("open, no plan yet"), "plan_submitted": _l("plan submitted"), "done": _l("done"),
                  "verified": _l("verified")}
 # step → (status it needs, status it gives, who: "owner" (the unit's branch admin or the office) or "office")
 STEPS = {"plan": ("open", "plan_submitted", "owner"), "report": ("plan_submitted", "done", "owner"),
