@@ -93,12 +93,13 @@ def remedy(slug, remedy_id):
 
 
 def _step(slug, remedy_id, step):
+    form = RemedyTextForm() if step in ("plan", "report") else RemedyActionForm()
+    valid = form.validate_on_submit()
+    if form.csrf_token.errors:  # checked first: a forged request learns nothing of the records
+        abort(400)
     campaign = get_campaign(slug)
     record = visible_record(campaign, remedy_id)
-    form = RemedyTextForm() if step in ("plan", "report") else RemedyActionForm()
-    if not form.validate_on_submit():
-        if getattr(form, "csrf_token", None) is not None and form.csrf_token.errors:
-            abort(400)
+    if not valid:
         flash(_("The text is too long."), "error")
         return record_page(campaign, record, 400)
     try:
