@@ -208,6 +208,7 @@ def test_office_list_to_record_in_chromium(app, closed, live_server, browser, tm
     page.get_by_role("link", name="整改").first.click()
     page.wait_for_url("**/remedies")
     problems = run_axe(page, AXE.read_text(), "list")
+    page.screenshot(path=str(tmp_path / "remedies.png"), full_page=True)
     page.get_by_role("link", name="R-1 城关镇中心小学").click()
     page.wait_for_url("**/remedies/*")
     assert "整改单" in page.inner_text("h1") and "R-1" in page.inner_text("h1")
@@ -218,5 +219,6 @@ def test_office_list_to_record_in_chromium(app, closed, live_server, browser, tm
     page.screenshot(path=str(tmp_path / "remedy.png"), full_page=True)
     import shutil
     shutil.copy(tmp_path / "remedy.png", "/tmp/remedy2-remedy.png")
+    shutil.copy(tmp_path / "remedies.png", "/tmp/remedy2-remedies.png")
     context.close()
     assert not problems, "\n".join(problems)
