@@ -115,6 +115,9 @@ def transition(campaign: Campaign, action: str, registry: Registry, actor: str) 
         campaign.scrubbed_at = None  # due for a scrub until one has finished
     campaign.state = TARGET_STATE[action]
     audit(actor, f"campaign.{action}", campaign.slug)
+    if action == "publish":  # a remedy record for every unit under the line (docs/remedy.md)
+        from .remedies import create_records
+        create_records(campaign, actor)
     if action == "close":
         scrub(campaign.id)
 

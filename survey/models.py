@@ -423,3 +423,36 @@ class Job(db.Model):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     campaign: Mapped[Campaign] = relationship()
+
+
+# --- remedies (整改单) -----------------------------------------------------------------------
+REMEDY_STATES = ("open", "plan_submitted", "done", "verified")
+
+
+class Remedy(db.Model):
+    """A unit's remedy record (整改单) for a campaign it fell under the line in: the items that
+    pulled it down (as disclosed), its owner (the branch admin holding the unit, if any), a
+    deadline in working days (survey/workdays.py), the plan, the report and its status
+    open → plan_submitted → done → verified. Reminders are a list of {on, by}."""
+
+    __tablename__ = "remedy"
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id", name="uq_remedy_campaign_unit"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"))
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    owner: Mapped[str | None] = mapped_column(String(80))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    office_calendar: Mapped[bool] = mapped_column(Boolean, default=False)
+    plan: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    reminders: Mapped[list] = mapped_column(JSON, default=list)
+
+    unit: Mapped[Unit] = relationship()
+    campaign: Mapped[Campaign] = relationship()
+
+    def overdue(self, on: dt.date | None = None) -> bool:
+        """Past its due date and neither done nor verified."""
+        return self.due_on < (on or dt.date.today()) and self.status not in ("done", "verified")

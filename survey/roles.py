@@ -49,6 +49,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "results.raw": ("office",),                                  # the raw answers, never published
     "comments.view": ("office", "supervisor", "observer"),
     "comments.moderate": ("office",),
+    "remedy.view": ("office", "branch", "supervisor"),           # remedy records (scoped to units)
+    "remedy.fill": ("office", "branch"),                         # a record's plan and report
+    "remedy.office": ("office",),                                # create records, verify, remind
     "audit.view": ("office", "supervisor"),
     "plugins.view": ("office", "branch", "supervisor"),
     "users.manage": ("office",),

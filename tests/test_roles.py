@@ -60,6 +60,10 @@ EXPECTED = {
     ("admin.jobs_print", "POST"): {O, B}, ("admin.jobs_results", "POST"): {O, B, S, V},
     ("admin.job", "GET"): {O, B, S, V}, ("admin.job_file", "GET"): {O, B, S, V},
     ("admin.job_again", "POST"): {O, B, S, V},
+    ("admin.remedies", "GET"): {O, B, S}, ("admin.remedy", "GET"): {O, B, S},
+    ("admin.remedies_create", "POST"): {O},
+    ("admin.remedy_plan", "POST"): {O, B}, ("admin.remedy_report", "POST"): {O, B},
+    ("admin.remedy_verify", "POST"): {O}, ("admin.remedy_remind", "POST"): {O},
 }
 
 UNITS = [("C-1", "城关镇中心小学", "general", "城关镇"), ("C-2", "东街社区", "general", "东街街道")]
@@ -103,6 +107,12 @@ def office(app, make_campaign):
     make_user(app, "victim", "clerk", campaigns=["roles-2025"])
     with app.app_context():  # a finished report of C-1 (a unit the branch admin holds) for the job pages
         from survey.models import Job
+        import datetime as dt
+
+        from survey.models import Remedy
+        c1 = db.session.scalar(select(Unit.id).filter_by(campaign_id=cid, code="C-1"))
+        db.session.add(Remedy(campaign_id=cid, unit_id=c1, items=[], owner=B, starts_on=dt.date(2026, 1, 5),
+                              due_on=dt.date(2026, 1, 26), office_calendar=False, status="open", reminders=[]))
         db.session.add(Job(kind="report", campaign_id=cid, params={"lang": "zh_CN", "units": ["C-1"]}, state="done",
                            content=b"%PDF-1.4\n", size=9, filename="roles-2025-report.pdf",
                            mimetype="application/pdf", created_by=O))
@@ -119,8 +129,11 @@ def build(app, rule):
         victim = db.session.scalar(select(User.id).filter_by(username="victim"))
         from survey.models import Job
         job = db.session.scalar(select(Job.id).filter_by(kind="report"))
+        from survey.models import Remedy
+        remedy = db.session.scalar(select(Remedy.id))
     values = {"slug": "roles-2025", "code": "C-1", "serial": 1, "action": "close", "user_id": victim,
-              "key": "five-goods", "job_id": job}
+              "key": "five-goods", "job_id": job,
+              "remedy_id": remedy}
     if "action" in rule.arguments and "disable" in str(rule):
         values["action"] = "disable"
     return rule.build({k: values[k] if k in values else sorted(rule._converters[k].items)[0]

@@ -22,6 +22,9 @@ ACTION_LABELS = {
     "units.import": _l("imported units"), "comment.hide": _l("hid a comment"), "comment.show": _l("showed a comment again"),
     "user.create": _l("created a user"), "user.login": _l("signed in"), "ballots.print": _l("printed ballots"),
     "paper.tally_sheet": _l("entered a tally sheet"), "job.submit": _l("asked for a printout or export"),
+    "remedy.create": _l("created a remedy record"), "remedy.plan": _l("submitted a remedy plan"),
+    "remedy.report": _l("reported a remedy done"), "remedy.verify": _l("verified a remedy"),
+    "remedy.remind": _l("sent a remedy reminder"),
 }
 
 

@@ -1,0 +1,89 @@
+"""Remedy records (整改单, docs/remedy.md): one per unit under the line, created when the
+results are published (or earlier by the office), and the steps open → plan_submitted → done
+→ verified. Who may take a step is decided here and by the roles (survey/roles.py); every
+change is written to the audit log."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .db import db
+from .models import Campaign, Remedy, Unit, User, audit
+from .workdays import DEFAULT_WORKING_DAYS, add_working_days
+
+STATUS_LABELS = {"open": _l("open, no plan yet"), "plan_submitted": _l("plan submitted"), "done": _l("done"),
+                 "verified": _l("verified")}
+# step → (status it needs, status it gives, who: "owner" (the unit's branch admin or the office) or "office")
+STEPS = {"plan": ("open", "plan_submitted", "owner"), "report": ("plan_submitted", "done", "owner"),
+         "verify": ("done", "verified", "office")}
+
+
+class RemedyError(ValueError):
+    """A step that cannot be taken now (HTTP 409), in the reader's language."""
+
+
+def owner_of(unit: Unit) -> str | None:
+    """The active branch admin whose units include this one (the first by user name), if any."""
+    from .roles import scope_of
+    branch = db.session.scalars(select(User).filter_by(role="branch", active=True).order_by(User.username))
+    for user in branch:
+        scope = scope_of(user)
+        if scope.campaign(unit.campaign) and scope.unit(unit.code, unit.parent):
+            return user.username
+    return None
+
+
+def create_records(campaign: Campaign, actor: str, start: dt.date | None = None,
+                   days: int = DEFAULT_WORKING_DAYS) -> int:
+    """A record for every unit under the line (as disclosed) that has none yet; the number made.
+    The deadline is `days` working days after `start` (today)."""
+    from .disclosure import disclosed_results
+    start = start or dt.date.today()
+    have = set(db.session.scalars(select(Remedy.unit_id).filter_by(campaign_id=campaign.id)))
+    made = 0
+    for unit in disclosed_results(campaign, with_previous=False).remedy:
+        if unit.id in have:
+            continue
+        model = db.session.get(Unit, unit.id)
+        deadline = add_working_days(start, days)
+        items = [{"key": i.key, "zh": i.label.zh, "en": i.label.en, "rate": i.figures.total.rate}
+                 for i in unit.remedy_items]
+        db.session.add(Remedy(campaign_id=campaign.id, unit_id=unit.id, items=items, owner=owner_of(model),
+                              starts_on=start, due_on=deadline.due, office_calendar=deadline.office_calendar,
+                              status="open", reminders=[]))
+        audit(actor, "remedy.create", f"{campaign.slug}/{unit.code}", due=deadline.due.isoformat())
+        made += 1
+    return made
+
+
+def take_step(remedy: Remedy, step: str, actor: str, office: bool, text: str | None = None) -> None:
+    """Move a record one step (plan, report, verify); RemedyError if it is not at that step or
+    the actor may not take it. The plan and the report need their text."""
+    need, gives, who = STEPS[step]
+    if who == "office" and not office:
+        raise RemedyError(_("Only the campaign office verifies a remedy."))
+    if remedy.status != need:
+        raise RemedyError(_("This record is %(status)s: it cannot be %(step)s now.",
+                            status=STATUS_LABELS[remedy.status], step=STEP_WORDS[step]))
+    if step in ("plan", "report"):
+        text = (text or "").strip()
+        if not text:
+            raise RemedyError(_("Write the plan or the report before submitting it."))
+        setattr(remedy, step, text)
+    remedy.status = gives
+    audit(actor, f"remedy.{step}", f"{remedy.campaign.slug}/{remedy.unit.code}", status=gives)
+
+
+STEP_WORDS = {"plan": _l("given a plan"), "report": _l("reported done"), "verify": _l("verified")}
+
+
+def remind(remedy: Remedy, actor: str, on: dt.date | None = None) -> None:
+    """Record a reminder from the office (shown on the record); RemedyError once done."""
+    if remedy.status in ("done", "verified"):
+        raise RemedyError(_("This record is %(status)s: there is nothing to remind of.",
+                            status=STATUS_LABELS[remedy.status]))
+    remedy.reminders = [*(remedy.reminders or []), {"on": (on or dt.date.today()).isoformat(), "by": actor}]
+    audit(actor, "remedy.remind", f"{remedy.campaign.slug}/{remedy.unit.code}")
