@@ -1,0 +1,71 @@
+"""Respondent categories a sector or a campaign does not use are hidden (issue 14 item 6):
+by a plugin (survey_hidden_categories) or in the campaign's settings; a hidden key posted
+anyway is refused and nothing is stored; hiding every category the composition rule needs is
+refused; results still read past answers."""
+import types
+
+import pytest
+from sqlalchemy import func, select
+
+from survey.db import db
+from survey.models import Campaign, Response
+from survey import hookimpl
+from survey.testing import csrf_from, plugin_registry, visit_answer
+
+EDIT = {"slug": "test-2025", "name": "测评", "minimum_cell": "5", "scrub_interval": "60"}
+
+
+def test_a_plugin_hides_a_builtin_category_for_its_sector_only(app):
+    from survey.registry import current_registry
+    with app.app_context():
+        registry = current_registry()
+        hospital = [c.key for c in registry.categories("hospital")]
+        general = [c.key for c in registry.categories("general")]
+    assert "party_delegate" not in hospital and {"patient", "family", "deputy", "own_staff"} <= set(hospital)
+    assert "party_delegate" in general
+
+
+def test_plugin_check_names_an_unknown_hidden_category():
+    module = types.ModuleType("survey_typo")
+    module.survey_hidden_categories = hookimpl(lambda sector: ["party_delegat"])
+    registry = plugin_registry("typo", module)
+    info = next(p for p in registry.plugins if p.name == "typo")
+    assert info.error and "unknown category 'party_delegat'" in info.error
+    assert "did you mean `party_delegate`?" in info.error
+
+
+def _edit(client, data):
+    url = "/admin/campaigns/test-2025/edit"
+    return client.post(url, data={**EDIT, **data, "csrf_token": csrf_from(client.get(url).get_data(as_text=True))})
+
+
+def test_the_campaign_hides_a_category_and_a_posted_hidden_key_is_refused(app, admin_client, make_campaign):
+    make_campaign()
+    assert _edit(admin_client, {"hidden_categories": ["deputy"]}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Campaign.hidden_categories)) == ["deputy"]
+    page = admin_client.get("/s/GEN-001").get_data(as_text=True)
+    assert 'value="party_delegate"' in page and 'value="deputy"' not in page
+    refused = admin_client.post("/s/GEN-001", data={**visit_answer(), "category": "deputy"})
+    assert refused.status_code == 422
+    assert "does not offer that respondent category" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_hiding_every_category_the_composition_rule_needs_is_refused(app, admin_client, make_campaign):
+    make_campaign()
+    refused = _edit(admin_client, {"hidden_categories": ["service_recipient", "resident"]})
+    assert refused.status_code == 422
+    assert "composition minimum could not be checked" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Campaign.hidden_categories)) is None
+
+
+def test_ballot_refuses_a_hidden_category(app, client, make_campaign, make_tokens):
+    cid = make_campaign(hidden_categories=["deputy"])
+    token, = make_tokens(cid)
+    page = client.get(f"/b/{token}").get_data(as_text=True)
+    assert 'value="deputy"' not in page and 'value="resident"' in page
+    refused = client.post(f"/b/{token}", data={"category": "deputy"})
+    assert refused.status_code == 422 and "does not offer that respondent category" in refused.get_data(as_text=True)
