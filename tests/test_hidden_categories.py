@@ -69,3 +69,22 @@ def test_ballot_refuses_a_hidden_category(app, client, make_campaign, make_token
     assert 'value="deputy"' not in page and 'value="resident"' in page
     refused = client.post(f"/b/{token}", data={"category": "deputy"})
     assert refused.status_code == 422 and "does not offer that respondent category" in refused.get_data(as_text=True)
+
+
+def test_the_one_place_in_the_docs_says_what_the_code_does(app):
+    """docs/plugins.md "Respondent categories": own categories first, built-in ones after, the
+    generic two dropped when a sector names its own, then plugin-hidden keys dropped."""
+    from pathlib import Path
+
+    from survey.builtin import COMMON_CATEGORIES
+    from survey.registry import current_registry
+    doc = (Path(__file__).resolve().parents[1] / "docs/plugins.md").read_text()
+    section = doc.split("## Respondent categories", 1)[1].split("\n## ", 1)[0]
+    for phrase in ("survey_respondent_categories(sector)", "survey_hidden_categories(sector)",
+                   "first definition of a key wins", "hidden_categories", "`party_delegate`"):
+        assert phrase in section, phrase
+    assert doc.count("This is the one place that says how categories combine") == 1
+    with app.app_context():
+        keys = [c.key for c in current_registry().categories("hospital")]
+    builtin = [c["key"] for c in COMMON_CATEGORIES if c["key"] != "party_delegate"]
+    assert keys == ["patient", "family", *builtin]  # own first, built-in after, generic two and hidden left out
