@@ -88,3 +88,14 @@ def test_the_one_place_in_the_docs_says_what_the_code_does(app):
         keys = [c.key for c in current_registry().categories("hospital")]
     builtin = [c["key"] for c in COMMON_CATEGORIES if c["key"] != "party_delegate"]
     assert keys == ["patient", "family", *builtin]  # own first, built-in after, generic two and hidden left out
+
+
+@pytest.mark.browser
+def test_the_hospital_page_shows_only_the_fitting_categories(app, make_campaign, live_server, browser, tmp_path):
+    make_campaign(units=[("HOS-001", "县人民医院", "hospital")], hidden_categories=["deputy"])
+    page = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN").new_page()
+    page.goto(f"{live_server}/s/HOS-001?lang=zh_CN")
+    shown = page.locator("input[name=category]").evaluate_all("rs => rs.map(r => r.value)")
+    assert shown == ["patient", "family", "own_staff"]  # 党代表 hidden by the plugin, 人大代表 by the campaign
+    page.locator("#q-category").screenshot(path=str(tmp_path / "categories.png"))
+    page.context.close()
