@@ -99,3 +99,19 @@ def test_the_hospital_page_shows_only_the_fitting_categories(app, make_campaign,
     assert shown == ["patient", "family", "own_staff"]  # 党代表 hidden by the plugin, 人大代表 by the campaign
     page.locator("#q-category").screenshot(path=str(tmp_path / "categories.png"))
     page.context.close()
+
+
+def test_answers_in_a_category_hidden_later_stay_in_results_and_exports(app, admin_client, make_campaign):
+    from survey.exports import category_table
+    from survey.results import compute
+    make_campaign(allow_repeat=True)
+    for category in ("deputy", "resident"):
+        assert admin_client.post("/s/GEN-001", data={**visit_answer(), "category": category}).status_code == 303
+    assert _edit(admin_client, {"hidden_categories": ["deputy"], "allow_repeat": "y"}).status_code == 302
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign))
+        results = compute(campaign)
+        unit = results.ranked[0]
+        assert unit.raters_by_category.get("deputy") == 1 and unit.raters == 2
+        _header, rows, _formats = category_table(results)
+        assert any(row[2] == "人大代表、政协委员" and row[3] == 1 for row in rows)
