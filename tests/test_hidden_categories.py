@@ -25,7 +25,7 @@ def test_a_plugin_hides_a_builtin_category_for_its_sector_only(app):
     assert "party_delegate" in general
 
 
-def test_plugin_check_names_an_unknown_hidden_category():
+def test_survey_hidden_categories_unknown_key_fails_the_check():
     module = types.ModuleType("survey_typo")
     module.survey_hidden_categories = hookimpl(lambda sector: ["party_delegat"])
     registry = plugin_registry("typo", module)
