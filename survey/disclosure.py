@@ -17,8 +17,16 @@ export shows more, and only to the office: each one is written to the audit log
 3. **Complementary cells.** Withholding one cell is not enough when it can be worked out as the
    unit's total minus the cells shown. So, per unit and breakdown, the smallest shown cells are
    withheld too (reason ``complementary``) until the withheld cells hold at least the minimum
-   cell size of raters together, or all are withheld. Items use their unit's cells, so every
-   item of a unit hides the same groups.
+   cell size of raters together, or all are withheld.
+3a. **Items answered by part of the raters.** A unit's raters may answer different forms (the
+   assembly ballot and the point-of-service form ask different items), so an item's cells are
+   counted on that item's own answers: every item hides its unit's withheld groups and, besides,
+   its own small cells with their complement. An item answered by fewer raters than the
+   minimum cell size is withheld whole (reason ``small_item``), and among the items pooled into
+   the unit's headline figures the smallest others go with it until the withheld ones hold the
+   minimum together — otherwise the headline total minus the items shown would give it back.
+   The headline figures withhold every group that any pooled item withholds, for the same
+   reason.
 4. **Rater counts stay.** The raters per category and channel are shown in full: they say who
    took part, not what anyone answered, and the composition check (服务对象和群众代表不低于30%)
    needs them.
@@ -32,12 +40,13 @@ from flask import has_request_context
 
 from .db import db
 from .models import Campaign, audit
-from .results import Breakdown, CampaignResults, UnitResult, _compare, _rank, compute
+from .results import Breakdown, CampaignResults, Figures, UnitResult, _compare, _rank, compute
 
 DEFAULT_MINIMUM_CELL = 5
 LOWEST_MINIMUM_CELL = 3  # a campaign may lower the cell size to 3, never further
 SMALL_CELL = "small_cell"
 COMPLEMENTARY = "complementary"
+SMALL_ITEM = "small_item"
 NOT_ENOUGH_RATERS = "not_enough_raters"
 
 
@@ -51,13 +60,16 @@ def publication_minimum(campaign: Campaign) -> int:
     return max(campaign.minimum_sample or 0, minimum_cell(campaign))
 
 
-def withheld_cells(sizes: dict[str, int], smallest: int) -> dict[str, str]:
+def withheld_cells(sizes: dict[str, int], smallest: int, forced: dict[str, str] | None = None,
+                   reason: str = SMALL_CELL) -> dict[str, str]:
     """Which cells of one breakdown (cell -> raters) to withhold, with the reason.
 
-    Cells under `smallest` are withheld; then the smallest others as well, until the withheld
-    ones hold at least `smallest` raters together (or every cell is withheld), so that no
-    withheld cell is the difference between the total and the cells shown."""
-    small = {key: SMALL_CELL for key, n in sizes.items() if n < smallest}
+    Cells under `smallest` are withheld, and the `forced` ones present (withheld elsewhere, with
+    their reason); then the smallest others as well, until the withheld ones hold at least
+    `smallest` raters together (or every cell is withheld), so that no withheld cell is the
+    difference between the total and the cells shown."""
+    small = {key: reason for key, n in sizes.items() if n < smallest}
+    small.update({key: why for key, why in (forced or {}).items() if key in sizes and key not in small})
     if not small:
         return {}
     held = sum(sizes[key] for key in small)
@@ -98,12 +110,43 @@ def apply_rules(results: CampaignResults) -> None:
         if unit.raters < needed:
             _not_enough_raters(unit)
             continue
-        by_category = withheld_cells(unit.raters_by_category, cell)
-        by_channel = withheld_cells(unit.raters_by_channel, cell)
-        for breakdown in [unit.overall] + [item.figures for item in unit.items]:
-            _withhold(breakdown, by_category, by_channel)
+        _apply_to_unit(unit, cell)
     _rank(results.units)
     results.disclosed = True
+
+
+def _size(figures: Figures) -> int:
+    """Raters behind figures: the interval's sample where set, else the valid answers."""
+    return figures.valid if figures.sample is None else figures.sample
+
+
+def _apply_to_unit(unit: UnitResult, cell: int) -> None:
+    """Rules 2, 3 and 3a for one unit with enough raters."""
+    by_category = withheld_cells(unit.raters_by_category, cell)
+    by_channel = withheld_cells(unit.raters_by_channel, cell)
+    headline_category, headline_channel = dict(by_category), dict(by_channel)
+    whole = {item.key: SMALL_ITEM for item in unit.items
+             if not item.pooled and 0 < _size(item.figures.total) < cell}
+    whole.update(withheld_cells({item.key: _size(item.figures.total) for item in unit.items
+                                 if item.pooled and _size(item.figures.total)}, cell, reason=SMALL_ITEM))
+    for item in unit.items:
+        figures = item.figures
+        if item.key in whole:
+            if item.pooled:  # its groups would come back as headline minus the items shown
+                headline_category.update({k: COMPLEMENTARY for k in figures.by_category if k not in headline_category})
+                headline_channel.update({k: COMPLEMENTARY for k in figures.by_channel if k not in headline_channel})
+            for part in [figures.total, *figures.by_category.values(), *figures.by_channel.values()]:
+                part.withhold(whole[item.key])
+            continue
+        item_category = withheld_cells({k: _size(f) for k, f in figures.by_category.items()}, cell, by_category)
+        item_channel = withheld_cells({k: _size(f) for k, f in figures.by_channel.items()}, cell, by_channel)
+        _withhold(figures, item_category, item_channel)
+        if item.pooled:
+            headline_category.update({k: r for k, r in item_category.items() if k not in headline_category})
+            headline_channel.update({k: r for k, r in item_channel.items() if k not in headline_channel})
+    _withhold(unit.overall,
+              withheld_cells({k: _size(f) for k, f in unit.overall.by_category.items()}, cell, headline_category),
+              withheld_cells({k: _size(f) for k, f in unit.overall.by_channel.items()}, cell, headline_channel))
 
 
 def _withhold(breakdown: Breakdown, by_category: dict[str, str], by_channel: dict[str, str]) -> None:

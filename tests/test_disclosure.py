@@ -262,3 +262,40 @@ def test_reports_and_exports_refuse_the_full_figures(app, small_groups, tmp_path
             ResultReport(full)
         with pytest.raises(ValueError, match="disclosed_results"):
             write_results(full, "csv", str(tmp_path / "x.csv"))
+
+
+def test_an_item_answered_by_a_few_of_the_raters_is_withheld_with_its_complement(app, client, make_campaign):
+    """The breaker's attack on issue 17's split forms: a unit has 30 raters, but two deputies
+    alone answer one item (the assembly ballot's) — its counts must not be readable, neither
+    from the item nor as the headline total minus the items shown."""
+    from survey.responses import Sheet, store
+    from survey.snapshot import frozen_for
+    from survey.models import Unit
+    cid = make_campaign(slug="split-2025", units=[("SPL-1", "南关社区", "general")], minimum_sample=5)
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).filter_by(campaign_id=cid, code="SPL-1"))
+        frozen = frozen_for(cid, unit.questionnaire)
+        choice_items = [item for item in frozen.questionnaire.items if item.kind == "choice"]
+        lone = choice_items[-1]
+        everyone = {i.key: ("satisfied", None, i.scale) for i in choice_items if i is not lone}
+        sheets = [Sheet(cid, unit.id, unit.questionnaire, "resident", everyone) for _ in range(30)]
+        sheets += [Sheet(cid, unit.id, unit.questionnaire, "deputy", {lone.key: ("unsatisfied", None, lone.scale)})
+                   for _ in range(2)]
+        store(sheets, channel="online")
+    publish(app, cid)
+    data = client.get("/api/campaigns/split-2025/results").get_json()
+    spl = data["units"][0]
+    assert spl["raters"] == 32 and spl["rate"] is not None  # the unit is published
+    items = {i["key"]: i for i in spl["items"]}
+    assert items[lone.key]["withheld"] == "small_item" and items[lone.key]["counts"] is None
+    for where, figures in walk_figures(items[lone.key]):
+        assert figures["valid"] is None, where
+    # whatever headline figures are shown, subtracting the items shown cannot isolate fewer than 5
+    shown = [i for i in spl["items"] if i["valid"] is not None and i.get("pooled", True)]
+    if spl["valid"] is not None:
+        hidden = spl["valid"] - sum(i["valid"] for i in shown if i["key"] in items)
+        assert hidden == 0 or hidden >= 5
+    # the deputies' cell, shown nowhere with a number
+    for where, figures in walk_figures(spl):
+        if where.endswith("/by_category/deputy"):
+            assert figures["valid"] is None, where
