@@ -48,7 +48,7 @@ def test_the_campaign_hides_a_category_and_a_posted_hidden_key_is_refused(app, a
     assert 'value="party_delegate"' in page and 'value="deputy"' not in page
     refused = admin_client.post("/s/GEN-001", data={**visit_answer(), "category": "deputy"})
     assert refused.status_code == 422
-    assert "does not offer that respondent category" in refused.get_data(as_text=True)
+    assert "本次测评不设该参评人员类别" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Response)) == 0
 
@@ -57,7 +57,7 @@ def test_hiding_every_category_the_composition_rule_needs_is_refused(app, admin_
     make_campaign()
     refused = _edit(admin_client, {"hidden_categories": ["service_recipient", "resident"]})
     assert refused.status_code == 422
-    assert "composition minimum could not be checked" in refused.get_data(as_text=True)
+    assert "无法核对人员构成比例" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(Campaign.hidden_categories)) is None
 
@@ -68,7 +68,7 @@ def test_ballot_refuses_a_hidden_category(app, client, make_campaign, make_token
     page = client.get(f"/b/{token}").get_data(as_text=True)
     assert 'value="deputy"' not in page and 'value="resident"' in page
     refused = client.post(f"/b/{token}", data={"category": "deputy"})
-    assert refused.status_code == 422 and "does not offer that respondent category" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "本次测评不设该参评人员类别" in refused.get_data(as_text=True)
 
 
 def test_the_one_place_in_the_docs_says_what_the_code_does(app):
