@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Form, RadioField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, ValidationError
 
 from .fields import FieldContext, FieldSpec, choice_list, handler_for
 
@@ -28,18 +28,29 @@ class AnswerForm(Form):
 FIELD_CACHE_LIMIT = 4096
 
 
-def build_answer_form(frozen, unit, locale: str, *, ask_category=True, comment_max_length=500):
+class CategoryField(RadioField):
+    """The respondent category question; a key not offered (hidden, or made up) is refused by name."""
+
+    def pre_validate(self, form):
+        if self.data is not None and self.data not in {value for value, *_rest in self.choices}:
+            raise ValidationError(_l("This evaluation does not offer that respondent category; "
+                                     "please choose one of those shown."))
+
+
+def build_answer_form(frozen, unit, locale: str, *, ask_category=True, comment_max_length=500,
+                      hidden_categories=frozenset()):
     """A fresh form class for one unit: the category question, then every item.
 
     The unbound fields are built once per questionnaire, locale and lists of commitments and
     members, and kept on the frozen questionnaire (they are only templates: each form binds its own)."""
     commitments = tuple(unit.commitments or ())
     members = tuple(getattr(unit, "members", None) or ())
-    key = (locale, commitments, members, ask_category, comment_max_length)
+    hidden = frozenset(hidden_categories or ())
+    key = (locale, commitments, members, ask_category, comment_max_length, hidden)
     cache = getattr(frozen, "form_fields", None)
     built = cache.get(key) if cache is not None else None
     if built is None:
-        built = _build_fields(frozen, commitments, members, locale, ask_category, comment_max_length)
+        built = _build_fields(frozen, commitments, members, locale, ask_category, comment_max_length, hidden)
         if cache is not None:
             if len(cache) >= FIELD_CACHE_LIMIT:
                 cache.clear()
@@ -48,14 +59,15 @@ def build_answer_form(frozen, unit, locale: str, *, ask_category=True, comment_m
     return type("GeneratedAnswerForm", (AnswerForm,), {**attrs, "specs": list(specs), "sections": list(sections)})
 
 
-def _build_fields(frozen, commitments, members, locale, ask_category, comment_max_length):
+def _build_fields(frozen, commitments, members, locale, ask_category, comment_max_length, hidden=frozenset()):
     """The unbound fields, their specs and the sections, from the item handlers."""
     ctx = FieldContext(scales=frozen.scales, commitments=list(commitments),
                        locale=locale, comment_max_length=comment_max_length, members=members)
     attrs, specs, sections = {}, [], []
     if ask_category:
-        attrs["category"] = RadioField(
-            _l("You are"), choices=choice_list((c.key, c.label.get(locale)) for c in frozen.categories),
+        attrs["category"] = CategoryField(
+            _l("You are"), choices=choice_list((c.key, c.label.get(locale)) for c in frozen.categories
+                                               if c.key not in hidden),
             validators=[InputRequired(message=_l("Please say who you are."))])
     for item in frozen.questionnaire.items:
         item_specs = handler_for(item.kind)(item, ctx)

@@ -64,6 +64,7 @@ class CampaignView:
     access: str
     allow_repeat: bool
     personal_data: str
+    hidden_categories: tuple = ()
 
     accepts_open = Campaign.accepts_open
     accepts_tokens = Campaign.accepts_tokens
@@ -91,7 +92,7 @@ class UnitView:
 UNIT_QUERY = (
     select(Unit.id, Unit.code, Unit.name, Unit.sector, Unit.parent, Unit.commitments, Unit.questionnaire,
            Unit.members, Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
-           Campaign.personal_data,
+           Campaign.personal_data, Campaign.hidden_categories,
            QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
     .join(Campaign, Campaign.id == Unit.campaign_id)
     .outerjoin(QuestionnaireSnapshot, and_(QuestionnaireSnapshot.campaign_id == Unit.campaign_id,
@@ -109,8 +110,8 @@ def find_unit(code: str) -> UnitView | None:
     if row is None:
         return None
     (uid, ucode, name, sector, parent, commitments, questionnaire, members, campaign_id,
-     cname, state, access, allow_repeat, personal_data, snapshot_id, version) = row
-    campaign = CampaignView(campaign_id, cname, state, access, allow_repeat, personal_data)
+     cname, state, access, allow_repeat, personal_data, hidden, snapshot_id, version) = row
+    campaign = CampaignView(campaign_id, cname, state, access, allow_repeat, personal_data, tuple(hidden or ()))
     return UnitView(uid, ucode, name, sector, parent, list(commitments or []), questionnaire, campaign_id,
                     campaign, (snapshot_id, version) if snapshot_id else None, list(members or []))
 
@@ -145,7 +146,8 @@ def _form_class(unit, ask_category=True):
         abort(404)
     form_class = build_answer_form(
         frozen, unit, str(get_locale()), ask_category=ask_category,
-        comment_max_length=current_app.config["SURVEY_COMMENT_MAX_LENGTH"])
+        comment_max_length=current_app.config["SURVEY_COMMENT_MAX_LENGTH"],
+        hidden_categories=unit.campaign.hidden_categories or ())
     return frozen, form_class
 
 
@@ -295,11 +297,12 @@ def _ballot_units(token_row) -> list[Unit]:
     return list(db.session.scalars(query))
 
 
-def _common_categories(frozens):
-    """The categories every questionnaire on the ballot offers, in the first one's order."""
+def _common_categories(frozens, hidden=()):
+    """The categories every questionnaire on the ballot offers, in the first one's order, less
+    those the campaign hides."""
     first, *rest = frozens
     keys = set.intersection(*[{c.key for c in f.categories} for f in frozens]) if rest else None
-    return [c for c in first.categories if keys is None or c.key in keys]
+    return [c for c in first.categories if (keys is None or c.key in keys) and c.key not in set(hidden)]
 
 
 @bp.route("/b/<token>", methods=["GET", "POST"])
@@ -323,7 +326,7 @@ def answer_ballot(token):
     data = request.form if request.method == "POST" else None
     built = [(unit, *_form_class(unit, ask_category=False)) for unit in units]
     forms = [(unit, form_class(data, prefix=f"u{unit.id}-")) for unit, _f, form_class in built]
-    categories = _common_categories([f for _u, f, _c in built])
+    categories = _common_categories([f for _u, f, _c in built], campaign.hidden_categories or ())
     fixed = row.batch.category
     category = fixed or (request.form.get("category") if data else None)
     category_error = None
@@ -333,7 +336,8 @@ def answer_ballot(token):
         if form_id is not None and form_id.expired:
             form_error, valid = EXPIRED, False
         if category not in {c.key for c in categories} and not fixed:
-            category_error = _("Please say who you are.")
+            category_error = (_("This evaluation does not offer that respondent category; please choose one of those shown.")
+                              if category else _("Please say who you are."))
             valid = False
         sheets = []
         for (unit, form), (_u, frozen, _c) in zip(forms, built):

@@ -75,6 +75,16 @@ def survey_respondent_categories(sector):
 
     Every plugin is asked about every sector; return [] for sectors you do not know. The
     categories a resident may pick are the union, in plugin order, without duplicate keys.
+    How they combine with hidden ones: docs/plugins.md, "How respondent categories combine".
+    """
+
+
+@hookspec
+def survey_hidden_categories(sector):
+    """Return the keys of respondent categories that units of ``sector`` do not use (a list of
+    str, e.g. ["party_delegate"]), or [] for sectors you do not know. A key hidden by any
+    plugin is not offered to residents of that sector; it must be a category some plugin (or the
+    core) provides for the sector, or `survey plugins --check` fails naming the nearest key.
     """
 
 

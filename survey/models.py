@@ -112,6 +112,8 @@ class Campaign(db.Model):
     scrub_interval: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     scrubbed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     scrub_mark: Mapped[str | None] = mapped_column(String(120))
+    # respondent category keys this campaign does not offer (docs/plugins.md: how categories combine)
+    hidden_categories: Mapped[list | None] = mapped_column(JSON)
 
     units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.code",
                                              cascade="all, delete-orphan")

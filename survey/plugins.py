@@ -93,7 +93,18 @@ class Registry:
                 self._record(name, f"survey_respondent_categories: {exc!r}", exc)
         if own_recipients:  # a sector naming its own service recipients shows no generic ones
             result = {k: c for k, c in result.items() if k not in FALLBACK_CATEGORIES}
-        return list(result.values())
+        hidden = self.hidden_categories(sector)
+        return [c for k, c in result.items() if k not in hidden]
+
+    def hidden_categories(self, sector: str) -> set[str]:
+        """The category keys any plugin hides for a sector (survey_hidden_categories)."""
+        hidden: set[str] = set()
+        for name, impl in _impls(self.pm, "survey_hidden_categories"):
+            try:
+                hidden.update(str(k) for k in impl.function(sector=sector) or [])
+            except Exception as exc:  # a faulty plugin must not stop answering
+                self._record(name, f"survey_hidden_categories: {exc!r}", exc)
+        return hidden
 
     def scale(self, key: str) -> Scale:
         """The scale with its weights as a firstresult plugin may have set them."""
@@ -389,6 +400,16 @@ def _collect(pm, plugin, name, registry):
             if impl.plugin is plugin:
                 for n, value in enumerate(impl.function(sector=sector) or [], start=1):
                     _model(Category, value, f"survey_respondent_categories(sector={sector!r}): category {n}")
+        for impl in pm.hook.survey_hidden_categories.get_hookimpls():
+            if impl.plugin is plugin:
+                offered = {(c.key if isinstance(c, Category) else dict(c).get("key"))
+                           for other in pm.hook.survey_respondent_categories.get_hookimpls()
+                           for c in other.function(sector=sector) or []}
+                for key in impl.function(sector=sector) or []:
+                    if key not in offered:
+                        raise QuestionnaireError(
+                            f"survey_hidden_categories(sector={sector!r}): unknown category {key!r}"
+                            f"{suggest(key, offered, 'categories of this sector')}")
     return sectors, scales, questionnaires
 
 

@@ -10,7 +10,9 @@ from forms.office import OfficeForm
 from printouts.qr import unit_url
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
+from flask_babel import get_locale
+from wtforms import BooleanField, DateField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..campaigns import (
@@ -63,6 +65,11 @@ class CampaignForm(OfficeForm):
         Optional(), NumberRange(5, 60)],
         description=_l("While the campaign is open, the traces the database keeps of who answered when are "
                        "removed this often (5 to 60 minutes); also when it closes."))
+    hidden_categories = SelectMultipleField(
+        _l("Respondent categories this campaign does not offer"), validators=[Optional()],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        description=_l("Residents choose among the others. Categories that count toward the share of "
+                       "service recipients and residents cannot all be hidden."))
     previous_campaign = SelectField(_l("Previous campaign of the same units (for the change since then)"),
                                     default="", validators=[Optional()],
                                     description=_l("It is compared with, and named, only once it is itself published."))
@@ -75,6 +82,13 @@ class CampaignForm(OfficeForm):
             others = others.where(Campaign.id != campaign.id)
         self.previous_campaign.choices = choice_list(
             [("", _("(none)"))] + [(str(i), name) for i, name in db.session.execute(others)])
+        self.hidden_categories.choices = choice_list(
+            (c.key, c.label.get(str(get_locale()))) for c in _campaign_categories(campaign))
+
+    def validate_hidden_categories(self, field):
+        problem = hidden_categories_problem(self.campaign, field.data or [])
+        if problem:
+            raise ValidationError(problem)
 
     def validate_slug(self, field):
         problem = slug_problem(field.data, self.campaign.id if self.campaign is not None else None)
@@ -84,6 +98,36 @@ class CampaignForm(OfficeForm):
     def validate_ends_on(self, field):
         if field.data and self.starts_on.data and field.data < self.starts_on.data:
             raise ValidationError(_("The end must not be before the start."))
+
+
+def _sectors(campaign) -> list[str]:
+    """The sectors of a campaign's units (the general sector while it has none)."""
+    if campaign is None or campaign.id is None:
+        return ["general"]
+    found = db.session.scalars(select(Unit.sector).filter_by(campaign_id=campaign.id).distinct()).all()
+    return sorted(found) or ["general"]
+
+
+def _campaign_categories(campaign):
+    """Every respondent category the campaign's sectors offer (after plugins hide theirs), once."""
+    registry, seen = current_registry(), {}
+    for sector in _sectors(campaign):
+        for c in registry.categories(sector):
+            seen.setdefault(c.key, c)
+    return list(seen.values())
+
+
+def hidden_categories_problem(campaign, hidden) -> str | None:
+    """Why hiding these category keys would break the composition rule, or None: every sector
+    of the campaign must keep a category counting toward the share of service recipients and
+    residents, or its share could not be computed."""
+    registry = current_registry()
+    for sector in _sectors(campaign):
+        if not any(c.counts_toward_share for c in registry.categories(sector) if c.key not in set(hidden)):
+            label = registry.sectors[sector].label.get(str(get_locale())) if sector in registry.sectors else sector
+            return _("Sector %(sector)s would keep no category of service recipients or residents, so the "
+                     "composition minimum could not be checked; keep at least one of them.", sector=label)
+    return None
 
 
 class UploadForm(OfficeForm):
@@ -146,6 +190,7 @@ def _form_data(campaign: Campaign) -> dict:
         "personal_data": campaign.personal_data,
         "scrub_interval": campaign.scrub_interval or 60,
         "previous_campaign": str(campaign.previous_campaign_id or ""),
+        "hidden_categories": list(campaign.hidden_categories or []),
     }
 
 
@@ -155,6 +200,7 @@ def _apply(form: CampaignForm, campaign: Campaign) -> dict:
               "ends_on": form.ends_on.data, "allow_repeat": form.allow_repeat.data,
               "show_comments": form.show_comments.data, "personal_data": form.personal_data.data,
               "scrub_interval": form.scrub_interval.data or 60,
+              "hidden_categories": sorted(form.hidden_categories.data or []) or None,
               "previous_campaign_id": int(form.previous_campaign.data) if form.previous_campaign.data else None}
     if "satisfaction_line" in form:
         old = _form_data(campaign) if campaign.id else {}

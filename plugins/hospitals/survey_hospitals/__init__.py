@@ -35,3 +35,11 @@ def survey_respondent_categories(sector):
     """Patients and their families, for hospitals only (the hospital's own staff answer as
     本单位党员干部职工, a common category that does not count toward the share)."""
     return CATEGORIES if sector == SECTOR else []
+
+
+@hookimpl
+def survey_hidden_categories(sector):
+    """A hospital's raters are its patients, their families, its own staff and the deputies and
+    CPPCC members who supervise health work; party congress delegates (党代表) are not invited, so
+    that built-in category is not offered for hospitals."""
+    return ["party_delegate"] if sector == SECTOR else []

@@ -28,7 +28,7 @@ def test_sector(registry):
 
 def test_categories(registry):
     flags = {c.key: c.counts_toward_share for c in registry.categories("hospital")}
-    assert flags == {'patient': True, 'family': True, 'party_delegate': False, 'deputy': False, 'own_staff': False}
+    assert flags == {'patient': True, 'family': True, 'deputy': False, 'own_staff': False}  # 党代表 hidden for hospitals
     # the sector names its own people served: no generic 服务对象 / 普通群众代表 beside them
     assert survey_hospitals.survey_respondent_categories("general") == []
     assert 'patient' not in {c.key for c in registry.categories("general")}
