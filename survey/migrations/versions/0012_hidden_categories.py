@@ -1,7 +1,7 @@
 """Campaigns may hide respondent categories their units do not use.
 
 Revision ID: 0012_hidden_categories
-Revises: 0005_unit_members
+Revises: 0010_remedy
 
 A plain ADD COLUMN (no batch copy on SQLite); existing campaigns hide nothing.
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_hidden_categories"
-down_revision = "0005_unit_members"
+down_revision = "0010_remedy"
 branch_labels = None
 depends_on = None
 
