@@ -50,7 +50,7 @@ def sqlite_path(uri: str) -> str | None:
     return path if path and path != ":memory:" and not path.startswith("file:") else None
 
 
-def _create_private(path: str | None) -> None:
+def create_private(path: str | None) -> None:
     """Create a new SQLite file readable by its owner only (0600). SQLite gives the -wal and
     -shm files it makes beside it the same mode."""
     if path is None or os.path.exists(path):
@@ -71,7 +71,7 @@ def init_app(app):
     # a database error's message must not carry answers or token hashes into the logs
     options.setdefault("hide_parameters", True)
     if uri.startswith("sqlite"):
-        _create_private(sqlite_path(uri))
+        create_private(sqlite_path(uri))
         options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
     else:
         options.setdefault("pool_pre_ping", True)

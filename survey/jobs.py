@@ -86,6 +86,9 @@ def make_queue(app: Flask):
     if url.startswith(("redis://", "rediss://", "unix://")):
         huey = RedisHuey("survey", url=url, results=False)
     else:
+        from .db import create_private
+        if not url:
+            create_private(str(Path(app.instance_path) / "queue.sqlite"))  # 0600, and so its -wal/-shm
         huey = SqliteHuey("survey", filename=url or str(Path(app.instance_path) / "queue.sqlite"),
                           results=False)
 

@@ -46,6 +46,8 @@ class SharedFileStorage(Storage):
         """This thread's connection (a new one after a fork: connections are not shared)."""
         conn = getattr(self._local, "conn", None)
         if conn is None or self._local.pid != os.getpid():
+            from .db import create_private
+            create_private(self.path)  # 0600 before SQLite makes its -wal and -shm beside it
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=OFF")

@@ -167,6 +167,7 @@ def make_export(campaign: Campaign, out: str | Path, *, fmt: str, lang: str = "z
         with force_locale(lang):  # headers and labels; messages stay in the reader's language
             if raw:
                 count = write_raw(campaign, fmt, str(tmp), unit_codes)
+                os.chmod(tmp, 0o600)  # every answer row: readable by its owner only, as backups are
             else:
                 results = _results(campaign, unit_codes)
                 write_results(results, fmt, str(tmp), lang)

@@ -174,6 +174,21 @@ def test_a_new_instance_is_private(tmp_path):
         if side.exists():
             assert stat.S_IMODE(side.stat().st_mode) == 0o600, side
     conn.close()
+    # the breaker's finding: the job queue, the rate-limit store and a raw export were 0644
+    probe = ("import sys; from survey import create_app; from survey.jobs import queue_of; "
+             "from survey.limit_storage import SharedFileStorage; app = create_app(); "
+             "q = queue_of(app); q.storage.conn.execute('SELECT 1'); "
+             "s = SharedFileStorage('survey+sqlite://' + sys.argv[1]); s._db().execute('SELECT 1'); "
+             "import time; time.sleep(0.2)")
+    subprocess.run([sys.executable, "-c", probe, str(instance / "ratelimits.sqlite")], env=env, check=True,
+                   timeout=120)
+    _survey(env, "export", "demo-2025", "--raw", "--format", "csv", "--out", str(tmp_path / "raw.csv"))
+    assert stat.S_IMODE((tmp_path / "raw.csv").stat().st_mode) == 0o600
+    for name in ("queue.sqlite", "ratelimits.sqlite"):
+        assert (instance / name).exists(), name
+    for path in instance.iterdir():
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
 @pytest.fixture(scope="module")
