@@ -97,7 +97,26 @@ def _read_xlsx(content: bytes) -> list[dict]:
     sheet = book.worksheets[0]
     rows = [["" if v is None else _cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     book.close()
+    _refuse_unsaved_formulas(content, rows)
     return _as_dicts(rows)
+
+
+def _refuse_unsaved_formulas(content: bytes, rows: list[list[str]]) -> None:
+    """A formula cell whose workbook kept no computed value reads as empty: say so, by row and
+    column, rather than report an empty field (programs other than Excel and WPS save none)."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+    book = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    problems = []
+    for r, row in enumerate(book.worksheets[0].iter_rows(values_only=True)):
+        for c, value in enumerate(row):
+            if isinstance(value, str) and value.startswith("=") and not (r < len(rows) and c < len(rows[r])
+                                                                           and rows[r][c]):
+                problems.append(_("row %(row)d, column %(column)s: a formula with no saved value; type the "
+                                  "value itself", row=r + 1, column=get_column_letter(c + 1)))
+    book.close()
+    if problems:
+        raise UnitImportError(problems)
 
 
 def _cell_text(value) -> str:

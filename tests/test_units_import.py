@@ -144,3 +144,16 @@ def test_ballot_category_in_the_office_words(app, runner, make_campaign, tmp_pat
     result = runner.invoke(args=["ballots", "test-2025", "--count", "1", "--category", words,
                                  "--out", str(tmp_path / "b.pdf")])
     assert result.exit_code == 0, result.output
+
+
+def test_a_formula_with_no_saved_value_is_named_as_a_formula(app, admin_client, make_campaign):
+    """openpyxl (and LibreOffice scripts) save formulas without their value: the cell reads as
+    empty, and the office was told "field code: empty" for a cell it had filled in."""
+    make_campaign(state="draft", units=())
+    rows = [UNITS_ZH[0], ["=HYPERLINK(\"http://x\",\"SCH-1\")", "一小", "学校", None, None],
+            ["HOS-1", "=1+1", "医院", None, None]]
+    response = upload(admin_client, "test-2025", xlsx(rows))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "第 2 行 A 列：公式" in html and "第 3 行 B 列：公式" in html
+    assert units(app) == {}
