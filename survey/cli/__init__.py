@@ -29,6 +29,10 @@ class SurveyGroup(FlaskGroup):
     """The `survey` group: a database that does not answer, or has no tables yet, is one line
     saying what to do, never a traceback."""
 
+    def _load_plugin_commands(self):
+        """Leave out other packages' `flask.commands` (Flask-Limiter's `limiter`, loaded only
+        once a command is looked up by name): every survey command declares its permission."""
+
     def invoke(self, ctx):
         from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
         try:
