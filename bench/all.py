@@ -3,8 +3,8 @@ the same run, as one table.
 
     python bench/all.py [--quick]
 
---quick uses smaller sizes (1M answer rows instead of 12M, one round of submissions, 30 s of
-load; the scrub always runs on 1M) for a look in a few minutes; without it the run takes about a quarter of an hour.
+--quick uses smaller sizes (1M answer rows instead of 12M, one round of submissions and of the
+Slow-3G phone, 30 s of load; the scrub always runs on 1M) for a look in a few minutes; without it the run takes about a quarter of an hour.
 """
 import argparse
 import re
@@ -51,6 +51,14 @@ def main() -> None:
     rows.append((f"results page, {int(tally_rows):,} answer rows (ms; floor = one GROUP BY)",
                  grab(r"results page .*: first ([\d.]+) ms", out), grab(r"floor GROUP BY .*: ([\d.]+) ms", out),
                  grab(r"ratio page/floor: ([\d.]+) \(first\)", out), "page < 1 s"))
+
+    out = run("resident.py", "--rounds", "1" if quick else "3")
+    for name, label, goal in (("first unit, first paint", "Slow 3G: first unit, first paint (ms)", "<= 2500"),
+                              ("second unit, first paint", "Slow 3G: second unit, first paint (ms)", "<= 2500"),
+                              ("submit -> thank-you, first paint", "Slow 3G: submit to thank-you (ms)", "<= 4500")):
+        line = re.escape(name)
+        rows.append((label, grab(line + r": (\d+) ms", out), grab(line + r".*?floor (\d+) ms", out),
+                     grab(line + r".*?ratio ([\d.]+)", out), goal))
 
     out = run("scrub.py", "--rows", "1000000")
     for backend in ("sqlite", "postgres"):

@@ -44,11 +44,11 @@ for _path in (str(HERE), str(ROOT)):
 
 from common import free_port, wait_for_port  # noqa: E402
 
-ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-         "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+ITEMS = ["leadership", "clean", "members", "mechanism", "results", "development", "contact",
+         "disputes", "attitude", "overall"]  # the five-goods form (survey.testing.GENERAL_ITEMS)
 CHOICES = ["satisfied", "basic", "unsatisfied"]
 CATEGORIES = ["resident", "service_recipient", "deputy", "party_delegate"]
-ANSWER_ROWS = len(ITEMS) + 1  # the twelve ratings and the comment
+ANSWER_ROWS = len(ITEMS) + 1  # the ten ratings and the comment
 CAMPAIGN = "bench"
 # The words of the 503 notice (errors.py), in Chinese (default) and English.
 NOTICE_WORDS = ("请稍后再试", "Please try again shortly")
@@ -61,7 +61,7 @@ from survey import create_app
 from survey.campaigns import transition
 from survey.db import db
 from survey.migrate import upgrade
-from survey.models import Campaign, Unit
+from survey.models import Campaign, QuestionnaireSnapshot, Unit
 from survey.registry import current_registry
 app = create_app()
 with app.app_context():
@@ -71,6 +71,9 @@ with app.app_context():
         db.session.add(Unit(campaign=c, code=f"BENCH-{n:03d}", name=f"基准单位{n}", sector="general"))
     db.session.flush()
     transition(c, "open", current_registry(), "bench")
+    # answer the five-goods form itself on the QR code (the floor's shape: a dozen ratings), not
+    # its short point-of-service pair: without the pair frozen, the QR code answers the unit's own
+    db.session.execute(QuestionnaireSnapshot.__table__.delete().where(QuestionnaireSnapshot.key == "general-visit"))
     db.session.commit()
     if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as conn:
@@ -127,7 +130,7 @@ class Server:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{self.port}",
-                 "--workers", str(self.workers)],
+                 "--workers", str(self.workers), "--allow-local-base-url"],
                 env=self.instance.env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log)
         try:
             wait_for_port(self.port, timeout)
@@ -335,7 +338,8 @@ class Load:
                     and b"Traceback" not in page
                 out.append(Outcome(marker, unit, status, True, ended - began, ended, notice))
                 if status != 303 and status not in self._samples:
-                    self._samples[status] = page[:3000].decode("utf-8", "replace")
+                    body = page[page.find(b"<main>"):] if b"<main>" in page else page  # past the inline CSS
+                    self._samples[status] = body[:3000].decode("utf-8", "replace")
                 if response.will_close:
                     conn.close()
         finally:

@@ -182,7 +182,7 @@ def run(backend: str, rows: int, workdir: Path) -> dict:
         serve_log = workdir / f"serve-{backend}.log"
         with open(serve_log, "wb") as out:
             serve = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-                                      "--workers", "2"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                      "--workers", "2", "--allow-local-base-url"], env=env, stdout=out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         try:
             wait_for_port(port, 60)

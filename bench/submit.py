@@ -1,7 +1,7 @@
 """Answers per second: `survey serve` (gunicorn, SQLite WAL) under wrk, against the floor.
 
 Runs, in one go on loopback: our app with 4 gunicorn workers answering POST /s/<unit> with the
-12-item five-goods questionnaire (rate limit off for the run), then ../shared/bench/floor_submit.py
+10-item five-goods questionnaire (rate limit off for the run), then ../shared/bench/floor_submit.py
 served the same way and loaded by its own wrk script; prints both answers/s and the ratio.
 
     python bench/submit.py [--seconds 15] [--workers 4]
@@ -22,7 +22,7 @@ from survey import create_app
 from survey.campaigns import transition
 from survey.db import db
 from survey.migrate import upgrade
-from survey.models import Campaign, Unit
+from survey.models import Campaign, QuestionnaireSnapshot, Unit
 from survey.registry import current_registry
 app = create_app()
 with app.app_context():
@@ -31,6 +31,9 @@ with app.app_context():
     db.session.add(Unit(campaign=c, code="BENCH-001", name="基准单位", sector="general"))
     db.session.flush()
     transition(c, "open", current_registry(), "bench")
+    # answer the five-goods form itself on the QR code (the floor's shape: a dozen ratings), not
+    # its short point-of-service pair: without the pair frozen, the QR code answers the unit's own
+    db.session.execute(QuestionnaireSnapshot.__table__.delete().where(QuestionnaireSnapshot.key == "general-visit"))
     db.session.commit()
 """
 
@@ -40,7 +43,7 @@ def run_ours(tmp: Path, seconds: int, workers: int) -> dict:
     subprocess.run([sys.executable, "-c", SETUP], env={**os.environ, **env}, check=True)
     port = free_port()
     server = start([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-                    "--workers", str(workers)], env=env)
+                    "--workers", str(workers), "--allow-local-base-url"], env=env)
     try:
         wait_for_port(port)
         result = wrk(f"http://127.0.0.1:{port}/s/BENCH-001", ROOT / "bench/submit.lua", seconds)

@@ -25,6 +25,7 @@ class FieldContext:
     commitments: list
     locale: str
     comment_max_length: int
+    members: tuple = ()
     dont_know: bool = False   # offer "don't know" on every rated question (campaign setting)
     optional: bool = False    # rated questions may be left unanswered (campaign setting)
 
@@ -87,17 +88,21 @@ def _radio(label, choices, locale, validators, help_text=None):
 
 @field_handler("choice")
 @field_handler("yesno")
+@field_handler("incidence")
 @field_handler("commitments")
+@field_handler("members")
 def rated_fields(item, ctx: FieldContext) -> list[FieldSpec]:
     """One radio group per rated question of the item (survey.questions says which)."""
     help_text = item.help.get(ctx.locale) if item.help else None
     specs = []
     validators = [Optional()] if ctx.optional else _required(item)
-    for question in expand(item, ctx.scales, ctx.commitments):
+    questions = expand(item, ctx.scales, ctx.commitments, ctx.members)
+    for number, question in enumerate(questions):
         question = replace(question, dont_know=ctx.dont_know)
         label = question.label.get(ctx.locale)
-        field = _radio(label, question.choices, ctx.locale, validators,
-                       help_text if question.key == item.key else None)
+        # the item's help goes with its own question, or the first of a member list (the criteria)
+        shown_help = question.key == item.key or (item.kind == "members" and number == 0)
+        field = _radio(label, question.choices, ctx.locale, validators, help_text if shown_help else None)
         specs.append(FieldSpec(question.key, question.key, field, question.scale.key, label))
     return specs
 

@@ -19,8 +19,9 @@ from reportlab.lib.units import mm
 from reportlab.platypus.doctemplate import ActionFlowable
 from reportlab.platypus import Flowable, Frame, KeepTogether, LayoutError, PageBreak, Paragraph, Spacer, Table, TableStyle
 
-from survey.questionnaire import Text
 from survey.disclosure import minimum_cell
+from survey.questionnaire import Text
+from survey.questions import MEASURES
 from survey.registry import current_registry
 from survey.results import CampaignResults, Figures, UnitResult, verdict_words, visible_comments
 
@@ -42,9 +43,13 @@ def short(label: str) -> str:
     return label.replace("：", ":").split(":", 1)[0].strip() or label
 
 
-def interval_text(figures: Figures) -> str:
+def interval_text(figures: Figures, flipped: bool = False) -> str:
+    """The 95% interval of the rate, or with flipped of the share of negative answers."""
     interval = figures.interval
-    return "—" if interval is None else f"{interval[0] * 100:.1f}–{interval[1] * 100:.1f}%"
+    if interval is None:
+        return "—"
+    low, high = (1 - interval[1], 1 - interval[0]) if flipped else interval
+    return f"{low * 100:.1f}–{high * 100:.1f}%"
 
 
 class ResultReport(Printout):
@@ -262,7 +267,7 @@ class ResultReport(Printout):
 
     def item_table(self, u: UnitResult) -> Table:
         """Per item: answers per choice (with the choice's label), valid, rate, interval, score."""
-        rows = [[_("Item"), _("Answers per choice"), _("Valid"), _("Satisfaction"), _("Interval"), _("Score")]]
+        rows = [[_("Item"), _("Answers per choice"), _("Valid"), _("Rate"), _("Interval"), _("Score")]]
         style = []
         for i in u.items:
             f = i.figures.total
@@ -271,11 +276,25 @@ class ResultReport(Printout):
                 counts += " (" + _("don't know %(n)d", n=f.dont_know) + " · " + _("not rated %(n)d", n=i.not_rated) + ")"
             if f.withheld:
                 counts = "—"
-            rows.append([i.label.get(self.lang), counts, "—" if f.withheld else f.valid, pct(f.rate), interval_text(f),
-                         "—" if f.score is None else f"{f.score:.1f}"])
+            incidence = i.measure == "incidence"  # its figure is the share of 有: flip the interval, no score
+            rows.append([i.label.get(self.lang), counts, "—" if f.withheld else f.valid, self.measure(i),
+                         interval_text(f, flipped=incidence),
+                         "—" if f.score is None or incidence else f"{f.score:.1f}"])
             if i in u.remedy_items:
                 style.append(("TEXTCOLOR", (3, len(rows) - 1), (3, len(rows) - 1), RED))
-        return self.table(rows, widths=[58 * mm, 50 * mm, 12 * mm, 20 * mm, 28 * mm, 12 * mm], style=style)
+        return self.table(rows, widths=[54 * mm, 46 * mm, 10 * mm, 30 * mm, 28 * mm, 12 * mm], style=style)
+
+    def measure(self, i) -> str:
+        """An item's figure named by its measure: 满意率 92%, 好评率 80%, 发生率 (share of 有) 5%,
+        a member's 合格率 with the share rated 不合格."""
+        name = MEASURES.get(i.measure)
+        label = name.get(self.lang) if name else _("Rate")
+        if i.measure == "incidence":
+            return f"{label} {pct(i.negative_share)}"
+        text = f"{label} {pct(i.figures.total.rate)}"
+        if i.kind == "members":
+            text += " · " + _("unqualified %(share)s", share=pct(i.negative_share))
+        return text
 
     def plugin_sections(self) -> list[Flowable]:
         """Sections from the plugins' survey_report_sections hook; a bad section is skipped."""

@@ -5,6 +5,7 @@ redirects to a thank-you page (post/redirect/get) whose address carries no token
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -84,13 +85,14 @@ class UnitView:
     campaign_id: int
     campaign: CampaignView
     snapshot: tuple | None  # (id, version) of the frozen questionnaire
+    members: list = ()
 
     as_dict = Unit.as_dict
 
 
 UNIT_QUERY = (
     select(Unit.id, Unit.code, Unit.name, Unit.sector, Unit.parent, Unit.commitments, Unit.questionnaire,
-           Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
+           Unit.members, Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
            Campaign.personal_data, Campaign.dont_know, Campaign.leave_out,
            QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
     .join(Campaign, Campaign.id == Unit.campaign_id)
@@ -108,12 +110,28 @@ def find_unit(code: str) -> UnitView | None:
     row = db.session.execute(UNIT_QUERY, {"code": code}).first()
     if row is None:
         return None
-    (uid, ucode, name, sector, parent, commitments, questionnaire, campaign_id,
+    (uid, ucode, name, sector, parent, commitments, questionnaire, members, campaign_id,
      cname, state, access, allow_repeat, personal_data, dont_know, leave_out, snapshot_id, version) = row
     campaign = CampaignView(campaign_id, cname, state, access, allow_repeat, personal_data, bool(dont_know),
                             leave_out or "none")
     return UnitView(uid, ucode, name, sector, parent, list(commitments or []), questionnaire, campaign_id,
-                    campaign, (snapshot_id, version) if snapshot_id else None)
+                    campaign, (snapshot_id, version) if snapshot_id else None, list(members or []))
+
+
+def point_of_service(unit: UnitView) -> UnitView:
+    """The unit as its QR code answers it: with its assembly questionnaire's point-of-service
+    companion when that was frozen with the campaign, else unchanged (ballots and paper always
+    answer the unit's own questionnaire)."""
+    frozen = _frozen(unit)
+    companion = frozen.questionnaire.point_of_service if frozen is not None else None
+    if not companion:
+        return unit
+    row = db.session.execute(
+        select(QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
+        .filter_by(campaign_id=unit.campaign_id, key=companion)).first()
+    if row is None:
+        return unit
+    return dataclasses.replace(unit, questionnaire=companion, snapshot=(row.id, row.version))
 
 
 def _frozen(unit):
@@ -168,6 +186,38 @@ def required_check_failed(exc):
                                                  "saved. Please go back and send it again in a moment."))
 
 
+@dataclass(frozen=True)
+class Problems:
+    """What a refused page tells the resident first: remarks on the whole page (an expired form,
+    a plugin's remark on the unit's answers), how many questions are unanswered, how many answers
+    need a correction, and the question to bring into view and focus first."""
+
+    missing: int
+    invalid: int
+    first: str | None  # the element id (q-<field id>) of the first question to fix, in page order
+    remarks: tuple = ()
+
+    def __bool__(self):
+        return self.first is not None or bool(self.remarks)
+
+
+NO_PROBLEMS = Problems(0, 0, None)
+
+
+def problems_of(forms, category_error=False, remarks=(), remarks_in_place=True) -> Problems:
+    """The problems of a page of answer forms (one unit's, or every unit's on a ballot), in page
+    order: the ballot's category question, then each form's questions and, when they are shown
+    in place (on a ballot, under each unit), the form's own remarks. ``remarks`` go on top."""
+    pending = [("q-category", False)] if category_error else []
+    for form in forms:
+        pending += [(f"q-{field.id}", field.data not in (None, "")) for field in form if field.errors]
+        if form.form_errors and remarks_in_place:
+            pending.append((f"q-{form._prefix}form-errors", True))
+    missing = sum(1 for _id, answered in pending if not answered)
+    return Problems(missing, len(pending) - missing, pending[0][0] if pending else None,
+                    tuple(str(r) for r in remarks))
+
+
 def _attach(form, errors) -> bool:
     for item, message in errors:
         target = form._fields.get(item) if item else None
@@ -192,6 +242,7 @@ def answer_unit(code):
         if request.method == "POST" and nonces.was_spent(request.form.get(nonces.FIELD)):
             return _answered(unit, campaign)  # the same form again: it counted the first time
         return notice(409, _("Already answered"), _("This phone has already rated %(unit)s in this evaluation. Thank you!", unit=unit.name))
+    unit = point_of_service(unit)
     frozen, form_class = _form_class(unit)
     form = form_class(request.form if request.method == "POST" else None)
     form_id = _submitted_form_id()
@@ -208,8 +259,10 @@ def answer_unit(code):
             nonces.purge_expired()
             return _answered(unit, campaign)
     status = 422 if request.method == "POST" else 200
+    problems = problems_of([form], remarks=form.form_errors, remarks_in_place=False) if request.method == "POST" else NO_PROBLEMS
     return render_template("answer/form.html", unit=unit, campaign=campaign, frozen=frozen,
-                           forms=[(unit, form)], category_form=form, form_id=_form_id_to_show(form_id),
+                           forms=[(unit, form)], category_form=form, problems=problems,
+                           form_id=_form_id_to_show(form_id),
                            form_id_field=nonces.FIELD), status
 
 
@@ -316,11 +369,14 @@ def answer_ballot(token):
             nonces.purge_expired()
             return redirect(url_for(".ballot_thanks"), code=303)
     status = 422 if request.method == "POST" else 200
+    problems = (problems_of([form for _u, form in forms], bool(category_error), [r for r in (form_error, rate_error) if r])
+                if request.method == "POST" else NO_PROBLEMS)
     return render_template("answer/ballot.html", campaign=campaign, forms=forms, serial=row.serial,
                            categories=categories, fixed_category=fixed, category=category,
                            category_error=category_error, rate_error=rate_error,
                            may_leave_out=campaign.leave_out in ("unit", "items"),
-                           form_error=form_error, form_id=_form_id_to_show(form_id),
+                           form_error=form_error, problems=problems,
+                           form_id=_form_id_to_show(form_id),
                            form_id_field=nonces.FIELD), status
 
 

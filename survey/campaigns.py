@@ -134,7 +134,8 @@ def withdraw(campaign: Campaign, reason: str, actor: str) -> None:
 
 
 def _freeze_missing(campaign: Campaign, registry: Registry) -> None:
-    """Freeze each questionnaire the campaign's units use and that is not frozen yet."""
+    """Freeze each questionnaire the campaign's units use and that is not frozen yet, with the
+    point-of-service questionnaire each one pairs with (what the units' QR codes answer)."""
     from .models import QuestionnaireSnapshot
 
     frozen = set(db.session.scalars(select(QuestionnaireSnapshot.key).filter_by(campaign_id=campaign.id)))
@@ -142,7 +143,10 @@ def _freeze_missing(campaign: Campaign, registry: Registry) -> None:
     for unit in campaign.units:
         # fix the questionnaire now, so a plugin changing its sector's default later changes nothing
         unit.questionnaire = questionnaire_key(unit, registry)
-    for key in sorted({u.questionnaire for u in campaign.units} - frozen):
+    new = {u.questionnaire for u in campaign.units} - frozen
+    # a questionnaire frozen now brings its point-of-service pair; one frozen before keeps what it had
+    new |= {registry.questionnaires[k].point_of_service for k in new} - {None} - frozen
+    for key in sorted(new):
         freeze(campaign, registry, registry.questionnaires[key], owners.get(key))
 
 

@@ -29,6 +29,12 @@ DEFAULTS = {
     "SCAN_MAX_BYTES": 1024 * 1024 * 1024,
     # How many reverse proxies (nginx) stand in front: their X-Forwarded-For is then trusted.
     "PROXY_COUNT": 0,
+    # Log lines: "text" (time, level, logger, message) or "json"; and the level.
+    "LOG_FORMAT": "text",
+    "LOG_LEVEL": "INFO",
+    # /metrics (Prometheus): answered to loopback clients not coming through a proxy, or to
+    # anyone sending "Authorization: Bearer <this token>". Empty: loopback only.
+    "METRICS_TOKEN": "",
     # How often each server process looks for campaigns due for a scrub (0 turns the thread off).
     "SCRUB_POLL_SECONDS": 60,
 }

@@ -1,4 +1,6 @@
 """The database: SQLAlchemy through Flask-SQLAlchemy, SQLite (WAL) or PostgreSQL (psycopg 3)."""
+import os
+
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -41,6 +43,27 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
+def sqlite_path(uri: str) -> str | None:
+    """The file of a sqlite:/// address, or None for an in-memory database."""
+    from sqlalchemy.engine import make_url
+    path = make_url(uri).database
+    return path if path and path != ":memory:" and not path.startswith("file:") else None
+
+
+def _create_private(path: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600). SQLite gives the -wal and
+    -shm files it makes beside it the same mode."""
+    if path is None or os.path.exists(path):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:  # a folder that does not exist yet: SQLite's own error is clearer
+        return
+    os.chmod(path, 0o600)
+
+
 def init_app(app):
     """Bind the database to the app with engine options that suit each backend."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -48,6 +71,7 @@ def init_app(app):
     # a database error's message must not carry answers or token hashes into the logs
     options.setdefault("hide_parameters", True)
     if uri.startswith("sqlite"):
+        _create_private(sqlite_path(uri))
         options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
     else:
         options.setdefault("pool_pre_ping", True)

@@ -23,7 +23,8 @@ NAMES = {
     "general": ["城关镇党委", "东街社区党支部", "县供销社党总支"],
     "school": ["城关第一小学", "实验中学", "东城幼儿园"],
     "hospital": ["县人民医院", "中医院", "城关镇卫生院"],
-    "village": ["红星村", "柳树沟村", "东街社区"],
+    "village": ["红星村", "柳树沟村", "东坡村"],
+    "community": ["东街社区", "北关社区", "新华社区"],
     "enterprise": ["县自来水公司", "宏达机械厂", "县农村信用社"],
     "government": ["县政务服务中心", "县人社局社保窗口", "县不动产登记中心"],
     "library": ["县图书馆", "城关镇文化站", "东街社区书屋"],
@@ -70,16 +71,22 @@ def _create_campaign() -> Campaign:
 
 
 def _answer(campaign: Campaign, per_unit: int = 40) -> None:
-    """Store some deterministic demo answers for each unit."""
+    """Store some deterministic demo answers for each unit: three in four by its QR code (its
+    point-of-service form, when it has one), the rest on paper at the assembly."""
     rnd = random.Random(2025)
     for unit in campaign.units:
-        frozen = frozen_for(campaign.id, unit.questionnaire)
+        assembly = frozen_for(campaign.id, unit.questionnaire)
+        pair = assembly.questionnaire.point_of_service
+        visit = (frozen_for(campaign.id, pair) if pair else None) or assembly
         weights = (6, 3, 1) if rnd.random() > 0.25 else (2, 3, 5)  # a few units fall below the line
-        for _ in range(per_unit):
+        for n in range(per_unit):
+            frozen, channel = (visit, "online") if n % 4 else (assembly, "paper")
             answers = {}
-            for q in rated_questions(frozen, unit.commitments):
+            for q in rated_questions(frozen, unit.commitments, unit.members):
                 choices = [c.key for c in q.scale.choices]
                 w = list(weights) + [1] * (len(choices) - 3)
+                if q.measure == "incidence":  # misconduct is rare
+                    w = [19, 1]
                 answers[q.key] = (rnd.choices(choices, weights=w[: len(choices)])[0], None, q.scale.key)
             category = rnd.choice(frozen.categories).key
-            store([Sheet(campaign.id, unit.id, unit.questionnaire, category, answers)])
+            store([Sheet(campaign.id, unit.id, frozen.questionnaire.key, category, answers)], channel=channel)

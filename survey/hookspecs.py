@@ -83,7 +83,7 @@ def survey_validate_response(questionnaire, unit, category, answers, locale):
     """Check one response beyond the questionnaire's own rules, before it is stored.
 
     Receives ``questionnaire``, the frozen Questionnaire; ``unit``, a dict (code, name,
-    sector, parent, commitments); ``category``, the respondent category key (None when the
+    sector, parent, commitments, members); ``category``, the respondent category key (None when the
     ballot does not ask); ``answers``, a dict answer key -> choice key or comment text (a
     commitment's key is ``item.N``); and ``locale``, the resident's language (``"zh_CN"`` or
     ``"en"``). An implementation may name only the arguments it uses.

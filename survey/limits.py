@@ -9,12 +9,14 @@ perhaps 200; a script sending thousands is stopped within seconds. See docs/oper
 Where the counts live (SURVEY_RATELIMIT_STORAGE_URI): by default a SQLite file of its own in
 the instance folder that all workers of `survey serve` share (survey/limit_storage.py); Redis
 (``redis://…``) to share them between servers, falling back to each worker's memory while
-Redis is unreachable. In every store the key is `client_key()`: an HMAC of the address with a
+Redis is unreachable (logged as a warning by ``survey.limits``, with the recovery, and shown
+by /readyz). In every store the key is `client_key()`: an HMAC of the address with a
 key derived from the instance's secret and the day, so no store holds an address.
 """
 import datetime as dt
 import hashlib
 import hmac
+import logging
 from pathlib import Path
 
 from flask import current_app
@@ -38,6 +40,8 @@ def client_key() -> str:
 
 
 limiter = Limiter(key_func=client_key, default_limits=[])
+log = logging.getLogger("survey.limits")
+_last_state = {"value": "shared"}
 
 
 def answer_limit() -> str:
@@ -57,6 +61,35 @@ def storage_uri(configured: str | None, instance_path: str) -> str:
     return f"{limit_storage.SCHEME}:///{Path(instance_path).resolve() / 'ratelimits.sqlite'}"
 
 
+def storage_state() -> str:
+    """"shared" while limits are counted in the configured storage, "fallback" while this
+    worker counts in its own memory because that storage was unreachable."""
+    return "fallback" if getattr(limiter, "_storage_dead", False) else "shared"
+
+
+def _watch_fallback(response):
+    state = storage_state()
+    if state != _last_state["value"]:
+        _last_state["value"] = state
+        if state == "fallback":
+            log.warning("rate-limit storage %s unreachable: limits are now counted in each worker's "
+                        "memory (an address may send workers x the limit); answering goes on",
+                        _safe_uri(current_app.config["RATELIMIT_STORAGE_URI"]))
+        else:
+            log.warning("rate-limit storage reachable again: limits are shared again")
+    return response
+
+
+def _safe_uri(uri: str) -> str:
+    """The storage address without a password."""
+    scheme, sep, rest = str(uri).partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    return scheme + sep + rest
+
+
 def init_app(app):
     """Attach the limiter; storage comes from SURVEY_RATELIMIT_STORAGE_URI."""
     limiter.init_app(app)
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis", "rediss")):
+        app.after_request(_watch_fallback)

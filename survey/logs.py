@@ -13,11 +13,20 @@ development server of `survey demo` — is written from that record by :func:`ac
 
 The app also sends the matched route in an ``X-Survey-Route`` response header for the nginx
 ``log_format`` in docs/deployment.md, which hides it from the client.
+
+Every other log line (the toolkit's, Flask-Limiter's, gunicorn's own messages) carries time,
+level and logger: SURVEY_LOG_FORMAT is ``text`` (default: ``2026-12-01T10:00:00+0800 WARNING
+survey.limits: …``) or ``json`` (one object per line: time, level, logger, message);
+SURVEY_LOG_LEVEL is INFO by default. They go to standard error, where systemd's journal picks
+them up. Request lines (werkzeug's, gunicorn's access log) are written as :func:`access_line`
+makes them, with no finer time added.
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
+import sys
 import time
 
 ROUTE_KEY = "survey.route"
@@ -25,6 +34,9 @@ OFFICE_KEY = "survey.office"
 ROUTE_HEADER = "X-Survey-Route"
 OFFICE_BLUEPRINTS = ("admin", "auth")
 TOKEN_IN_PATH = re.compile(r"(/b/)[^\s/?\"']+", re.IGNORECASE)
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+REQUEST_LOGGERS = ("werkzeug", "gunicorn.access")  # their lines are access_line's, as they are
 
 
 def redact(text: str) -> str:
@@ -55,7 +67,9 @@ def access_line(environ: dict, status, size, address: str | None = None) -> str:
 
 
 def init_app(app) -> None:
-    """Record the matched route of every request in its environ and response headers."""
+    """Log the toolkit's own lines (and Flask-Limiter's) to stderr with time, level and logger;
+    record the matched route of every request in its environ and response headers."""
+    configure(app.config.get("SURVEY_LOG_FORMAT", "text"), app.config.get("SURVEY_LOG_LEVEL", "INFO"))
 
     @app.after_request
     def _record_route(response):
@@ -104,3 +118,63 @@ def install() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in logger.filters):
             logger.addFilter(RedactTokens())
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and exception, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": self.formatTime(record, TIME_FORMAT), "level": record.levelname,
+                "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def formatter(kind: str = "text") -> logging.Formatter:
+    """The formatter for SURVEY_LOG_FORMAT (``text`` or ``json``)."""
+    if str(kind).lower() == "json":
+        return JsonFormatter()
+    return logging.Formatter(TEXT_FORMAT, TIME_FORMAT)
+
+
+class _RequestLinesAsTheyAre(logging.Formatter):
+    """Request lines keep the format access_line gave them; the rest get the toolkit's."""
+
+    def __init__(self, other: logging.Formatter):
+        super().__init__("%(message)s")
+        self.other = other
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name in REQUEST_LOGGERS:
+            return super().format(record)
+        return self.other.format(record)
+
+
+class _SurveyHandler(logging.StreamHandler):
+    """The one handler the toolkit adds to the root logger (so it is added once). It writes
+    to whatever sys.stderr is when a line is logged."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def configure(kind: str = "text", level: str = "INFO") -> None:
+    """Install (once) the stderr handler with the SURVEY_LOG_FORMAT format."""
+    if str(kind).lower() not in ("text", "json"):
+        raise ValueError(f"SURVEY_LOG_FORMAT must be text or json, not {kind!r}")
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if isinstance(h, _SurveyHandler)), None)
+    if handler is None:
+        handler = _SurveyHandler()
+        handler.addFilter(RedactTokens())
+        root.addHandler(handler)
+    handler.setFormatter(_RequestLinesAsTheyAre(formatter(kind)))
+    for name in ("survey", "flask-limiter"):
+        logging.getLogger(name).setLevel(str(level).upper())
+    install()

@@ -24,7 +24,7 @@ from . import hookspecs
 from .hookspecs import required_check  # noqa: F401  (re-exported for plugins' convenience)
 from .questionnaire import (
     Category, Questionnaire, QuestionnaireError, Scale, Sector, Text, describe_model_error, load_any_questionnaire,
-    parse_questionnaire, suggest,
+    parse_questionnaire, point_of_service_problems, suggest,
 )
 from .questionnaire import _item_lines
 
@@ -69,22 +69,30 @@ class Registry:
         return [q for q in self.questionnaires.values() if q.sector == sector]
 
     def default_questionnaire(self, sector: str) -> Questionnaire | None:
-        """The sector's first questionnaire, or None for an unknown sector."""
+        """The sector's first assembly questionnaire (else its first), or None for an unknown
+        sector. A point-of-service questionnaire is what the units' QR codes answer (paired)."""
         found = self.questionnaires_of(sector)
-        return found[0] if found else None
+        assembly = [q for q in found if q.audience == "assembly"]
+        return (assembly or found or [None])[0]
 
     def categories(self, sector: str) -> list[Category]:
         """The respondent categories for a sector, in call order (plugins registered later
         come first, so a sector's own categories lead the common ones); first key wins."""
+        from .builtin import FALLBACK_CATEGORIES
+
         result: dict[str, Category] = {}
+        own_recipients = False
         for name, impl in _impls(self.pm, "survey_respondent_categories"):
             try:
                 values = impl.function(sector=sector) or []
                 for c in values:
                     c = c if isinstance(c, Category) else Category.model_validate(c)
                     result.setdefault(c.key, c)
+                    own_recipients |= name != BUILTIN and c.counts_toward_share
             except Exception as exc:  # a faulty plugin must not stop answering
                 self._record(name, f"survey_respondent_categories: {exc!r}", exc)
+        if own_recipients:  # a sector naming its own service recipients shows no generic ones
+            result = {k: c for k, c in result.items() if k not in FALLBACK_CATEGORIES}
         return list(result.values())
 
     def scale(self, key: str) -> Scale:
@@ -369,7 +377,13 @@ def _collect(pm, plugin, name, registry):
             raise QuestionnaireError(f"{source}: field sector: unknown sector {q.sector!r}"
                                      f"{suggest(q.sector, known_sectors, 'sectors')}")
         check_scales(q, known_scales, source)
+        problems = point_of_service_problems(q)
+        if problems:
+            raise QuestionnaireError(f"{source}: questionnaire {q.key!r}: " + "; ".join(problems))
         questionnaires[q.key] = q
+    known = {**registry.questionnaires, **questionnaires}
+    for q in questionnaires.values():
+        _check_pair(q, known)
     for sector in known_sectors:
         for impl in pm.hook.survey_respondent_categories.get_hookimpls():
             if impl.plugin is plugin:
@@ -378,13 +392,33 @@ def _collect(pm, plugin, name, registry):
     return sectors, scales, questionnaires
 
 
+def _check_pair(q: Questionnaire, known: dict) -> None:
+    """An assembly questionnaire's point-of-service pair exists, is one, is for the same sector,
+    and shares no rated item key with it (a unit's results hold the items of both)."""
+    if q.point_of_service is None:
+        return
+    pair = known.get(q.point_of_service)
+    where = f"questionnaire {q.key!r}: point_of_service {q.point_of_service!r}"
+    if pair is None:
+        raise QuestionnaireError(f"{where} is not provided by this or an earlier plugin")
+    if pair.audience != "point_of_service":
+        raise QuestionnaireError(f"{where} is not a point-of-service questionnaire (audience {pair.audience!r})")
+    if pair.sector != q.sector:
+        raise QuestionnaireError(f"{where} is for sector {pair.sector!r}, not {q.sector!r}")
+    shared = {i.key for i in q.items if i.kind != "comment"} & {i.key for i in pair.items}
+    if shared:
+        raise QuestionnaireError(f"{where}: item key {sorted(shared)[0]!r} is on both forms; a unit's results "
+                                 f"count both forms' items side by side, so each rated item needs its own key")
+
+
 def check_scales(q: Questionnaire, known_scales, source: str) -> None:
     """Every scale the questionnaire's items name is known; else say which item and suggest."""
     lines = []
     if Path(source).suffix == ".toml" and Path(source).is_file():
         lines = _item_lines(Path(source).read_text(encoding="utf-8"))
     for number, item in enumerate(q.items, start=1):
-        needed = {"choice": item.scale, "commitments": "commitment", "yesno": None}.get(item.kind)
+        needed = {"choice": item.scale, "commitments": "commitment", "yesno": None, "incidence": None,
+                  "members": item.scale or "appraisal"}.get(item.kind)
         if needed and needed not in known_scales:
             field = "scale" if item.kind == "choice" else "kind"
             place = f"{source}:{lines[number - 1]}" if number <= len(lines) else source

@@ -15,7 +15,13 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 KEY = r"^[a-z][a-z0-9_\-]{0,39}$"
-ITEM_KINDS = ("choice", "yesno", "comment", "commitments")
+ITEM_KINDS = ("choice", "yesno", "incidence", "comment", "commitments", "members")
+AUDIENCES = ("point_of_service", "assembly")
+# How a unit's headline satisfaction rate is pooled (see survey.questions):
+# "satisfaction": the items on the satisfaction scale (and choice items marked pooled = true);
+# "every_choice": every item of kind "choice", whatever its scale (questionnaires frozen before
+# the audience split were counted this way, and keep it).
+RATE_RULES = ("satisfaction", "every_choice")
 
 
 class QuestionnaireError(ValueError):
@@ -90,36 +96,59 @@ class Sector(BaseModel):
 
 
 class Item(BaseModel):
-    """One question of a questionnaire."""
+    """One question of a questionnaire.
+
+    good: for yes/no and incidence items, which answer is the good one ("yes" or "no"; by
+    default yes for yesno, no — it did not happen — for incidence).
+    pooled: for choice items, whether the answers count in the unit's headline satisfaction
+    rate (by default: only items on the satisfaction scale do).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     key: str = Field(pattern=KEY)
-    kind: Literal["choice", "yesno", "comment", "commitments"]
+    kind: Literal["choice", "yesno", "incidence", "comment", "commitments", "members"]
     label: Text
     help: Optional[Text] = None
     section: Optional[Text] = None
     scale: Optional[str] = None
     required: bool = True
     max_length: Optional[int] = Field(default=None, ge=1, le=5000)
+    good: Optional[Literal["yes", "no"]] = None
+    pooled: Optional[bool] = None
 
     @model_validator(mode="after")
     def _kind_fields(self):
         if self.kind == "choice" and not self.scale:
             raise ValueError("a choice item needs a scale")
-        if self.kind != "choice" and self.scale and self.kind != "commitments":
+        if self.kind not in ("choice", "commitments", "members") and self.scale:
             raise ValueError(f"a {self.kind} item takes no scale")
         if self.kind != "comment" and self.max_length is not None:
             raise ValueError("max_length is for comment items")
+        if self.good is not None and self.kind not in ("yesno", "incidence"):
+            raise ValueError("good is for yesno and incidence items")
+        if self.pooled is not None and self.kind != "choice":
+            raise ValueError("pooled is for choice items")
         return self
 
 
 class Questionnaire(BaseModel):
-    """A sector's questionnaire: title, version and items, frozen by a campaign when it opens."""
+    """A sector's questionnaire: title, version and items, frozen by a campaign when it opens.
+
+    audience: "point_of_service" (reached by the unit's QR code: only the rater's own visit)
+    or "assembly" (delegates and representatives at an evaluation assembly, on paper or with a
+    numbered ballot: the five goods and 评诺). An assembly questionnaire may name its sector's
+    point-of-service questionnaire in point_of_service; a unit answering the assembly form on
+    ballots then answers that one through its QR code (docs/plugins.md, "Two forms per unit").
+    rate: which items the unit's headline satisfaction rate pools (RATE_RULES).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     key: str = Field(pattern=KEY)
     version: str = Field(min_length=1, max_length=40)
     sector: str = Field(pattern=KEY)
+    audience: Literal["point_of_service", "assembly"] = "assembly"
+    point_of_service: Optional[str] = Field(default=None, pattern=KEY)
+    rate: Literal["satisfaction", "every_choice"] = "satisfaction"
     title: Text
     intro: Optional[Text] = None
     items: tuple[Item, ...] = Field(min_length=1, max_length=200)
@@ -134,6 +163,15 @@ class Questionnaire(BaseModel):
             seen.add(item.key)
         return items
 
+    @model_validator(mode="after")
+    def _pairing(self):
+        if self.point_of_service is not None:
+            if self.audience != "assembly":
+                raise ValueError("only an assembly questionnaire names a point_of_service questionnaire")
+            if self.point_of_service == self.key:
+                raise ValueError("point_of_service names this questionnaire itself")
+        return self
+
     def item(self, key: str) -> Item:
         """The item with this key."""
         for item in self.items:
@@ -144,11 +182,38 @@ class Questionnaire(BaseModel):
     def scales_used(self) -> set[str]:
         """Keys of the scales this questionnaire's items name."""
         used = {i.scale for i in self.items if i.kind == "choice"}
-        if any(i.kind == "commitments" for i in self.items):
-            used.add("commitment")
-        if any(i.kind == "yesno" for i in self.items):
-            used.add("yesno")
+        for item in self.items:
+            if item.kind in IMPLIED_SCALES:
+                used.add(item.scale if item.kind == "members" and item.scale else IMPLIED_SCALES[item.kind])
         return used
+
+
+# The scale an item kind is counted on when the item names none.
+IMPLIED_SCALES = {"commitments": "commitment", "yesno": "yesno", "incidence": "incidence", "members": "appraisal"}
+
+
+# Words that mark a question about the leadership or the party members: a point-of-service
+# rater (a patient, a parent, a visitor) cannot know these from one visit.
+NOT_AT_POINT_OF_SERVICE = ("领导", "班子", "党员", "党组织", "支部", "两委", "leader", "party member")
+
+
+def point_of_service_problems(q: Questionnaire) -> list[str]:
+    """Why a point-of-service questionnaire asks what its raters cannot know from their own
+    visit: leadership, party members, 评诺 or a member appraisal (empty for an assembly one)."""
+    if q.audience != "point_of_service":
+        return []
+    problems = []
+    for item in q.items:
+        if item.kind in ("commitments", "members"):
+            problems.append(f"item {item.key}: a {item.kind} item belongs on the assembly questionnaire")
+            continue
+        texts = [item.label.zh, item.label.en.lower()]
+        texts += [t for t in (item.help, item.section) if t for t in (t.zh, t.en.lower())]
+        found = sorted({w for w in NOT_AT_POINT_OF_SERVICE for t in texts if w in t})
+        if found or item.key in ("leadership", "members"):
+            problems.append(f"item {item.key}: asks about the leadership or party members "
+                            f"({', '.join(found) or item.key}), which a point-of-service rater cannot know")
+    return problems
 
 
 def suggest(word: str, known, what: str) -> str:

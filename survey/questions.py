@@ -5,11 +5,20 @@ The answering form, the results, paper ballots, double entry, tally sheets and t
 call `rated_questions` (or `expand` for one item), so adding a kind, or a choice to every rated
 item, touches this module and its tests. An unknown kind raises, as the form builder does.
 
-- "choice": one question on the item's named scale; pooled into the unit's overall rate;
-- "yesno": one question on the yes/no scale (the built-in one when none was frozen);
+- "choice": one question on the item's named scale; pooled into the unit's headline rate when
+  it is on the satisfaction scale (or marked ``pooled = true``; or, for questionnaires frozen
+  under the old rule ``rate = "every_choice"``, whatever its scale);
+- "yesno": one question on the yes/no scale (the built-in one when none was frozen); which
+  answer is good is the item's ``good`` (yes by default);
+- "incidence": "did this happen to you?" — 没有 / 有 on the incidence scale; 没有 is good unless
+  the item says ``good = "yes"``; reported as an incidence rate, never pooled;
 - "commitments": one question per public commitment of the unit (公开承诺 → 评诺), on the
   commitment scale, answer key ``item.N``;
+- "members": one question per party member of the unit (民主评议党员, the five leads), on the
+  appraisal scale (or the item's scale), answer key ``item.N``;
 - "comment": free text, not a rated question.
+
+Each rated question carries its `measure`: what its rate means (满意率, 好评率, 发生率 …).
 
 "Don't know" (不了解), a campaign setting (Campaign.dont_know), adds one more choice to every
 rated question, after the scale's own (`RatedQuestion.choices`): it is stored and counted like
@@ -26,6 +35,20 @@ from .questionnaire import Choice, Item, Scale, Text
 YESNO = Scale.model_validate({"key": "yesno", "label": {"zh": "是否", "en": "Yes or no"}, "choices": [
     {"key": "yes", "label": {"zh": "是", "en": "Yes"}, "weight": 100, "positive": True},
     {"key": "no", "label": {"zh": "否", "en": "No"}, "weight": 0, "positive": False}]})
+# The built-in incidence scale: "did this happen to you?" 没有 (no: good) / 有 (yes).
+INCIDENCE = Scale.model_validate({"key": "incidence", "label": {"zh": "有无", "en": "Did it happen"}, "choices": [
+    {"key": "no", "label": {"zh": "没有", "en": "No"}, "weight": 100, "positive": True},
+    {"key": "yes", "label": {"zh": "有", "en": "Yes"}, "weight": 0, "positive": False}]})
+
+# What an item's rate is called, by measure (the report and exports name it so).
+MEASURES = {
+    "satisfaction": Text(zh="满意率", en="Satisfaction rate"),
+    "rating": Text(zh="好评率", en="Good-rating rate"),
+    "incidence": Text(zh="发生率", en="Incidence rate"),
+    "appraisal": Text(zh="合格率", en="Qualified rate"),
+    "commitment": Text(zh="兑现率", en="Fulfilment rate"),
+    "yesno": Text(zh="肯定率", en="Good-answer rate"),
+}
 
 
 # "Don't know": not a choice of any scale (so never in a rate's base), offered when the campaign says.
@@ -40,13 +63,17 @@ class UnknownItemKind(LookupError):
 
 @dataclass(frozen=True)
 class RatedQuestion:
-    """One rated question: where its answer is stored, its label, scale and item."""
+    """One rated question: where its answer is stored, its label, scale and item.
 
-    key: str          # the answer key: the item's key, or item.N for the unit's Nth commitment
+    measure: what its rate means, a key of MEASURES (for a choice item, its scale's key);
+    for "incidence" the figure to report is the share of negative answers (有)."""
+
+    key: str          # the answer key: the item's key, or item.N for the unit's Nth commitment/member
     label: Text
     scale: Scale
     item: Item
-    pooled: bool      # counts in the unit's overall satisfaction rate
+    pooled: bool      # counts in the unit's headline satisfaction rate
+    measure: str = "satisfaction"
     dont_know: bool = False  # the don't-know choice is offered after the scale's choices
 
     @property
@@ -59,52 +86,98 @@ class RatedQuestion:
         return self.scale.choices + ((DONT_KNOW_CHOICE,) if self.dont_know else ())
 
 
+@dataclass(frozen=True)
+class Lists:
+    """What an expander may need beyond the item: the frozen scales, the unit's lists, the rule."""
+
+    scales: dict
+    commitments: tuple = ()
+    members: tuple = ()
+    rule: str = "satisfaction"
+
+
 EXPANDERS = {}
 
 
 def expander(kind: str):
-    """Register how items of a kind become rated questions."""
+    """Register how items of a kind become rated questions: func(item, lists) -> [RatedQuestion]."""
     def register(func):
         EXPANDERS[kind] = func
         return func
     return register
 
 
+def pools(item: Item, rule: str) -> bool:
+    """Whether a choice item's answers count in the unit's headline satisfaction rate."""
+    if item.pooled is not None:
+        return item.pooled
+    return rule == "every_choice" or item.scale == "satisfaction"
+
+
+def _good(scale: Scale, good_key: str) -> Scale:
+    """The scale with `good_key` as its one positive choice (weight 100) and the other at 0."""
+    if all(c.positive == (c.key == good_key) for c in scale.choices):
+        return scale
+    choices = tuple(c.model_copy(update={"positive": c.key == good_key, "weight": 100.0 if c.key == good_key else 0.0})
+                    for c in scale.choices)
+    return scale.model_copy(update={"choices": choices})
+
+
 @expander("choice")
-def _choice(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
-    return [RatedQuestion(item.key, item.label, scales[item.scale], item, pooled=True)]
+def _choice(item: Item, lists: Lists) -> list[RatedQuestion]:
+    return [RatedQuestion(item.key, item.label, lists.scales[item.scale], item,
+                          pooled=pools(item, lists.rule), measure=item.scale)]
 
 
 @expander("yesno")
-def _yesno(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
-    return [RatedQuestion(item.key, item.label, scales.get("yesno", YESNO), item, pooled=False)]
+def _yesno(item: Item, lists: Lists) -> list[RatedQuestion]:
+    scale = _good(lists.scales.get("yesno", YESNO), item.good or "yes")
+    return [RatedQuestion(item.key, item.label, scale, item, pooled=False, measure="yesno")]
+
+
+@expander("incidence")
+def _incidence(item: Item, lists: Lists) -> list[RatedQuestion]:
+    scale = _good(lists.scales.get("incidence", INCIDENCE), item.good or "no")
+    return [RatedQuestion(item.key, item.label, scale, item, pooled=False, measure="incidence")]
 
 
 @expander("commitments")
-def _commitments(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
-    scale = scales["commitment"]
-    return [RatedQuestion(f"{item.key}.{number}", Text(zh=text, en=text), scale, item, pooled=False)
-            for number, text in enumerate(commitments or [], start=1)]
+def _commitments(item: Item, lists: Lists) -> list[RatedQuestion]:
+    scale = lists.scales["commitment"]
+    return [RatedQuestion(f"{item.key}.{number}", Text(zh=text, en=text), scale, item, pooled=False,
+                          measure="commitment")
+            for number, text in enumerate(lists.commitments, start=1)]
+
+
+@expander("members")
+def _members(item: Item, lists: Lists) -> list[RatedQuestion]:
+    scale = lists.scales[item.scale or "appraisal"]
+    return [RatedQuestion(f"{item.key}.{number}", Text(zh=name, en=name), scale, item, pooled=False,
+                          measure="appraisal")
+            for number, name in enumerate(lists.members, start=1)]
 
 
 @expander("comment")
-def _comment(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
+def _comment(item: Item, lists: Lists) -> list[RatedQuestion]:
     return []
 
 
-def expand(item: Item, scales: dict, commitments: list) -> list[RatedQuestion]:
+def expand(item: Item, scales: dict, commitments=(), members=(), rule: str = "satisfaction") -> list[RatedQuestion]:
     """The rated questions of one item (none for a comment); an unknown kind raises."""
     try:
         func = EXPANDERS[item.kind]
     except KeyError:
         raise UnknownItemKind(f"item {item.key}: no rated questions for item kind {item.kind!r}") from None
-    return func(item, scales, commitments)
+    return func(item, Lists(scales, tuple(commitments or ()), tuple(members or ()), rule))
 
 
-def rated_questions(frozen, commitments: list | None, dont_know: bool = False) -> list[RatedQuestion]:
-    """Every rated question of a frozen questionnaire for a unit with these commitments, in order;
-    with dont_know, each offers the don't-know choice too."""
+def rated_questions(frozen, commitments, members=(), dont_know: bool = False) -> list[RatedQuestion]:
+    """Every rated question of a frozen questionnaire for a unit with these commitments (and
+    party members, for a member appraisal), in order; with dont_know, each offers the
+    don't-know choice too."""
+    q = frozen.questionnaire
     out: list[RatedQuestion] = []
-    for item in frozen.questionnaire.items:
-        out.extend(expand(item, frozen.scales, list(commitments or [])))
-    return [replace(q, dont_know=True) for q in out] if dont_know else out
+    for item in q.items:
+        out.extend(expand(item, frozen.scales, list(commitments or ()), members or (), q.rate))
+    return [replace(rq, dont_know=True) for rq in out] if dont_know else out
+

@@ -62,6 +62,8 @@ def store(sheets: list[Sheet], channel: str = "online", token_hash: str | None =
     except BaseException:
         db.session.rollback()
         raise
+    from .metrics import answers_stored
+    answers_stored(len(sheets))
 
 
 def _count(tallies: dict, sheet: Sheet, item: str, choice: str, channel: str) -> None:

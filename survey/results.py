@@ -6,7 +6,11 @@ the check that the tally is right. docs/results.md explains each figure to a cam
 
 - satisfaction rate of an item = answers on positive choices (满意 + 基本满意) / valid answers;
 - weighted score = Σ weight × answers / valid answers, with the frozen scale's weights;
-- a unit's overall rate and score pool the answers to all its items of kind "choice";
+- a unit's headline rate and score pool the answers to its items on the satisfaction scale
+  (survey.questions decides: `RatedQuestion.pooled`); items on other scales are reported
+  beside it with their own measure (好评率, 发生率 of an incidence item, 合格率 …);
+- a unit answered on two forms (its QR code's point-of-service questionnaire and its
+  assembly questionnaire) has the items of both, counted together;
 - 95% Wilson intervals; a unit is inconclusive when its interval straddles the line or it
   has fewer raters than the campaign's minimum sample;
 - units under the line must remedy (限期整改); the share of service recipients and residents
@@ -130,13 +134,22 @@ class ItemResult:
     kind: str
     label: Text
     scale: Scale
-    pooled: bool = False  # counts in the unit's overall rate (survey.questions)
+    pooled: bool = False  # counts in the unit's headline rate (survey.questions)
+    measure: str = "satisfaction"  # what its rate means (survey.questions.MEASURES)
     figures: Breakdown = field(default_factory=Breakdown)
     not_rated: int = 0    # raters of the unit who left this item blank (or marked it twice)
 
+    @property
+    def negative_share(self) -> float | None:
+        """The share of valid answers on negative choices: the incidence rate of an incidence
+        item (有), the share rated 不合格 of a member, the share 未兑现 or 部分兑现 …"""
+        total = self.figures.total
+        return (total.valid - total.positive) / total.valid if total.valid else None
+
     def as_dict(self) -> dict:
         return {"key": self.key, "kind": self.kind, "label": self.label.model_dump(),
-                "scale": self.scale.key, **self.figures.as_dict(),
+                "scale": self.scale.key, "measure": self.measure, "pooled": self.pooled,
+                "negative_share": self.negative_share, **self.figures.as_dict(),
                 "not_rated": None if self.figures.total.withheld else self.not_rated}
 
 
@@ -163,6 +176,17 @@ class UnitResult:
     previous_rate: float | None = None
     previous_rank: int | None = None
     enough_raters: bool = True  # False: fewer raters than may be shown (评议人数不足), see disclosure
+    rule: str = "satisfaction"  # the frozen questionnaire's rate rule (survey.questionnaire.RATE_RULES)
+
+    @property
+    def incidence(self) -> list[ItemResult]:
+        """The incidence items ("did this happen to you?"), each with its incidence rate."""
+        return [i for i in self.items if i.measure == "incidence"]
+
+    @property
+    def members(self) -> list[ItemResult]:
+        """The party members appraised (民主评议党员), one per member."""
+        return [i for i in self.items if i.kind == "members"]
 
     @property
     def rate(self) -> float | None:
@@ -207,6 +231,7 @@ class UnitResult:
                       "inconclusive": self.inconclusive, "final": self.final,
                       "not_enough_raters": not self.enough_raters},
             "remedy_items": [i.key for i in self.remedy_items],
+            "incidence": {i.key: i.negative_share for i in self.incidence},
             "items": [i.as_dict() for i in self.items],
         }
 
@@ -306,9 +331,20 @@ def verdict_words(u: UnitResult) -> list[str]:
     return words
 
 
-def _rated_items(frozen, unit: Unit) -> list[ItemResult]:
-    """The unit's rated items in questionnaire order, commitments expanded one per promise."""
-    return [ItemResult(q.key, q.kind, q.label, q.scale, q.pooled) for q in rated_questions(frozen, unit.commitments)]
+def _rated_items(frozens: list, unit: Unit) -> list[ItemResult]:
+    """The unit's rated items in questionnaire order, commitments and members expanded one per
+    entry: its own questionnaire's, then its point-of-service pair's not asked there already."""
+    items: dict[str, ItemResult] = {}
+    for frozen in frozens:
+        for q in rated_questions(frozen, unit.commitments, unit.members):
+            items.setdefault(q.key, ItemResult(q.key, q.kind, q.label, q.scale, q.pooled, q.measure))
+    return list(items.values())
+
+
+def _forms_of(frozen, frozens: dict) -> list:
+    """A unit's frozen questionnaire and, when it names one that was frozen, its QR code's pair."""
+    pair = frozens.get(frozen.questionnaire.point_of_service) if frozen.questionnaire.point_of_service else None
+    return [frozen] + ([pair] if pair else [])
 
 
 def _categories(campaign_id: int) -> tuple[dict[str, Text], set[tuple[str, str]], dict[str, list[str]]]:
@@ -337,14 +373,20 @@ def compute(campaign: Campaign) -> CampaignResults:
     results: dict[int, UnitResult] = {}
     items: dict[int, dict[str, ItemResult]] = {}
     frozens = {key: frozen_for(campaign.id, key) for key in {u.questionnaire for u in units} if key}
+    pairs = {f.questionnaire.point_of_service for f in frozens.values() if f} - {None} - set(frozens)
+    frozens.update({key: frozen_for(campaign.id, key) for key in pairs})
     for unit in units:
         frozen = frozens.get(unit.questionnaire)
-        rated = _rated_items(frozen, unit) if frozen else []
-        results[unit.id] = UnitResult(unit.id, unit.code, unit.name, unit.sector, rated)
+        rated = _rated_items(_forms_of(frozen, frozens), unit) if frozen else []
+        results[unit.id] = UnitResult(unit.id, unit.code, unit.name, unit.sector, rated,
+                                      rule=frozen.questionnaire.rate if frozen else "satisfaction")
         items[unit.id] = {i.key: i for i in rated}
+    # in key order: the figures (their float sums, the order of their counts) must not depend on
+    # where the database keeps the rows, or a restored backup would export differently
     rows = db.session.execute(
         select(Tally.unit_id, Tally.item, Tally.choice, Tally.category, Tally.channel, Tally.count)
-        .where(Tally.campaign_id == campaign.id, Tally.count != 0))
+        .where(Tally.campaign_id == campaign.id, Tally.count != 0)
+        .order_by(Tally.unit_id, Tally.item, Tally.choice, Tally.category, Tally.channel))
     for unit_id, item_key, choice_key, category, channel, n in rows:
         unit = results.get(unit_id)
         if unit is None:
@@ -397,8 +439,10 @@ def _apply_rule(unit: UnitResult, campaign: Campaign, toward: set[tuple[str, str
     line = campaign.satisfaction_line
     total = unit.overall.total
     unit.must_remedy = below(total.positive, total.valid, line)
+    # the items that pulled the headline rate down (under the old rule, every rated item)
+    candidates = unit.items if unit.rule == "every_choice" else [i for i in unit.items if i.pooled]
     unit.remedy_items = sorted(
-        (i for i in unit.items if below(i.figures.total.positive, i.figures.total.valid, line)),
+        (i for i in candidates if below(i.figures.total.positive, i.figures.total.valid, line)),
         key=lambda i: (i.figures.total.rate, i.key)) if unit.must_remedy else []
     counted = sum(n for cat, n in unit.raters_by_category.items() if (unit.sector, cat) in toward)
     unit.share = counted / unit.raters if unit.raters else None
@@ -446,10 +490,13 @@ def _compare(units: list[UnitResult], previous: CampaignResults) -> None:
 
 # --- checking the tally -----------------------------------------------------------------------
 def tally_counts(campaign_id: int) -> dict[tuple, int]:
-    """The running tally: (unit_id, item, choice, category, channel) -> count, zeros left out."""
+    """The running tally: (unit_id, item, choice, category, channel) -> count, zeros left out.
+    In key order, so that figures built from it (and their exports) do not depend on where
+    the database keeps the rows: a restored backup gives byte-identical exports."""
     rows = db.session.execute(
         select(Tally.unit_id, Tally.item, Tally.choice, Tally.category, Tally.channel, Tally.count)
-        .where(Tally.campaign_id == campaign_id, Tally.count != 0))
+        .where(Tally.campaign_id == campaign_id, Tally.count != 0)
+        .order_by(Tally.unit_id, Tally.item, Tally.choice, Tally.category, Tally.channel))
     return {tuple(r[:5]): int(r[5]) for r in rows}
 
 

@@ -23,10 +23,10 @@ class ScaffoldError(ValueError):
 def _names(name: str, sector: str) -> dict[str, str]:
     if not NAME_PATTERN.match(name) or len(name) > 40:
         raise ScaffoldError(f"plugin name {name!r}: use lower-case letters, digits and '-', "
-                            "starting with a letter (e.g. community or county-clinics)")
+                            "starting with a letter (e.g. clinic or county-clinics)")
     if not SECTOR_PATTERN.match(sector):
         raise ScaffoldError(f"sector key {sector!r}: use lower-case letters, digits and '_', "
-                            "starting with a letter (e.g. community)")
+                            "starting with a letter (e.g. clinic)")
     package = "survey_" + name.replace("-", "_")
     return {"name": name, "package": package, "distribution": f"survey-plugin-{name}",
             "sector": sector, "questionnaire": sector.replace("_", "-")}

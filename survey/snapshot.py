@@ -75,10 +75,21 @@ def _load(snapshot_id: int) -> Frozen:
     data = json.loads(db.session.scalar(
         db.select(QuestionnaireSnapshot.definition).where(QuestionnaireSnapshot.id == snapshot_id)))
     return Frozen(
-        questionnaire=Questionnaire.model_validate(data["questionnaire"]),
+        questionnaire=thawed_questionnaire(data["questionnaire"]),
         scales={k: Scale.model_validate(v) for k, v in data["scales"].items()},
         categories=tuple(Category.model_validate(c) for c in data["categories"]),
     )
+
+
+def thawed_questionnaire(data: dict) -> Questionnaire:
+    """A frozen questionnaire's definition as a Questionnaire, as it was counted when frozen.
+
+    Definitions frozen before questionnaires declared their rate rule (every definition since
+    holds every field) pooled every choice item into the unit's rate, whatever its scale: they
+    keep that rule, so a campaign's results never change after an upgrade."""
+    if "rate" not in data:
+        data = {**data, "rate": "every_choice"}
+    return Questionnaire.model_validate(data)
 
 
 def frozen_for(campaign_id: int, key: str) -> Frozen | None:

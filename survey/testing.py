@@ -229,8 +229,23 @@ def make_campaign(app):
     return make
 
 
+# --- answers to the built-in questionnaires, for tests and benchmarks --------------------------
+# The satisfaction items of the five-goods assembly form (ballots, paper), and a complete answer
+# to general-visit, its point-of-service pair, which a general unit's QR code answers.
+GENERAL_ITEMS = ["leadership", "clean", "members", "mechanism", "results", "development", "contact",
+                 "disputes", "attitude", "overall"]
+VISIT_ITEMS = ["reception", "speed", "visit_overall"]
+VISIT_OTHER = {"told_once": "yes", "asked_favours": "no"}  # yes/no and incidence: the good answers
+
+
+def visit_answer(choice: str = "satisfied") -> dict:
+    """A complete answer to general-visit (without the category): every satisfaction item on
+    `choice`, 是 on the yes/no item, 没有 on the incidence item."""
+    return {**{k: choice for k in VISIT_ITEMS}, **VISIT_OTHER}
+
+
 # --- checks for plugin repositories ------------------------------------------------------------
-FIVE_GOODS = ["leadership", "members", "mechanism", "results", "reputation"]
+FIVE_GOODS = ["leadership", "members", "mechanism", "results"]  # every assembly form asks these (clean may sit between)
 
 
 def plugin_registry(name: str, module):
@@ -257,22 +272,50 @@ def check_plugin_loaded(registry, name: str, sectors: list[str], questionnaires:
     assert info.sectors == sectors and info.questionnaires == questionnaires
 
 
-def check_sector_questionnaire(registry, key: str, items=(10, 14)) -> None:
-    """A sector questionnaire as the toolkit's plugins write them: the five goods first under the
-    heading 五个好, the sector's own themes, then optional commitments and an optional comment
-    of at most 500 characters; an intro saying it is anonymous and short; every text in
-    Chinese and English; only scales the registry knows."""
+def check_sector_questionnaire(registry, key: str, items=(8, 14)) -> None:
+    """A sector's assembly questionnaire as the toolkit's plugins write them: the five goods
+    first under the heading 五个好, the sector's own themes, then optional commitments (评诺) and
+    an optional comment of at most 500 characters; paired with a point-of-service form; an intro
+    saying it is anonymous and how long it takes; every text in Chinese and English; only scales
+    the registry knows."""
     q = registry.questionnaires[key]
+    assert q.audience == "assembly" and q.point_of_service in registry.questionnaires
     assert items[0] <= len(q.items) <= items[1]
-    assert [i.key for i in q.items][:5] == FIVE_GOODS and q.items[0].section.zh == "五个好"
-    assert q.items[5].section is not None
+    keys = [i.key for i in q.items]
+    assert keys[0] == "leadership" and q.items[0].section.zh == "五个好"
+    assert all(k in keys[:6] for k in FIVE_GOODS)
     commitments, comment = q.items[-2], q.items[-1]
     assert commitments.kind == "commitments" and commitments.required is False
+    _check_common(registry, q)
+    assert "两分钟" in q.intro.zh and "two minutes" in q.intro.en
+    check_point_of_service_questionnaire(registry, q.point_of_service)
+
+
+def check_point_of_service_questionnaire(registry, key: str, items=(4, 9)) -> None:
+    """A point-of-service questionnaire (what a unit's QR code answers): only the rater's own
+    visit — no leadership, party members, 评诺 or member appraisal (the load check) — at most
+    eight rated questions and a comment, answerable in the minute its intro states."""
+    from .questionnaire import point_of_service_problems
+    q = registry.questionnaires[key]
+    assert q.audience == "point_of_service" and point_of_service_problems(q) == []
+    assert items[0] <= len(q.items) <= items[1]
+    assert not {i.kind for i in q.items} & {"commitments", "members"}
+    _check_common(registry, q)
+    # the time it takes, as tests/test_answering_time.py measures it (docs/plugins.md)
+    assert re.search(r"约需.{1,2}分钟", q.intro.zh) and "minute" in q.intro.en
+
+
+def _check_common(registry, q) -> None:
+    comment = q.items[-1]
     assert comment.kind == "comment" and comment.required is False and comment.max_length == 500
     assert q.scales_used() <= set(registry.scales)
-    assert q.intro is not None and "一分钟" in q.intro.zh and "anonymous" in q.intro.en
+    # how long it takes, as tests/test_answering_time.py measures it (docs/plugins.md)
+    assert q.intro is not None and re.search(r"约需.{1,2}分钟", q.intro.zh) and "minute" in q.intro.en
+    assert "不记名" in q.intro.zh and "anonymous" in q.intro.en
     for text in questionnaire_texts(q):
         assert text.zh.strip() and text.en.strip(), text
+    for item in q.items:  # the rater's own view, never what "the people" think
+        assert "群众对" not in item.label.zh and "群众反映" not in item.label.zh, item.key
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:

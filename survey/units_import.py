@@ -5,7 +5,8 @@ Columns (English or Chinese headers, any order): code 单位编码, name 单位�
 parent 上级单位 (optional), questionnaire 问卷 (optional, else the sector's default),
 commitments 公开承诺 (optional; several separated by line breaks or ；). A sector or
 questionnaire may be given by its key or its Chinese or English label (学校, Schools, school).
-Messages are in the reader's language; template_xlsx() makes a file to fill in.
+Messages are in the reader's language; template_xlsx() makes a file to fill in. members 党员 (optional: the party members a
+branch appraises on the five leads, separated by line breaks, ；or 、).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ HEADERS = {
     "parent": ("parent", "上级单位", "主管单位"),
     "questionnaire": ("questionnaire", "问卷"),
     "commitments": ("commitments", "公开承诺", "承诺"),
+    "members": ("members", "党员", "参评党员"),
 }
 REQUIRED = ("code", "name", "sector")
 MAX_ROWS = 20000
@@ -231,6 +233,7 @@ def import_units(campaign: Campaign, filename: str, content: bytes, registry: Re
             unit.sector = row["sector"]
             unit.questionnaire = row.get("questionnaire") or None
             unit.commitments = split_commitments(row.get("commitments", ""))
+            unit.members = split_members(row.get("members", ""))
             result.codes.append(row["code"])
         if campaign.state == "open":
             from .campaigns import _freeze_missing
@@ -289,6 +292,11 @@ def split_commitments(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"[\n；;]+", text or "") if p.strip()][:20]
 
 
+def split_members(text: str) -> list[str]:
+    """The party members a branch appraises, from one cell, separated like commitments."""
+    return [p.strip() for p in re.split(r"[\n；;、，,]+", text or "") if p.strip()]
+
+
 def _check_row(row: dict, registry: Registry) -> list[str]:
     """The row's problems, one per field; sector and questionnaire become their keys."""
     errors = []
@@ -329,6 +337,13 @@ def _check_row(row: dict, registry: Registry) -> list[str]:
         if len(text) > 300:
             errors.append(_("field %(field)s: a commitment is longer than 300 characters",
                             field=field_label("commitments")))
+    members = split_members(row.get("members", ""))
+    if len(members) > 200:
+        errors.append("field members: more than 200 members")
+    if any(len(name) > 100 for name in members):
+        errors.append("field members: a name is longer than 100 characters")
+    if len(set(members)) != len(members):
+        errors.append("field members: a member is listed twice")
     return errors
 
 

@@ -7,7 +7,8 @@ A workbook has three sheets:
   heading); ``name`` is the item key; ``label::Chinese (zh)`` and ``label::English (en)`` the
   question, ``hint::…`` its help; ``required`` yes or no (XLSForm's default: no). Toolkit
   columns: ``survey_kind`` (``commitments`` for 评诺, one question per public commitment of the
-  unit; otherwise the kind follows the type), ``max_length`` for a comment, and any other
+  unit; ``incidence`` for "did this happen to you?" on the list incidence; ``members`` for the
+  members' appraisal, one question per party member; otherwise the kind follows the type), ``max_length`` for a comment, and any other
   ``survey_FIELD`` column for an item field.
 - ``choices``: ``list_name``, ``name``, the labels, and the toolkit's ``weight`` (0–100) and
   ``positive`` (yes: counts as satisfied). A list with the name of a scale the toolkit knows
@@ -167,7 +168,7 @@ def read_xlsform(content: bytes | str | Path, source: str | None = None) -> tupl
     data["items"] = _items(_sheet(workbook, "survey", source), source, lists)
     used = {i["scale"] for i in data["items"] if i.get("scale")}
     used |= {"commitment" for i in data["items"] if i["kind"] == "commitments"}
-    used |= {"yesno" for i in data["items"] if i["kind"] == "yesno"}
+    used |= {i["kind"] for i in data["items"] if i["kind"] in ("yesno", "incidence")}
     scales = {}
     for name in sorted(used & set(lists)):
         spec = {k: v for k, v in lists[name].items() if k != "rows"}
@@ -226,6 +227,8 @@ def _items(sheet, source: str, lists: dict) -> list[dict]:
                 item["scale"] = scale
             elif kind == "commitments" and scale != "commitment":
                 raise XLSFormError(f"{where}: a commitments item is asked on the list commitment, not {scale!r}")
+            elif kind == "members":  # the members' appraisal: on the list it names (appraisal)
+                item["scale"] = scale
         elif kind_type == "text":
             item = {"key": name, "kind": "comment"}
             if "max_length" in lower:
@@ -272,7 +275,8 @@ def write_xlsform(questionnaire: Questionnaire, scales: dict[str, Scale]) -> byt
         if item.kind == "comment":
             kind_type = "text"
         else:
-            list_name = {"choice": item.scale, "yesno": "yesno", "commitments": "commitment"}.get(item.kind, item.scale)
+            list_name = {"choice": item.scale, "yesno": "yesno", "incidence": "incidence", "commitments": "commitment",
+                         "members": item.scale or "appraisal"}.get(item.kind, item.scale)
             kind_type = f"select_one {list_name}"
         survey_kind = item.kind if item.kind not in ("choice", "yesno", "comment") else None
         extras = [_cell(getattr(item, f)) for f in extra_item_fields]

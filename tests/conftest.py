@@ -1,20 +1,52 @@
 """The core's fixtures come from survey.testing (installed as a pytest11 plugin)."""
 import importlib.util
+import shutil
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-GENERAL_ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-                 "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+from survey.testing import GENERAL_ITEMS, VISIT_ITEMS, visit_answer  # noqa: F401 (used by tests)
 
 
 @pytest.fixture
 def full_answer():
-    """A complete, valid answer to the built-in five-goods questionnaire."""
+    """A complete, valid answer to the built-in five-goods questionnaire and to its
+    point-of-service pair (a form ignores the other one's fields): every satisfaction item
+    满意, 是 on yes/no, 没有 on incidence items."""
     data = {"category": "resident", "comment": "服务态度好"}
     data.update({key: "satisfied" for key in GENERAL_ITEMS})
+    data.update(visit_answer())
     return data
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (the Debian package) for the test session, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served on a free loopback port (threaded); yields its base URL."""
+    from werkzeug.serving import make_server
+
+    from survey.testing import free_port
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,7 @@ PROXY_LINES = """proxy_hide_header X-Survey-Route;
         proxy_set_header X-Forwarded-Host $host;"""
 BODY_AND_GZIP = """client_max_body_size 300k;
     gzip on;
+    gzip_vary on;
     gzip_types text/css text/csv application/json image/svg+xml;
     gzip_min_length 1024;"""
 
@@ -245,7 +246,7 @@ class Stack:
         env = {**self.base_env, "SURVEY_INSTANCE": str(self.root / f"instance-{index}")}
         self.processes[f"app{index}"] = spawn(
             [sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(self.workers), "--access-log"], self.log(f"app{index}"), env=env, cwd=self.root)
+             "--workers", str(self.workers), "--access-log", "--allow-local-base-url"], self.log(f"app{index}"), env=env, cwd=self.root)
 
     def stop_app(self, index: int) -> None:
         """Stop one app server (as a crash or a restart for an upgrade would)."""

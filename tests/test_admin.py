@@ -203,7 +203,7 @@ def test_campaign_page_shows_live_counts_address_and_qr_links(admin_client, make
     page = admin_client.get("/admin/campaigns/test-2025").get_data(as_text=True)
     assert cells(page, "GEN-001") == [1, 0, 1] and cells(page, "GEN-002") == [0, 0, 0]
     unit = admin_client.get("/admin/campaigns/test-2025/units/GEN-001").get_data(as_text=True)
-    assert re.search(r"<td class=\"n total\">1</td>", unit) and "Resident (ordinary citizen) *" in unit
+    assert re.search(r"<td class=\"n total\">1</td>", unit) and "representative *" in unit
 
 
 # --- QR codes ---------------------------------------------------------------------------------
@@ -339,13 +339,14 @@ def test_failed_plugin_is_highlighted(app, admin_client):
     assert re.search(r'<tr id="plugin-broken" class="failed">.*?import failed: boom', html, re.S)
 
 
-def test_admin_pages_have_no_inline_script(admin_client, make_campaign):
+def test_admin_pages_have_no_script(admin_client, make_campaign):
     make_campaign()
     for url in ("/admin/", "/admin/campaigns/new", "/admin/campaigns/test-2025",
                 "/admin/campaigns/test-2025/units/GEN-001", "/admin/campaigns/test-2025/units/GEN-001/edit",
                 "/admin/audit", "/admin/plugins"):
         html = admin_client.get(url).get_data(as_text=True)
         assert "<script" not in html and not re.search(r"\son[a-z]+=", html) and "style=" not in html, url
+        assert re.search(r'<link rel="stylesheet" href="/assets/[0-9a-f]{12}/office.css">', html), url
         for form in re.findall(r'<form method="post".*?</form>', html, re.S):
             assert 'name="csrf_token"' in form, (url, form[:80])
 

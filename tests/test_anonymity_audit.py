@@ -23,12 +23,11 @@ from sqlalchemy import inspect, select, text
 
 from survey.db import db
 from survey.models import Campaign, Unit
-from survey.testing import csrf_from
+from survey.testing import GENERAL_ITEMS, csrf_from, visit_answer
 
 from test_paper import tokens_on_ballots
 
-ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-         "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+ITEMS = GENERAL_ITEMS  # the five-goods (assembly) form's satisfaction items
 UNITS = [("GEN-001", "城关镇党委", "general"), ("GEN-002", "东街社区党支部", "general")]
 # tables holding what residents answered, or counts and bookkeeping derived from it
 RESPONSE_SIDE = ("response", "answer", "tally", "comment_moderation", "paper_aggregate", "paper_tally_sheet")
@@ -96,7 +95,8 @@ def audited(app, admin_client, make_campaign, tmp_path, caplog):
         client.set_cookie("tracker", tracker, domain="localhost")
         for code in ("GEN-001", "GEN-002"):
             answer = {"category": "resident" if n % 3 else "deputy", "comment": comment(),
-                      **{k: "satisfied" if (n + len(k)) % 4 else "unsatisfied" for k in ITEMS}}
+                      **{k: "satisfied" if (n + len(k)) % 4 else "unsatisfied" for k in ITEMS},
+                      **visit_answer("satisfied" if n % 4 else "unsatisfied")}
             response = client.post(f"/s/{code}", data=answer, headers={"User-Agent": agent, "X-Forwarded-For": forwarded},
                                    environ_base={"REMOTE_ADDR": address})
             assert response.status_code == 303

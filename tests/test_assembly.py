@@ -35,11 +35,11 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
         assert db.session.scalar(select(func.count()).select_from(BallotToken)) == 300
         units = {u.code: u.id for u in db.session.scalars(select(Unit))}
     per_ballot = pages_of(pdf) // 300
-    assert per_ballot == 1 and pages_of(pdf) == 300  # 20 units × 12 items × 3 choices: one grid, one page
+    assert per_ballot == 1 and pages_of(pdf) == 300  # 20 units × 10 items × 3 choices: one grid, one page
     with app.app_context():
         layout = paper.ballot_layout(db.session.scalar(select(BallotBatch)))
     boxes = layout["pages"][0]["boxes"]
-    assert len(layout["pages"]) == 1 and len(boxes) == 20 * 12 * 3
+    assert len(layout["pages"]) == 1 and len(boxes) == 20 * len(ITEMS) * 3
     assert {(b["unit"], b["item"]) for b in boxes} == {(code, item) for code, _n, _s in UNITS for item in ITEMS}
     width, height = layout["page_size"]
     for b in boxes:  # at least 4 mm, on the page, clear of the corner marks and of each other
@@ -111,7 +111,7 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
     remedy = {code for code, u in results.items() if u["flags"]["must_remedy"]}
     assert remedy == WEAK
     strong = results["U-20"]
-    assert strong["valid"] == 12 * (20 + 264) and abs(strong["rate"] - (12 * (20 + 250)) / strong["valid"]) < 1e-9
+    assert strong["valid"] == len(ITEMS) * (20 + 264) and abs(strong["rate"] - (len(ITEMS) * (20 + 250)) / strong["valid"]) < 1e-9
     record = runner.invoke(args=["reconciliation", "assembly", "--out", str(tmp_path / "record.pdf")])
     assert record.exit_code == 0, record.output
     assert ("issued 300, returned 290, valid 288, invalid 2, blank 0, by phone 0, not returned 10"

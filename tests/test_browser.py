@@ -1,6 +1,5 @@
 """A resident's whole path in a real browser: scan the unit's QR (decoded by zbarimg), answer in
 Chinese in headless Chromium, see the thank-you page, and find the answer in the database."""
-import shutil
 import subprocess
 import threading
 
@@ -12,9 +11,6 @@ from survey.db import db
 from survey.models import Answer, Response
 from survey.testing import free_port
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 PORT = free_port()
 
 pytestmark = pytest.mark.browser
@@ -35,15 +31,6 @@ def live_server(app):
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
 def decode_qr(png: bytes, tmp_path) -> str:
     path = tmp_path / "qr.png"
     path.write_bytes(png)
@@ -62,11 +49,14 @@ def test_resident_scans_and_answers_in_chinese(app, admin_client, make_campaign,
                                   user_agent="Mozilla/5.0 (Linux; Android 10) MicroMessenger/8.0")
     page = context.new_page()
     page.goto(url)
-    assert "县人民医院" in page.content() and "领导班子好" in page.content()
+    # the QR code answers the point-of-service form: this visit only, no leadership questions
+    assert "县人民医院" in page.content() and "接待" in page.content() and "领导班子好" not in page.content()
     page.get_by_label("普通群众代表").check()
     for group in page.locator("input[type=radio][value=satisfied]").all():
         group.check()
-    page.get_by_label("您对本单位的意见和建议（选填）").fill("挂号排队时间还可以再缩短")
+    page.locator("input[name=told_once][value=yes]").check()
+    page.locator("input[name=asked_favours][value=no]").check()  # 没有: the good answer
+    page.get_by_label("您的意见和建议（选填）").fill("挂号排队时间还可以再缩短")
     page.screenshot(path=str(tmp_path / "form.png"), full_page=True)
     page.locator("button[type=submit]").click()
     page.wait_for_url("**/thanks")
@@ -85,6 +75,8 @@ def test_missing_answer_keeps_the_others_in_the_browser(make_campaign, live_serv
     page = context.new_page()
     page.goto(f"{live_server}/s/SCH-9")
     page.get_by_label("家长").check() if page.get_by_label("家长").count() else page.get_by_label("服务对象").check()
+    page.locator("input[name=told_once][value=yes]").check()
+    page.locator("input[name=asked_favours][value=no]").check()
     radios = page.locator("input[type=radio][value=basic]").all()
     for radio in radios[:-1]:
         radio.check()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Campaign, Unit
-from test_browser import app_config, browser, live_server  # noqa: F401  (fixtures)
+from test_browser import app_config, live_server  # noqa: F401  (fixtures; browser comes from conftest)
 
 pytestmark = pytest.mark.browser
 ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",

@@ -155,7 +155,7 @@ def test_serve_runs_gunicorn_and_redacts_tokens(app, make_campaign, make_tokens,
     env = _env(tmp_path, app.config["SURVEY_DATABASE_URL"])
     env["SURVEY_SECRET_KEY"] = "x"
     server = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "2", "--access-log"], env=env,
+                               "--workers", "2", "--access-log", "--allow-local-base-url"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port)

@@ -86,8 +86,8 @@ def test_paper_dont_know_box_entry_and_tally_sheet(app, ballots, runner, tmp_pat
     boxes = layout["pages"][0]["boxes"]
     assert {b["choice"] for b in boxes if b.get("item") == "leadership"} == {"satisfied", "basic", "unsatisfied",
                                                                              "dont_know"}
-    assert len(boxes) == 2 * 12 * 4
-    entry = {paper.field_name(u, k): "dont_know" if k == "harmony" else "basic" for u in (u1, u2) for k in ITEMS}
+    assert len(boxes) == 2 * len(ITEMS) * 4
+    entry = {paper.field_name(u, k): "dont_know" if k == "contact" else "basic" for u in (u1, u2) for k in ITEMS}
     with app.app_context(), force_locale("en"):
         campaign = db.session.scalar(select(Campaign))
         paper.enter_ballot(campaign, 2, "clerk-a", entry)
@@ -102,8 +102,8 @@ def test_paper_dont_know_box_entry_and_tally_sheet(app, ballots, runner, tmp_pat
     out = tmp_path / "r.json"
     assert runner.invoke(args=["export", "test-2025", "--format", "json", "--out", str(out)]).exit_code == 0
     unit = next(u for u in json.loads(out.read_text(encoding="utf-8"))["units"] if u["code"] == "GEN-001")
-    harmony = next(i for i in unit["items"] if i["key"] == "harmony")
-    assert (harmony["dont_know"], harmony["valid"], harmony["not_rated"]) == (4, 6, 1)
+    contact = next(i for i in unit["items"] if i["key"] == "contact")
+    assert (contact["dont_know"], contact["valid"], contact["not_rated"]) == (4, 6, 1)
     leadership = next(i for i in unit["items"] if i["key"] == "leadership")
     assert (leadership["valid"], leadership["dont_know"], leadership["not_rated"]) == (7, 3, 1)
     assert leadership["rate"] == 1.0  # 6 satisfied + 1 basic of 7 valid: don't know is not in the base
@@ -115,7 +115,7 @@ def test_paper_dont_know_box_entry_and_tally_sheet(app, ballots, runner, tmp_pat
     assert runner.invoke(args=["report", "test-2025", "--out", str(tmp_path / "r.pdf")]).exit_code == 0
     text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True).stdout
     flat = "".join(text.split())
-    assert "(不了解4·未评1)" in flat  # harmony of GEN-001, apart from its valid answers
+    assert "(不了解4·未评1)" in flat  # contact of GEN-001, apart from its valid answers
 
 
 def test_items_may_be_left_out_by_qr_but_not_everything(app, client, make_campaign):

@@ -55,7 +55,8 @@ def server(app):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
     env.update(SURVEY_INSTANCE=app.instance_path, SURVEY_DATABASE_URL=app.config["SURVEY_DATABASE_URL"],
                SURVEY_SECRET_KEY=app.config["SECRET_KEY"])
-    process = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+    process = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
+                                "--allow-local-base-url"],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, timeout=90)  # the machine is shared: starting 4 workers may take a while

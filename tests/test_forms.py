@@ -35,7 +35,7 @@ CHOICE = {"key": "leadership", "kind": "choice", "scale": "satisfaction",
 
 
 def test_every_item_kind_has_a_handler():
-    assert set(FIELD_HANDLERS) == {"choice", "yesno", "comment", "commitments"}
+    assert set(FIELD_HANDLERS) == {"choice", "yesno", "incidence", "comment", "commitments", "members"}
 
 
 def test_unknown_kind_raises_never_skips():

@@ -13,7 +13,9 @@ docs/security.md maps each threat to the test here (or elsewhere) that proves th
 """
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
 import re
@@ -32,11 +34,10 @@ from werkzeug.datastructures import MultiDict
 from survey.db import db
 from survey.models import Response, Unit
 from survey.questionnaire import Questionnaire, QuestionnaireError, load_questionnaire, parse_questionnaire
-from survey.testing import csrf_from
+from survey.testing import GENERAL_ITEMS, csrf_from, visit_answer
 
 FIVE_GOODS = Path(__file__).resolve().parents[1] / "survey" / "builtin" / "five_goods.toml"
-ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-         "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+ITEMS = GENERAL_ITEMS  # the five-goods (assembly) form's satisfaction items
 FUZZ = settings(max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
@@ -312,18 +313,19 @@ def test_results_api_conforms_to_its_openapi_description(app, backend, make_camp
     operations = [result.ok() for result in schema.get_all_operations()]
     assert operations, "the description has no operations"
     client = app.test_client()
+    plain = {"Accept-Encoding": "identity"}  # schemathesis's WSGI calls do not undo gzip
     for operation in operations:
         # the published campaign, a draft (404 to the public) and no such campaign
         for slug in ("pub-2025", "draft-2025", "no-such"):
             case = operation.Case(path_parameters={"slug": slug})
-            response = case.call(app=app)
+            response = case.call(app=app, headers=plain)
             case.validate_response(response)
             assert response.status_code == (200 if slug == "pub-2025" else 404)
 
         @settings(FUZZ, max_examples=40 if backend == "sqlite" else 10)
         @given(case=operation.as_strategy())
         def fuzz(case):
-            response = case.call(app=app)
+            response = case.call(app=app, headers=plain)
             assert response.status_code < 500
             case.validate_response(response)
 
@@ -338,7 +340,7 @@ def test_results_api_conforms_to_its_openapi_description(app, backend, make_camp
     operation = next(iter(strict.get_all_operations())).ok()
     case = operation.Case(path_parameters={"slug": "pub-2025"})
     with pytest.raises(BaseException) as failure:  # a FailureGroup of the checks that failed
-        case.validate_response(case.call(app=app))
+        case.validate_response(case.call(app=app, headers=plain))
     assert "bogus" in "".join(traceback.format_exception(failure.value))
 
 
@@ -413,14 +415,14 @@ def hostile(app, make_campaign, make_tokens):
         db.session.commit()
     token, = make_tokens(cid, category="resident")
     answer = {"category": "resident", "comment": f"评论{SCRIPT}", "commitments.1": "fulfilled",
-              "commitments.2": "partly", **{k: "satisfied" for k in ITEMS}}
+              "commitments.2": "partly", **{k: "satisfied" for k in ITEMS}, **visit_answer()}
     for _ in range(3):
         assert app.test_client().post("/s/X-1", data=answer).status_code == 303
     return cid, token
 
 
 def assert_escaped(page: str, where: str) -> None:
-    assert "<script" not in page.lower(), where
+    assert not re.search(r'<script(?! src="/assets/[0-9a-f]{12}/answer\.js")', page, re.I), where  # only the app's own
     assert "<b>粗</b>" not in page and "<i>&amp;</i>" not in page, where
     assert ESCAPED_SCRIPT in page or "&lt;script&gt;" in page, where
 
@@ -447,7 +449,7 @@ def test_markup_is_escaped_on_every_page_that_shows_it(app, admin_client, hostil
         assert_escaped(response.get_data(as_text=True), where)
     assert ESCAPED_SCRIPT in pages["admin comments"].get_data(as_text=True)
     assert "&lt;b&gt;粗&lt;/b&gt; &amp; Co" in pages["answer form"].get_data(as_text=True)
-    assert "&lt;i&gt;&amp;amp;&lt;/i&gt;" in pages["answer form"].get_data(as_text=True)
+    assert "&lt;i&gt;&amp;amp;&lt;/i&gt;" in pages["ballot"].get_data(as_text=True)  # 评诺: on the assembly form
     publish(app, cid)
     for where, response in {"public results": public.get("/results/xss-2025"),
                             "public API": public.get("/api/campaigns/xss-2025/results")}.items():
@@ -595,23 +597,24 @@ def test_every_admin_post_refuses_a_missing_or_wrong_csrf_token(app, admin_clien
 
 # --- security headers; no inline script, handler or style -------------------------------------
 class InlineFinder(HTMLParser):
-    """Collects what a strict CSP would block or what would run script in a page."""
+    """Collects what a strict CSP would block or what would run script in a page: any inline
+    script, a script from elsewhere, a handler or style attribute, and each inline <style>
+    block's text (allowed only when the CSP lists its hash)."""
 
     def __init__(self):
         super().__init__()
         self.problems = []
-        self.scripts = []
-
-    def handle_data(self, data):
-        if self.lasttag == "script" and data.strip():
-            self.problems.append("inline script text")
+        self.styles = []
+        self._in = None
 
     def handle_starttag(self, tag, attrs):
-        src = dict(attrs).get("src") or ""
-        if tag == "script" and src.startswith("/static/") and src.endswith(".js"):
-            self.scripts.append(src)  # a same-origin file: allowed where the CSP says script-src 'self'
-        elif tag in ("script", "style"):
-            self.problems.append(f"<{tag}>")
+        attributes = dict(attrs)
+        if tag == "script" and not (attributes.get("src") or "").startswith("/assets/"):
+            self.problems.append(f"<script> not from /assets/: {attributes}")
+        if tag in ("script", "style"):
+            self._in = tag
+            if tag == "style":
+                self.styles.append("")
         for name, value in attrs:
             if name.startswith("on") or name == "style":
                 self.problems.append(f"{tag} {name}=")
@@ -619,13 +622,23 @@ class InlineFinder(HTMLParser):
                     ("javascript:", "data:text")):
                 self.problems.append(f"{tag} {name}={value}")
 
+    def handle_endtag(self, tag):
+        self._in = None
+
+    def handle_data(self, data):
+        if self._in == "style":
+            self.styles[-1] += data
+        elif self._in == "script" and data.strip():
+            self.problems.append("inline script text")
+
 
 def check_headers_and_markup(response, where):
     csp = response.headers.get("Content-Security-Policy", "")
     directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
     assert directives.get("default-src") == ["'none'"], (where, csp)
-    own_script = "/paper/entry" in where  # keyboard entry of ballots: the app's own script file only
-    assert directives.get("script-src") == (["'self'"] if own_script else None), (where, csp)
+    assert directives.get("script-src") == ["'self'"], (where, csp)
+    assert directives.get("style-src", [""])[0] == "'self'", (where, csp)
+    assert all(source.startswith("'sha256-") for source in directives["style-src"][1:]), (where, csp)
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, (where, csp)
     assert directives.get("frame-ancestors") == ["'none'"], (where, csp)
     assert response.headers.get("X-Content-Type-Options") == "nosniff", where
@@ -634,7 +647,9 @@ def check_headers_and_markup(response, where):
         finder = InlineFinder()
         finder.feed(response.get_data(as_text=True))
         assert not finder.problems, (where, finder.problems)
-        assert not finder.scripts or own_script, (where, finder.scripts)
+        for text in finder.styles:  # the browser would refuse a block whose hash is not listed
+            digest = "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+            assert digest in directives["style-src"], (where, text[:60])
 
 
 def test_security_headers_and_no_inline_script_on_every_page(app, admin_client, make_campaign, make_tokens,
@@ -655,7 +670,7 @@ def test_security_headers_and_no_inline_script_on_every_page(app, admin_client, 
                               ("GET", "/s/NOPE", None), ("GET", "/results/pages-2025", None),
                               ("GET", "/api/campaigns/pages-2025/results", None), ("GET", "/admin/login", None),
                               ("GET", "/admin/", None), ("POST", "/admin/login", {"username": "x"}),
-                              ("GET", "/static/survey.css", None), ("GET", "/no/such/page", None),
+                              ("GET", "/static/resident.css", None), ("GET", "/no/such/page", None),
                               ("POST", "/s/GEN-001", {"comment": "x" * 300_000})):
         response = public.open(url, method=method, data=data)
         check_headers_and_markup(response, f"{method} {url} -> {response.status_code}")

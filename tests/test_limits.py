@@ -105,7 +105,8 @@ def test_default_survey_serve_holds_the_documented_limits_across_its_workers(app
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
     env.update(SURVEY_INSTANCE=app.instance_path, SURVEY_DATABASE_URL=app.config["SURVEY_DATABASE_URL"])
-    server = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+    server = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
+                               "--allow-local-base-url"],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port, timeout=90)  # the machine is shared: starting 4 workers may take a while

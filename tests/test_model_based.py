@@ -33,6 +33,7 @@ from survey import nonces
 from survey.campaigns import transition
 from survey.db import db
 from survey.models import (
+    UNIT_FIELDS_FIXED_AT_OPENING,
     Answer,
     Campaign,
     CommentModeration,
@@ -42,12 +43,12 @@ from survey.models import (
 )
 from survey.registry import current_registry
 from survey.results import recount, tally_counts, visible_comments
+from survey.testing import GENERAL_ITEMS, VISIT_ITEMS, VISIT_OTHER, csrf_from
 
-ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-         "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+ITEMS = GENERAL_ITEMS  # the five-goods (assembly) form on ballots; the QR code answers general-visit
 CHOICES = ["satisfied", "basic", "unsatisfied"]
 LOCKED_CAMPAIGN = ("satisfaction_line", "composition_minimum", "minimum_sample", "minimum_cell", "access")
-LOCKED_UNIT = ("code", "sector", "questionnaire", "commitments")
+LOCKED_UNIT = UNIT_FIELDS_FIXED_AT_OPENING
 runs = itertools.count(1)
 
 
@@ -115,7 +116,7 @@ def machine_for(app, admin_client, make_tokens):
             form_id = re.search(rf'name="{nonces.FIELD}" value="([^"]+)"', html).group(1)
             text = f"意见{self.prefix}-{next(self.comments)}"
             data = {"category": "resident", "comment": text, nonces.FIELD: form_id,
-                    **{k: choice for k in ITEMS}}
+                    **{k: choice for k in VISIT_ITEMS}, **VISIT_OTHER}
             for _ in range(taps):
                 assert self.resident.post(f"/s/{code}", data=data).status_code == 303
             self.expected[code] += 1

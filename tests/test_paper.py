@@ -10,11 +10,10 @@ from sqlalchemy import func, select
 from survey.db import db
 from survey.models import Campaign, Response, Tally, Unit
 from survey.models import PaperAggregate, PaperBallot, PaperEntry
-from survey.testing import csrf_from
+from survey.testing import GENERAL_ITEMS, csrf_from
 
 UNITS = [("GEN-001", "城关镇党委", "general"), ("GEN-002", "东街社区党支部", "general")]
-ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-         "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+ITEMS = GENERAL_ITEMS  # the five-goods (assembly) form's satisfaction items
 
 
 def tokens_on_ballots(pdf, folder):
@@ -138,18 +137,18 @@ def test_mismatch_blocks_until_resolved(app, printed):
     from survey import paper
     u1, _u2 = ids(app)
     enter(app, 1, "clerk-a", values(app))
-    assert enter(app, 1, "clerk-b", values(app, **{f"{u1}:harmony": "basic"})) == "mismatch"
+    assert enter(app, 1, "clerk-b", values(app, **{f"{u1}:contact": "basic"})) == "mismatch"
     assert tally(app, channel="paper") == 0
     with app.app_context(), force_locale("en"):
         campaign = db.session.scalar(select(Campaign))
         listed, = paper.mismatches(campaign, "en")
         assert listed.serial == 1 and listed.clerks == ["clerk-a", "clerk-b"]
-        assert listed.differences == [("城关镇党委", "Harmony between cadres and people: in touch with people, "
-                                       "disputes resolved in time", {"clerk-a": "Satisfied", "clerk-b": "Basically satisfied"})]
+        assert listed.differences == [("城关镇党委", "In touch with people: the cadres often listen to people's views",
+                                       {"clerk-a": "Satisfied", "clerk-b": "Basically satisfied"})]
         with pytest.raises(paper.PaperError, match="cannot resolve"):
             paper.resolve_ballot(campaign, 1, "clerk-a", "clerk-a")
         assert paper.resolve_ballot(campaign, 1, "supervisor", "clerk-b") == "counted"
-    assert tally(app, channel="paper", item="harmony", choice="basic") == 1
+    assert tally(app, channel="paper", item="contact", choice="basic") == 1
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(PaperEntry)) == 0
 
@@ -157,9 +156,9 @@ def test_mismatch_blocks_until_resolved(app, printed):
 def test_third_entry_resolves(app, printed):
     u1, _u2 = ids(app)
     enter(app, 2, "clerk-a", values(app))
-    enter(app, 2, "clerk-b", values(app, **{f"{u1}:harmony": "basic"}))
+    enter(app, 2, "clerk-b", values(app, **{f"{u1}:contact": "basic"}))
     assert enter(app, 2, "clerk-c", values(app)) == "counted"
-    assert tally(app, channel="paper", item="harmony", choice="satisfied") == 2
+    assert tally(app, channel="paper", item="contact", choice="satisfied") == 2
 
 
 def more_ballots(app, tmp_path, count=50):
@@ -213,10 +212,10 @@ def test_tally_sheet_reconciles_and_adds_to_the_count(app, batch, tmp_path):
     assert tally(app, channel="paper", item="", choice="", unit_id=u1) == 48
     assert tally(app, channel="paper", item="leadership", choice="basic") == 10
     assert counts[(u1, "", "", "resident", "paper")] == 48
-    assert counts[(u1, "harmony", "unsatisfied", "resident", "paper")] == 5
+    assert counts[(u1, "contact", "unsatisfied", "resident", "paper")] == 5
     assert not any(k[2].startswith("!") for k in counts)
     with app.app_context():
-        assert db.session.scalar(select(PaperAggregate.count).filter_by(unit_id=u1, item="harmony", choice="!invalid")) == 2
+        assert db.session.scalar(select(PaperAggregate.count).filter_by(unit_id=u1, item="contact", choice="!invalid")) == 2
         from survey.models import BallotToken
         assert db.session.scalar(select(func.count()).select_from(BallotToken).filter_by(redeemed=True)) == 50
 
@@ -417,7 +416,7 @@ def test_admin_tally_sheet_error_then_accepted_by_two_clerks(app, admin_client, 
     u1, _u2 = ids(app)
     page = admin_client.get(url).get_data(as_text=True)
     assert '<option value="" selected>' in page  # the category is chosen, never defaulted
-    refused = admin_client.post(url, data=tally_form(app, admin_client, **{f"c:{u1}:integrity:basic": "2"}))
+    refused = admin_client.post(url, data=tally_form(app, admin_client, **{f"c:{u1}:clean:basic": "2"}))
     assert refused.status_code == 422
     assert "城关镇党委" in refused.get_data(as_text=True) and "= 4" in refused.get_data(as_text=True)
     assert nothing_written(app)

@@ -27,7 +27,7 @@ from survey.xlsform import XLSFormError, read_xlsform, write_xlsform
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def plugin_folder(tmp_path, hooks: str, files: dict[str, str] | None = None, name="community") -> Path:
+def plugin_folder(tmp_path, hooks: str, files: dict[str, str] | None = None, name="clinic") -> Path:
     """A plugin source folder (pyproject with the entry point, a package with these hooks)."""
     root = tmp_path / name
     package = root / f"survey_{name}"
@@ -49,25 +49,25 @@ def plugin_folder(tmp_path, hooks: str, files: dict[str, str] | None = None, nam
 SECTOR_HOOKS = """
 @hookimpl
 def survey_sectors():
-    return [{"key": "community", "label": {"zh": "城市社区", "en": "Urban communities"}}]
+    return [{"key": "clinic", "label": {"zh": "社区卫生服务中心", "en": "Community health centres"}}]
 
 @hookimpl
 def survey_questionnaires():
-    return [HERE / "community.toml"]
+    return [HERE / "clinic.toml"]
 
 @hookimpl
 def survey_respondent_categories(sector):
-    if sector != "community":
+    if sector != "clinic":
         return []
     return [{"key": "dweller", "label": {"zh": "居民", "en": "Resident"}, "counts_toward_share": True}]
 """
 QUESTIONNAIRE = """\
-key = "community"
+key = "clinic"
 version = "1"
-sector = "community"
+sector = "clinic"
 
 [title]
-zh = "社区满意度测评"
+zh = "社区卫生服务中心满意度测评"
 en = "Community satisfaction survey"
 
 [[items]]
@@ -94,15 +94,15 @@ def survey(*args, tmp_path) -> subprocess.CompletedProcess:
 
 # --- survey plugin new -------------------------------------------------------------------------
 def test_plugin_new_writes_a_distribution_that_passes_its_own_tests(tmp_path):
-    result = survey("plugin", "new", "community", "--sector", "community", "--label-zh", "城市社区",
-                    "--label-en", "Urban communities", "--out", str(tmp_path), tmp_path=tmp_path)
+    result = survey("plugin", "new", "clinic", "--sector", "clinic", "--label-zh", "社区卫生服务中心",
+                    "--label-en", "Community health centres", "--out", str(tmp_path), tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"pip install -e {tmp_path / 'community'}" in result.stdout
-    root = tmp_path / "community"
+    assert f"pip install -e {tmp_path / 'clinic'}" in result.stdout
+    root = tmp_path / "clinic"
     assert {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} == {
-        "pyproject.toml", "README.md", "conftest.py", "survey_community/__init__.py",
-        "survey_community/community.toml", "tests/test_plugin.py"}
-    assert 'community = "survey_community"' in (root / "pyproject.toml").read_text()
+        "pyproject.toml", "README.md", "conftest.py", "survey_clinic/__init__.py",
+        "survey_clinic/clinic.toml", "tests/test_plugin.py"}
+    assert 'clinic = "survey_clinic"' in (root / "pyproject.toml").read_text()
     # its own tests, as generated, on SQLite and PostgreSQL (the toolkit's fixtures start the server)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)],
@@ -111,17 +111,17 @@ def test_plugin_new_writes_a_distribution_that_passes_its_own_tests(tmp_path):
     assert "3 passed" in run.stdout  # the registry test, and the answering test on both databases
     # and the check passes on the folder before installing
     report = check(root)
-    assert report.ok and report.checked == ["community"], report.errors
+    assert report.ok and report.checked == ["clinic"], report.errors
 
 
 def test_plugin_new_refuses_bad_names_and_existing_folders(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    bad = survey("plugin", "new", "My Plugin", "--sector", "community", "--out", str(out), tmp_path=tmp_path)
+    bad = survey("plugin", "new", "My Plugin", "--sector", "clinic", "--out", str(out), tmp_path=tmp_path)
     assert bad.returncode == 1 and "use lower-case letters" in bad.stderr
     assert list(out.iterdir()) == []
-    (out / "community").mkdir()
-    again = survey("plugin", "new", "community", "--sector", "community", "--out", str(out), tmp_path=tmp_path)
+    (out / "clinic").mkdir()
+    again = survey("plugin", "new", "clinic", "--sector", "clinic", "--out", str(out), tmp_path=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
@@ -129,19 +129,19 @@ def test_plugin_new_refuses_bad_names_and_existing_folders(tmp_path):
 def test_check_names_file_line_item_and_suggests_the_valid_name(tmp_path):
     broken = QUESTIONNAIRE.replace('scale = "satisfaction"\nlabel = { zh = "小区治安',
                                    'scale = "satisfation"\nlabel = { zh = "小区治安')
-    report = check(plugin_folder(tmp_path, SECTOR_HOOKS, {"community.toml": broken}))
+    report = check(plugin_folder(tmp_path, SECTOR_HOOKS, {"clinic.toml": broken}))
     assert not report.ok
     [error] = report.errors
-    toml = tmp_path / "community/survey_community/community.toml"
+    toml = tmp_path / "clinic/survey_clinic/clinic.toml"
     line = broken.splitlines().index("[[items]]", 10) + 1
     assert f"{toml}:{line}: item 2 (safety), field scale: unknown scale 'satisfation'" in error
-    assert "did you mean `satisfaction`?" in error and "(scales: appraisal, commitment, rating, satisfaction" in error
+    assert "did you mean `satisfaction`?" in error and "(scales: appraisal, commitment, incidence, rating, satisfaction" in error
 
 
 def test_check_names_a_misspelt_kind_and_field(tmp_path):
     broken = QUESTIONNAIRE.replace('kind = "choice"\nscale = "satisfaction"\nlabel = { zh = "小区治安',
                                    'kind = "choise"\nscale = "satisfaction"\nlable = { zh = "小区治安')
-    report = check(plugin_folder(tmp_path, SECTOR_HOOKS, {"community.toml": broken}))
+    report = check(plugin_folder(tmp_path, SECTOR_HOOKS, {"clinic.toml": broken}))
     text = "\n".join(report.errors)
     assert "item 2 (safety), field kind: Input should be 'choice'" in text and "did you mean `choice`?" in text
     assert "field lable: Extra inputs are not permitted; did you mean `label`?" in text
@@ -150,13 +150,13 @@ def test_check_names_a_misspelt_kind_and_field(tmp_path):
 
 def test_check_suggests_the_hook_a_misspelt_name_meant(tmp_path):
     hooks = SECTOR_HOOKS.replace("def survey_sectors():", "def survey_sector():")
-    report = check(plugin_folder(tmp_path, hooks, {"community.toml": QUESTIONNAIRE}))
+    report = check(plugin_folder(tmp_path, hooks, {"clinic.toml": QUESTIONNAIRE}))
     assert any("unknown hook 'survey_sector'" in e and "did you mean `survey_sectors`?" in e for e in report.errors)
 
 
 def test_check_warns_about_a_hook_function_without_hookimpl(tmp_path):
     hooks = SECTOR_HOOKS.replace("@hookimpl\ndef survey_respondent_categories", "def survey_respondent_categories")
-    report = check(plugin_folder(tmp_path, hooks, {"community.toml": QUESTIONNAIRE}))
+    report = check(plugin_folder(tmp_path, hooks, {"clinic.toml": QUESTIONNAIRE}))
     assert report.ok
     [warning] = report.warnings
     assert "__init__.py:" in warning and "survey_respondent_categories has no @hookimpl" in warning
@@ -164,9 +164,9 @@ def test_check_warns_about_a_hook_function_without_hookimpl(tmp_path):
 
 def test_a_category_missing_a_field_is_named_without_pydantic_noise(tmp_path):
     hooks = SECTOR_HOOKS.replace(', "counts_toward_share": True}', "}")
-    report = check(plugin_folder(tmp_path, hooks, {"community.toml": QUESTIONNAIRE}))
+    report = check(plugin_folder(tmp_path, hooks, {"clinic.toml": QUESTIONNAIRE}))
     [error] = report.errors
-    assert "survey_respondent_categories(sector='community'): category 1 (dweller): field counts_toward_share: " \
+    assert "survey_respondent_categories(sector='clinic'): category 1 (dweller): field counts_toward_share: " \
            "Field required" in error
     assert "pydantic" not in error and "errors.pydantic.dev" not in error
 
@@ -177,13 +177,13 @@ def test_check_fails_when_a_runtime_hook_raises(tmp_path):
 def survey_validate_response(answers):
     return [(None, answers["no-such-item"])]
 """
-    report = check(plugin_folder(tmp_path, hooks, {"community.toml": QUESTIONNAIRE}))
+    report = check(plugin_folder(tmp_path, hooks, {"clinic.toml": QUESTIONNAIRE}))
     assert not report.ok and any("survey_validate_response: KeyError" in e for e in report.errors)
 
 
 def test_check_a_questionnaire_file_before_installing(tmp_path):
     path = tmp_path / "school2.toml"
-    path.write_text(QUESTIONNAIRE.replace('sector = "community"', 'sector = "schol"'), encoding="utf-8")
+    path.write_text(QUESTIONNAIRE.replace('sector = "clinic"', 'sector = "schol"'), encoding="utf-8")
     report = check(path)
     assert "no installed plugin provides sector 'schol'; did you mean `school`?" in report.errors[0]
     missing = check(tmp_path / "nothing.toml")
@@ -192,7 +192,7 @@ def test_check_a_questionnaire_file_before_installing(tmp_path):
 
 def test_check_command_exits_non_zero_and_prints_each_error(tmp_path):
     folder = plugin_folder(tmp_path, SECTOR_HOOKS.replace("def survey_sectors():", "def survey_sector():"),
-                           {"community.toml": QUESTIONNAIRE})
+                           {"clinic.toml": QUESTIONNAIRE})
     result = survey("plugins", "--check", str(folder), tmp_path=tmp_path)
     assert result.returncode == 1
     assert "did you mean `survey_sectors`?" in result.stderr and "1 error(s)" in result.stdout
@@ -210,8 +210,11 @@ def _plugin(**hooks):
 
 def _form(page: str, choice="satisfied") -> dict:
     import re
-    names = set(re.findall(r'<input[^>]*name="([^"]+)"[^>]*type="radio"', page))
-    form = {name: choice for name in names if name != "category"}
+    offered = {}
+    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*type="radio" value="([^"]*)"', page):
+        offered.setdefault(name, []).append(value)
+    # `choice` where the question offers it; else its first choice (是 on yes/no, 没有 on incidence)
+    form = {name: choice if choice in values else values[0] for name, values in offered.items() if name != "category"}
     form["category"] = "resident"
     return form
 
@@ -232,8 +235,8 @@ def _bilingual_check():
 
     @hookimpl
     def survey_validate_response(answers, locale):
-        if answers.get("leadership") == "unsatisfied":
-            return [("leadership", {"zh": "请在意见中说明不满意的原因", "en": "Please say why in your comment"})]
+        if answers.get("reception") == "unsatisfied":
+            return [("reception", {"zh": "请在意见中说明不满意的原因", "en": "Please say why in your comment"})]
         return []
     return _plugin(survey_validate_response=survey_validate_response)
 
@@ -252,7 +255,7 @@ def _raising_check(required: bool):
 def test_a_validation_message_is_shown_in_the_residents_language(client, make_campaign):
     make_campaign()
     form = _form(client.get("/s/GEN-001").get_data(as_text=True))
-    form["leadership"] = "unsatisfied"
+    form["reception"] = "unsatisfied"
     zh = client.post("/s/GEN-001", data=form)
     assert zh.status_code == 422 and "请在意见中说明不满意的原因" in zh.get_data(as_text=True)
     assert "{'zh'" not in zh.get_data(as_text=True)
@@ -355,7 +358,7 @@ def workbook(survey_rows, choices_rows=None, settings=None) -> bytes:
         choices.append(row)
     s = book.create_sheet("settings")
     s.append(["form_id", "version", "form_title", "survey_title_en", "survey_sector", "survey_intro_zh", "survey_intro_en"])
-    s.append(settings or ["community", "2026.1", "社区居民满意度测评", "Community residents' survey", "community",
+    s.append(settings or ["clinic", "2026.1", "社区卫生服务中心满意度测评", "Community health centre survey", "clinic",
                           "本测评不记名，共3题，约需半分钟。", "Anonymous: 3 questions, about half a minute."])
     buffer = io.BytesIO()
     book.save(buffer)
@@ -383,22 +386,22 @@ COMMUNITY_ROWS = [HEADER,
 def test_what_the_toolkit_cannot_honour_is_refused_with_the_row(row, message):
     rows = [HEADER + ["relevant"], *[r + [None] for r in COMMUNITY_ROWS[1:]], row]
     with pytest.raises(XLSFormError) as error:
-        read_xlsform(workbook(rows), "community.xlsx")
-    assert f"community.xlsx, sheet survey, row {len(rows)}: {message}" in str(error.value)
+        read_xlsform(workbook(rows), "clinic.xlsx")
+    assert f"clinic.xlsx, sheet survey, row {len(rows)}: {message}" in str(error.value)
 
 
 def test_a_list_named_like_a_toolkit_scale_must_match_it(tmp_path):
     choices = [["list_name", "name", "label::Chinese (zh)", "label::English (en)", "weight", "positive"],
                ["satisfaction", "good", "好", "Good", 100, "yes"], ["satisfaction", "bad", "差", "Bad", 0, "no"]]
-    folder = plugin_folder(tmp_path, SECTOR_HOOKS.replace("community.toml", "community.xlsx"))
-    (folder / "survey_community/community.xlsx").write_bytes(workbook(COMMUNITY_ROWS, choices))
+    folder = plugin_folder(tmp_path, SECTOR_HOOKS.replace("clinic.toml", "clinic.xlsx"))
+    (folder / "survey_clinic/clinic.xlsx").write_bytes(workbook(COMMUNITY_ROWS, choices))
     report = check(folder)
     assert any("list satisfaction: the toolkit's scale satisfaction has the choices satisfied (positive)" in e
                and "give your list another name" in e for e in report.errors), report.errors
 
 
 def community_plugin(tmp_path) -> types.ModuleType:
-    """A community plugin whose questionnaire is an XLSForm workbook, with its own scale."""
+    """A clinic plugin whose questionnaire is an XLSForm workbook, with its own scale."""
     from survey import hookimpl
     rows = [r[:] for r in COMMUNITY_ROWS]
     rows.insert(6, ["select_one service", "elderly", "为老服务（助餐、上门看望）到位", "Care for the elderly is good", "yes"])
@@ -408,13 +411,13 @@ def community_plugin(tmp_path) -> types.ModuleType:
                ["satisfaction", "unsatisfied", "不满意", "Unsatisfied", 0, "no", None, None],
                ["service", "good", "到位", "Good", 100, "yes", "服务评价", "Service"],
                ["service", "poor", "不到位", "Poor", 0, "no", None, None]]
-    path = tmp_path / "community.xlsx"
+    path = tmp_path / "clinic.xlsx"
     path.write_bytes(workbook(rows, choices))
-    module = types.ModuleType("survey_community_xlsx")
+    module = types.ModuleType("survey_clinic_xlsx")
 
     @hookimpl
     def survey_sectors():
-        return [{"key": "community", "label": {"zh": "城市社区", "en": "Urban communities"}}]
+        return [{"key": "clinic", "label": {"zh": "社区卫生服务中心", "en": "Community health centres"}}]
 
     @hookimpl
     def survey_questionnaires():
@@ -426,7 +429,7 @@ def community_plugin(tmp_path) -> types.ModuleType:
 COMMUNITY = community_plugin(Path(tempfile.mkdtemp(prefix="survey-xlsform-")))
 
 
-@pytest.mark.extra_plugins([("community", COMMUNITY)])
+@pytest.mark.extra_plugins([("clinic", COMMUNITY)])
 def test_an_xlsform_questionnaire_is_answered_on_the_phone_and_on_paper(app, client, tmp_path):
     from survey import paper
     from survey.campaigns import transition
@@ -436,26 +439,26 @@ def test_an_xlsform_questionnaire_is_answered_on_the_phone_and_on_paper(app, cli
         registry = current_registry()
         assert registry.failed() == [], [p.error for p in registry.failed()]
         assert registry.scales["service"].label.zh == "服务评价"
-        campaign = Campaign(slug="community-2026", name="社区测评")
+        campaign = Campaign(slug="clinic-2026", name="社区测评")
         db.session.add(campaign)
-        db.session.add(Unit(campaign=campaign, code="COM-001", name="东街社区", sector="community"))
+        db.session.add(Unit(campaign=campaign, code="CLI-001", name="东街社区", sector="clinic"))
         db.session.flush()
         transition(campaign, "open", registry, "test")
         db.session.commit()
-    page = client.get("/s/COM-001").get_data(as_text=True)
+    page = client.get("/s/CLI-001").get_data(as_text=True)
     assert "居住环境" in page and "为老服务（助餐、上门看望）到位" in page and "到位" in page
     form = {"category": "resident", "cleanliness": "satisfied", "safety": "basic", "disputes": "satisfied",
             "elderly": "good", "comment": "楼道灯已修好"}
-    assert client.post("/s/COM-001", data=form).status_code == 303
+    assert client.post("/s/CLI-001", data=form).status_code == 303
     with app.app_context(), force_locale("zh_CN"):
-        campaign = db.session.scalar(select(Campaign).filter_by(slug="community-2026"))
+        campaign = db.session.scalar(select(Campaign).filter_by(slug="clinic-2026"))
         batch = paper.print_ballots(campaign, tmp_path / "ballots.pdf", 1, base_url="http://survey.test",
                                     category="resident")
         printed = subprocess.run(["pdftotext", str(tmp_path / "ballots.pdf"), "-"], capture_output=True, text=True).stdout
         assert "为老服务" in printed  # the item, listed above the grid; its choices head their boxes (stacked)
         boxes = paper.ballot_layout(batch)["pages"][0]["boxes"]
         assert {b["choice"] for b in boxes if b["item"] == "elderly"} == {"good", "poor"}
-        unit_id = db.session.scalar(select(Unit.id).filter_by(code="COM-001"))
+        unit_id = db.session.scalar(select(Unit.id).filter_by(code="CLI-001"))
         entry = {f"{unit_id}:cleanliness": "satisfied", f"{unit_id}:safety": "satisfied",
                  f"{unit_id}:disputes": "unsatisfied", f"{unit_id}:elderly": "poor"}
         assert paper.enter_ballot(campaign, 1, "clerk-a", entry) == "waiting"

@@ -20,18 +20,20 @@ def info(registry, name):
 
 def test_survey_scales_builtin_plugin_provides_the_scales_of_the_domain():
     registry = build_registry(entry_points=False)
-    assert {"satisfaction", "rating", "appraisal", "commitment", "yesno"} <= set(registry.scales)
+    assert {"satisfaction", "rating", "appraisal", "commitment", "yesno", "incidence"} <= set(registry.scales)
     satisfaction = registry.scales["satisfaction"]
     assert [c.label.zh for c in satisfaction.choices] == ["满意", "基本满意", "不满意"]
     assert [c.positive for c in satisfaction.choices] == [True, True, False]
     shares = {c.key: c.counts_toward_share for c in registry.categories("general")}
-    assert shares == {"party_delegate": False, "deputy": False, "service_recipient": True, "resident": True}
+    assert shares == {"party_delegate": False, "deputy": False, "own_staff": False,
+                      "service_recipient": True, "resident": True}
 
 
 def test_installed_sector_plugins_load():
     registry = build_registry()
     assert {"school", "hospital", "village", "enterprise"} <= set(registry.sectors)
-    assert [q.key for q in registry.questionnaires_of("hospital")] == ["hospital-patients", "hospital-window"]
+    assert {"community", "government"} <= set(registry.sectors)
+    assert [q.key for q in registry.questionnaires_of("hospital")] == ["hospital", "hospital-patients", "hospital-window"]
     assert not registry.failed()
 
 
@@ -50,7 +52,8 @@ def test_survey_questionnaires_hook_adds_a_sector_questionnaire():
 def test_survey_respondent_categories_sector_first_then_common():
     registry = build_registry(entry_points=False, extra_plugins=[("reading_room", samples.Library())])
     keys = [c.key for c in registry.categories("reading_room")]
-    assert keys == ["reader", "party_delegate", "deputy", "service_recipient", "resident"]
+    # the sector names its own people served (读者), so the generic 服务对象 and 普通群众代表 are left out
+    assert keys == ["reader", "party_delegate", "deputy", "own_staff"]
     assert "reader" not in [c.key for c in registry.categories("general")]
 
 

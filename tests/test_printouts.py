@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import BallotBatch, BallotToken
+from survey.testing import GENERAL_ITEMS
 
 UNITS = [("GEN-001", "城关镇党委", "general"), ("GEN-002", "东街社区党支部", "general"),
          ("GEN-003", "西关村党支部委员会", "general")]
 COMMITMENTS = ["每月公开一次收支情况", "群众来电三日内答复"]
-ITEMS = ["leadership", "members", "mechanism", "results", "reputation", "serve_development",
-         "task_completion", "harmony", "satisfaction", "efficiency", "attitude", "integrity"]
+ITEMS = GENERAL_ITEMS  # the five-goods (assembly) form's satisfaction items
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("pdftoppm", "zbarimg", "pdftotext", "pdffonts")),
                                 reason="poppler-utils and zbar-tools are needed")

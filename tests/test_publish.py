@@ -75,7 +75,7 @@ def test_the_preview_shows_what_becomes_public_and_what_to_check(app, admin_clie
     assert "Every unit shown with its figures has a conclusive result." in check["inconclusive"]
     # what the disclosure rules withhold: the 2 deputies of 城关镇党委, and the residents with them
     assert "Small groups withheld" in check["withheld"] and "fewer than 5 raters" in check["withheld"]
-    assert "城关镇党委 (People&#39;s congress deputy or CPPCC member、Resident (ordinary citizen))" in check["withheld"]
+    assert "城关镇党委 (People&#39;s congress deputy or CPPCC member、Residents&#39; representative)" in check["withheld"]
     assert "河西村" not in check["withheld"]
     # exactly the public page's tiles and table
     public = admin_client.get("/results/pub-2025?lang=en").get_data(as_text=True)

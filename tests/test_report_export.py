@@ -27,7 +27,7 @@ def rated(app, make_campaign):
     """A published campaign showing comments: R-1 under the line, R-2 above, R-3 with a
     formula-like name; one harmless comment and one formula injection."""
     cid = make_campaign(slug="report-2025", units=UNITS, state="published", show_comments=True)
-    answer(app, cid, "R-1", 40, "unsatisfied", overrides={"harmony": "satisfied"}, comment="办事效率太低")
+    answer(app, cid, "R-1", 40, "unsatisfied", overrides={"contact": "satisfied"}, comment="办事效率太低")
     answer(app, cid, "R-2", 40, comment=INJECTION)
     answer(app, cid, "R-3", 35, channel="paper", category="service_recipient")
     return cid
@@ -128,7 +128,7 @@ def test_raw_exports_carry_only_anonymous_fields_and_neutralise_formulas(runner,
     columns = ["response_id", "unit_code", "category", "channel", "day", "item", "choice", "text"]
     with open(tmp_path / "raw.csv", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == columns and len(rows) == 40 * 13 + 40 * 13 + 35 * 2
+    assert list(rows[0]) == columns and len(rows) == 40 * 11 + 40 * 11 + 35 * 2
     assert {r["text"] for r in rows if r["unit_code"] == "R-2" and r["item"] == "comment"} == {"'" + INJECTION}
     sheet = load_workbook(tmp_path / "raw.xlsx")["data"]
     texts = {c.value for c in sheet["H"] if c.value}

@@ -254,6 +254,7 @@ def test_a_branch_admins_posters_hold_only_its_units(app, office, tmp_path):
 # --- the command line ----------------------------------------------------------------------------
 COMMAND_PERMISSIONS = {
     "scan": "scan", "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local", "scrub": "system",
+    "backup": "system", "restore": "system",
     "user create": "users.manage", "user list": "users.manage", "user disable": "users.manage",
     "user enable": "users.manage", "user reset-password": "users.manage",
     "units import": "units.manage", "units template": "local", "worker": "system",
@@ -441,7 +442,7 @@ def test_sign_out_ends_the_session_in_every_worker_of_survey_serve(app, office, 
     env.update(SURVEY_INSTANCE=str(tmp_path / "serve"), SURVEY_DATABASE_URL=app.config["SURVEY_DATABASE_URL"],
                SURVEY_SECRET_KEY="serve-secret", SURVEY_RATELIMIT_ENABLED="0")
     server = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "4"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               "--workers", "4", "--allow-local-base-url"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port, timeout=90)  # 4 workers start slowly on a busy machine
         status, headers, page = _http(port, "/admin/login")

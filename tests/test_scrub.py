@@ -94,8 +94,8 @@ def test_serve_scrubs_an_open_campaign_by_itself(app, make_campaign, make_tokens
     env.update(SURVEY_INSTANCE=app.instance_path, SURVEY_DATABASE_URL=app.config["SURVEY_DATABASE_URL"],
                SURVEY_SECRET_KEY="x", SURVEY_SCRUB_POLL_SECONDS="1")
     server = subprocess.Popen([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, start_new_session=True)
+                               "--workers", "2", "--allow-local-base-url"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         wait_for_port(port)
         deadline = time.monotonic() + 30

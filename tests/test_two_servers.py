@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from stack import BODY_AND_GZIP, HOUR_MAP, LOG_FORMAT, PROXY_LINES, Stack, request
+from survey.testing import VISIT_ITEMS, VISIT_OTHER
 
 pytestmark = pytest.mark.load
 
@@ -82,6 +83,23 @@ def test_both_instances_serve(stack):
     print(f"[two servers] 20 GETs through nginx: {dict(by_server)}")
 
 
+def test_pages_reach_the_phone_gzipped_through_nginx(stack):
+    """The app's own gzip passes through nginx untouched; nginx compresses a file from /static/."""
+    import gzip
+    import http.client
+    for path, needle in (("/s/QR-001", b"<style>"), ("/static/resident.css", b".choice{")):
+        conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
+        try:
+            conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+        assert response.status == 200 and response.getheader("Content-Encoding") == "gzip", path
+        assert "Accept-Encoding" in response.getheader("Vary", ""), path
+        assert needle in gzip.decompress(body), path
+
+
 def test_one_ballot_submitted_30_times_at_once_counts_once(stack, full_answer):
     data = ballot_form(stack.ballot_units, full_answer)
     barrier = threading.Barrier(30, timeout=30)
@@ -121,11 +139,14 @@ def test_every_acknowledged_open_answer_is_stored_and_tallied(stack, full_answer
     """300 residents' answers at once over two units (30 phones, 10 each, under the 20/min
     limit), with varied choices and categories and a distinct marker in each comment."""
     total, phones = 300, 30
-    items = [k for k in full_answer if k not in ("category", "comment")]
+    # the QR code answers the point-of-service form: its satisfaction items vary, yes/no and
+    # incidence take their good answers
+    items = VISIT_ITEMS + list(VISIT_OTHER)
     codes = ["QR-001", "QR-002"]
 
     def sent(n):
-        data = {k: CHOICES[(n + i) % 3] for i, k in enumerate(items)}
+        data = {k: CHOICES[(n + i) % 3] for i, k in enumerate(VISIT_ITEMS)}
+        data.update(VISIT_OTHER)
         data.update(category=CATEGORIES[n % 4], comment=f"marker-{n:04d} 服务态度好")
         return codes[n % 2], data
 

@@ -16,7 +16,7 @@ from survey.testing import csrf_from
 UNITS_ZH = [["单位编码", "单位名称", "类别", "上级单位", "问卷"],
             ["SCH-1", "城关第一小学", "学校", "县教育局", None],
             ["HOS-1", "县人民医院", "医院", "县卫健委", "医院窗口服务满意度测评"],
-            ["VIL-1", "红星村", "Villages and communities", "城关镇", None],
+            ["VIL-1", "红星村", "Villages", "城关镇", None],
             ["GOV-1", "县政务服务中心", "government", None, None]]
 
 
@@ -138,7 +138,7 @@ def test_importing_while_open_keeps_the_questionnaire_opening_fixed(app, runner,
     assert hospital().overall.total.valid == valid_before and units(app)["HOS-1"][1] == "hospital-window"
 
 
-@pytest.mark.parametrize("words", ["普通群众代表", "resident (ordinary citizen)", "resident"])
+@pytest.mark.parametrize("words", ["普通群众代表", "Residents' representative", "resident"])
 def test_ballot_category_in_the_office_words(app, runner, make_campaign, tmp_path, words):
     make_campaign(units=(("GEN-001", "城关镇党委", "general"),))
     result = runner.invoke(args=["ballots", "test-2025", "--count", "1", "--category", words,

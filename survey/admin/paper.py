@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from .. import paper
 from ..db import db
-from ..security import allow_own_script
 from ..models import BallotBatch, RespondentCategory
 from ..models import PaperTallySheet
 from ..roles import current_scope, require
@@ -160,7 +159,7 @@ def paper_entry(slug):
                            ballot=ballot, grids=entry_grids(ballot.blocks) if ballot else [], values=values,
                            category=category, BLANK=paper.BLANK, INVALID=paper.INVALID,
                            field_name=paper.field_name, short_label=short_label)
-    return allow_own_script(make_response(page, status))
+    return make_response(page, status)
 
 
 @bp.get("/campaigns/<slug>/paper/mismatches")

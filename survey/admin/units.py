@@ -24,6 +24,7 @@ from .campaigns import ActionForm, get_campaign
 
 MAX_COMMITMENTS = 20
 LOCKED_AFTER_DRAFT = UNIT_FIELDS_FIXED_AT_OPENING
+MAX_MEMBERS = 200
 
 
 class UnitForm(OfficeForm):
@@ -38,6 +39,10 @@ class UnitForm(OfficeForm):
     parent = StringField(_l("Parent unit"), validators=[Optional(), Length(max=200)])
     commitments = TextAreaField(_l("Public commitments (公开承诺), one per line"), validators=[Optional()],
                                 render_kw={"rows": 4})
+    members = TextAreaField(_l("Party members to appraise (民主评议党员), one name per line"), validators=[Optional()],
+                            description=_l("Only for a branch answering the five-leads appraisal (五带头): "
+                                           "each member is rated 优秀/合格/基本合格/不合格."),
+                            render_kw={"rows": 4})
 
     def __init__(self, *args, campaign=None, unit=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,6 +84,16 @@ class UnitForm(OfficeForm):
             raise ValidationError(_("A commitment is longer than 300 characters."))
 
 
+    def validate_members(self, field):
+        lines = commitment_lines(field.data)
+        if len(lines) > MAX_MEMBERS:
+            raise ValidationError(_("At most %(n)d members.", n=MAX_MEMBERS))
+        if any(len(line) > 100 for line in lines):
+            raise ValidationError(_("A member's name is longer than 100 characters."))
+        if len(set(lines)) != len(lines):
+            raise ValidationError(_("A member is listed twice."))
+
+
 def commitment_lines(text: str | None) -> list[str]:
     """The commitments of a text area: one per non-empty line."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
@@ -99,7 +114,8 @@ def _unit_form(campaign, unit=None):
     if unit is not None:
         data = {"code": unit.code, "name": unit.name, "sector": unit.sector,
                 "questionnaire": unit.questionnaire or "", "parent": unit.parent or "",
-                "commitments": "\n".join(unit.commitments or [])}
+                "commitments": "\n".join(unit.commitments or []),
+                "members": "\n".join(unit.members or [])}
     form = UnitForm(data=data, campaign=campaign, unit=unit)
     if unit is not None and campaign.state != "draft":
         for name in LOCKED_AFTER_DRAFT:
@@ -123,7 +139,8 @@ def _save(form, campaign, unit):
     if form.sector is not None:
         values.update(code=form.code.data, sector=form.sector.data,
                       questionnaire=form.questionnaire.data or None,
-                      commitments=commitment_lines(form.commitments.data))
+                      commitments=commitment_lines(form.commitments.data),
+                      members=commitment_lines(form.members.data))
     changed = {}
     for name, value in values.items():
         if getattr(unit, name) != value:

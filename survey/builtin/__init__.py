@@ -1,5 +1,6 @@
 """The core's own plugin: the scales in common use, the common respondent categories, and
-the general sector with its "five goods" (五个好) questionnaire.
+the general sector with its "five goods" (五个好) questionnaire, its point-of-service pair and
+the members' democratic appraisal on the "five leads" (五带头).
 
 It is registered like any installed plugin, so the core has no special path for it.
 """
@@ -45,19 +46,34 @@ SCALES = [
         ("yes", "是", "Yes", 100, True),
         ("no", "否", "No", 0, False),
     ]),
+    # "did this happen to you?" (吃拿卡要, 红包, 乱收费 …): 没有 is the good answer
+    _scale("incidence", "有无", "Did it happen", [
+        ("no", "没有", "No", 100, True),
+        ("yes", "有", "Yes", 0, False),
+    ]),
 ]
 
-# Invited to every mass evaluation (001, 第三篇); the last two count toward the 30% share.
+# Invited to every mass evaluation (001, 第三篇), and the unit's own people, for every sector.
+# None of these counts toward the 30% share: delegates and deputies are invited beside the
+# people served, and the unit's own party members, cadres and staff are the ones evaluated.
 COMMON_CATEGORIES = [
     {"key": "party_delegate", "label": {"zh": "党代表", "en": "Party congress delegate"},
      "counts_toward_share": False},
     {"key": "deputy", "label": {"zh": "人大代表、政协委员", "en": "People's congress deputy or CPPCC member"},
      "counts_toward_share": False},
-    {"key": "service_recipient", "label": {"zh": "服务对象", "en": "Service recipient"},
-     "counts_toward_share": True},
-    {"key": "resident", "label": {"zh": "普通群众代表", "en": "Resident (ordinary citizen)"},
-     "counts_toward_share": True},
+    {"key": "own_staff", "label": {"zh": "本单位党员干部职工",
+                                   "en": "Party member, cadre or employee of this unit"},
+     "counts_toward_share": False},
 ]
+# "服务对象和群众代表不低于30%" (002): the people served and residents' representatives count.
+# These two generic ones are offered only to a sector that names none of its own (a school
+# names 家长 and 学生, so it shows no generic 服务对象 beside them).
+FALLBACK_CATEGORIES = {
+    "service_recipient": {"key": "service_recipient", "label": {"zh": "服务对象", "en": "Service recipient"},
+                          "counts_toward_share": True},
+    "resident": {"key": "resident", "label": {"zh": "普通群众代表", "en": "Residents' representative"},
+                 "counts_toward_share": True},
+}
 
 
 @hookimpl
@@ -68,17 +84,19 @@ def survey_sectors():
 
 @hookimpl
 def survey_scales():
-    """The five scales in common use (satisfaction, rating, appraisal, commitment, yes/no)."""
+    """The scales in common use (satisfaction, rating, appraisal, commitment, yes/no, incidence)."""
     return SCALES
 
 
 @hookimpl
 def survey_respondent_categories(sector):
-    """The categories every mass evaluation invites, for every sector."""
-    return COMMON_CATEGORIES
+    """The categories every mass evaluation invites and the unit's own staff, for every sector;
+    the generic service recipients and residents unless the sector names its own."""
+    return COMMON_CATEGORIES + list(FALLBACK_CATEGORIES.values())
 
 
 @hookimpl
 def survey_questionnaires():
-    """The "five goods" questionnaire on the satisfaction scale."""
-    return [HERE / "five_goods.toml"]
+    """The "five goods" assembly questionnaire, its point-of-service pair, and the members'
+    democratic appraisal on the five leads (民主评议党员)."""
+    return [HERE / "five_goods.toml", HERE / "general_visit.toml", HERE / "five_leads.toml"]

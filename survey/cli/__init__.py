@@ -9,12 +9,20 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import campaigns, database, plugins, printing, results, scanning, scrub, serving, units, users
+from . import backups, campaigns, database, plugins, printing, results, scanning, scrub, serving, units, users
 
 
 def _create_app(*_args, **_kwargs):
     from .. import create_app
     return create_app()
+
+
+def _print_version(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    from .. import __version__
+    click.echo(f"survey-toolkit {__version__}")
+    ctx.exit()
 
 
 class SurveyGroup(FlaskGroup):
@@ -32,14 +40,16 @@ class SurveyGroup(FlaskGroup):
 
 @click.group(cls=SurveyGroup, create_app=_create_app, add_default_commands=False,
              add_version_option=False, load_dotenv=False)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Print the toolkit's version and exit.")
 def main():
     """Mass evaluation (群众评议) toolkit. SURVEY_INSTANCE names the instance folder;
     SURVEY_DATABASE_URL switches from the embedded SQLite file to PostgreSQL."""
 
 
 for _command in (database.db_group, users.user_group, units.units_group, campaigns.campaign_group,
-                 *printing.COMMANDS, *results.COMMANDS, scanning.scan, plugins.plugins, plugins.plugin_group,
-                 scrub.scrub, serving.serve, serving.worker, serving.demo):
+                 *printing.COMMANDS, *results.COMMANDS, scanning.scan, plugins.plugins, plugins.plugin_group, scrub.scrub,
+                 serving.serve, serving.worker, serving.demo, *backups.COMMANDS):
     main.add_command(_command)
 
 

@@ -30,12 +30,12 @@ def plugins(check, as_json):
         click.echo(json.dumps([{**vars(i), "status": i.status} for i in infos], ensure_ascii=False, indent=2))
         return
     if not as_json:
-        _listing(infos)
+        _listing(infos, current_registry())
     if check is not None:
         _check(None, current_registry(), as_json)
 
 
-def _listing(infos) -> None:
+def _listing(infos, registry) -> None:
     for i in infos:
         click.echo(f"{i.name} {i.version or '-'}: {i.status}")
         if i.error or i.runtime_error:
@@ -47,7 +47,17 @@ def _listing(infos) -> None:
         if i.sectors:
             click.echo(f"  sectors: {', '.join(i.sectors)}")
         if i.questionnaires:
-            click.echo(f"  questionnaires: {', '.join(i.questionnaires)}")
+            click.echo(f"  questionnaires: {', '.join(_shown(registry, k) for k in i.questionnaires)}")
+
+
+def _shown(registry, key: str) -> str:
+    """A questionnaire key with its audience and pair: five-goods (assembly → general-visit)."""
+    q = registry.questionnaires.get(key)
+    if q is None:
+        return key
+    if q.audience == "point_of_service":
+        return f"{key} (point of service)"
+    return f"{key} (assembly" + (f" → {q.point_of_service})" if q.point_of_service else ")")
 
 
 def _check(path, registry, as_json) -> None:

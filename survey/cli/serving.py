@@ -1,13 +1,51 @@
 """`survey serve` (gunicorn and the background worker), `survey worker` and `survey demo`."""
 from __future__ import annotations
 
+import ipaddress
 import os
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from ..roles import command_requires
+
+
+def local_base_url(url: str | None) -> bool:
+    """True when url is unset or points at this machine (QR codes would lead nowhere)."""
+    if not url:
+        return True
+    host = (urlsplit(str(url)).hostname or "").lower()
+    if host in ("", "localhost") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _in_config_py() -> bool:
+    """True when the instance's config.py sets SURVEY_BASE_URL."""
+    path = os.path.join(current_app.instance_path, "config.py")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return "SURVEY_BASE_URL" in f.read()
+    except OSError:
+        return False
+
+
+def check_base_url(allow_local: bool) -> None:
+    """Refuse (or, with allow_local, warn) when SURVEY_BASE_URL is unset or on this machine."""
+    base_url = current_app.config["SURVEY_BASE_URL"] if os.environ.get("SURVEY_BASE_URL") or _in_config_py() else None
+    if local_base_url(base_url):
+        message = (f"SURVEY_BASE_URL is {base_url or 'unset'}: "
+                   "QR codes, posters and ballots would point to an address residents' phones cannot reach. "
+                   "Set SURVEY_BASE_URL=https://your.public.address (docs/operators.md)")
+        if not allow_local:
+            raise click.ClickException(message + ", or give --allow-local-base-url for a demo.")
+        click.echo(f"WARNING: {message}.", err=True)
 
 
 @click.command("serve")
@@ -19,13 +57,19 @@ from ..roles import command_requires
 @click.option("--jobs/--no-jobs", "run_jobs", default=True, show_default=True,
               help="Also run the background worker that makes the admin's printouts and exports "
                    "(turn off when `survey worker` runs elsewhere).")
+@click.option("--allow-local-base-url", is_flag=True,
+              help="Serve although SURVEY_BASE_URL is unset or on this machine (demos and tests only: "
+                   "QR codes and ballots would point to an address residents cannot reach).")
 @with_appcontext
 @command_requires("system")
-def serve(bind, workers, access_log, run_jobs):
-    """Run the production server (gunicorn) and, beside it, the background worker."""
+def serve(bind, workers, access_log, run_jobs, allow_local_base_url):
+    """Run the production server (gunicorn) and, beside it, the background worker. Stops
+    gracefully on SIGTERM: requests in flight are finished (up to 20 s), new connections go
+    to the other server."""
     from ..serving import run_gunicorn
     host, port = check_bind(bind)
     check_database()
+    check_base_url(allow_local_base_url)
     if workers > 1 and str(current_app.config["SURVEY_RATELIMIT_STORAGE_URI"]).startswith("memory"):
         click.echo(f"note: rate limits are kept in each worker's memory, so an address may send up to "
                    f"{workers}× SURVEY_RATELIMIT_ANSWER; set SURVEY_RATELIMIT_STORAGE_URI=redis://… "
@@ -37,7 +81,8 @@ def serve(bind, workers, access_log, run_jobs):
         from ..jobs import worker_command
         worker = subprocess.Popen(worker_command() + ["--parent", str(os.getpid())])
     try:
-        run_gunicorn(bind=bind, workers=workers, access_log=access_log)
+        run_gunicorn(bind=bind, workers=workers, access_log=access_log,
+                     log_format=current_app.config["SURVEY_LOG_FORMAT"], instance_path=current_app.instance_path)
     finally:
         if worker is not None:
             worker.terminate()
@@ -59,8 +104,10 @@ def worker(threads, parent):
     from ..jobs import consumer
     check_database()
     app = current_app._get_current_object()
+    from ..limits import _safe_uri
+    queue = app.config.get("SURVEY_QUEUE_URL")
     click.echo(f"background worker for {app.instance_path} "
-               f"({app.config.get('SURVEY_QUEUE_URL') or 'SQLite queue in the instance folder'})", err=True)
+               f"({_safe_uri(queue) if queue else 'SQLite queue in the instance folder'})", err=True)
     if parent:
         _stop_with(parent)
     consumer(app, workers=threads).run()
@@ -98,14 +145,15 @@ def check_bind(bind: str) -> tuple[str, int]:
 
 
 def check_database() -> None:
-    """A one-line error unless the database answers and its schema is up to date."""
-    from ..migrate import is_current
+    """A one-line error unless the database answers and its schema is up to date (saying so
+    when a newer toolkit made it)."""
+    from ..migrate import schema_problem
     try:
-        current = is_current()
+        problem = schema_problem()
     except Exception as exc:  # OperationalError and friends: unreachable, refused, bad password
         raise click.ClickException(database_problem(exc)) from None
-    if not current:
-        raise click.ClickException("the database schema is not up to date: run `survey db upgrade` first")
+    if problem:
+        raise click.ClickException(problem)
 
 
 def database_problem(exc: Exception) -> str:

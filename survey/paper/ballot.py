@@ -52,13 +52,14 @@ class UnitBlock:
     name: str
     questionnaire: str
     questions: tuple[Question, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()  # printed under the unit's name: a member appraisal's criteria (五带头)
 
 
 def questions_for(frozen, unit: Unit, lang: str, dont_know: bool = False) -> list[Question]:
     """The paper questions of one unit: its rated questions (comments stay off paper), each with
     a box per choice in printed order (don't know last, when the campaign offers it)."""
     try:
-        rated = rated_questions(frozen, unit.commitments, dont_know=dont_know)
+        rated = rated_questions(frozen, unit.commitments, getattr(unit, "members", None), dont_know=dont_know)
     except UnknownItemKind as exc:
         raise PaperError(str(exc)) from None
     return [Question(q.key, q.label.get(lang), q.scale.key, tuple((c.key, c.label.get(lang)) for c in q.choices))
@@ -89,8 +90,10 @@ def unit_blocks(campaign_id: int, units: list[Unit], lang: str) -> list[UnitBloc
             frozen = frozen_for(campaign_id, unit.questionnaire or "")
             if frozen is None:
                 raise PaperError(_("The questionnaire of unit %(code)s is not frozen yet: open the campaign first.", code=unit.code))
+            notes = tuple(item.help.get(lang) for item in frozen.questionnaire.items
+                          if item.kind == "members" and item.help and getattr(unit, "members", None))
             blocks.append(UnitBlock(unit.id, unit.code, unit.name, unit.questionnaire,
-                                    tuple(questions_for(frozen, unit, lang, dont_know))))
+                                    tuple(questions_for(frozen, unit, lang, dont_know)), notes))
     return blocks
 
 

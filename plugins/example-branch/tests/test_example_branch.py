@@ -9,7 +9,7 @@ def test_example_branch_loads():
     assert registry.sectors["library"].label.zh == "公共图书馆"
     assert [q.key for q in registry.questionnaires_of("library")] == ["library"]
     q = registry.questionnaires["library"]
-    assert q.version == "2024.1"
+    assert q.version == "2025.1" and q.audience == "point_of_service"
     assert 5 <= len(q.items) <= 6
     assert q.items[-1].kind == "comment" and q.items[-1].required is False
     for text in [q.title, q.intro, *(i.label for i in q.items)]:

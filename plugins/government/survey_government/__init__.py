@@ -1,6 +1,9 @@
-"""Government offices and service windows (机关和窗口单位): the sector, its questionnaire and
-its respondent categories. Scales and the common categories come from the core's built-in
-plugin.
+"""Government offices and service windows (机关和窗口单位): the sector, its two questionnaires
+and its respondent categories.
+
+The assembly form (五个好, 评诺) is the sector's default and pairs with the point-of-service
+form for the people who came on business, which the office's QR code answers. Scales and the
+common categories (党代表, 人大代表, 本单位党员干部职工) come from the core's built-in plugin.
 """
 from pathlib import Path
 
@@ -26,11 +29,12 @@ def survey_sectors():
 
 @hookimpl
 def survey_questionnaires():
-    """The government office satisfaction survey."""
-    return [HERE / "government.toml"]
+    """The assembly form (the default) and the visitors' form it pairs with."""
+    return [HERE / "government.toml", HERE / "government_visit.toml"]
 
 
 @hookimpl
 def survey_respondent_categories(sector):
-    """Applicants, business representatives and conduct supervisors, for government only."""
+    """Applicants, business representatives and conduct supervisors (invited from outside,
+    like delegates: they do not count toward the share), for government only."""
     return CATEGORIES if sector == SECTOR else []

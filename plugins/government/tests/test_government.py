@@ -1,8 +1,13 @@
-"""The government plugin loads through the core's registry and its questionnaire is complete."""
+"""The government plugin loads through the core's registry and its two forms are complete: the
+assembly form (五个好, 评诺) and the point-of-service form its units' QR codes answer."""
 import pytest
 
 import survey_government
-from survey.testing import check_plugin_loaded, check_sector_questionnaire, plugin_registry
+from survey.testing import (
+    check_plugin_loaded, check_point_of_service_questionnaire, check_sector_questionnaire, plugin_registry,
+)
+
+KEYS = ['government', 'government-visit']
 
 
 @pytest.fixture(scope="module")
@@ -11,29 +16,34 @@ def registry():
 
 
 def test_loads_without_failure(registry):
-    check_plugin_loaded(registry, "government", sectors=["government"], questionnaires=["government"])
+    check_plugin_loaded(registry, "government", sectors=["government"], questionnaires=KEYS)
 
 
 def test_sector(registry):
-    sector = registry.sectors["government"]
-    assert sector.label.zh == "机关和窗口单位"
-    assert [q.key for q in registry.questionnaires_of("government")] == ["government"]
-    assert registry.default_questionnaire("government").key == "government"
+    assert registry.sectors["government"].label.zh == "机关和窗口单位"
+    assert [q.key for q in registry.questionnaires_of("government")] == KEYS
+    default = registry.default_questionnaire("government")
+    assert default.key == "government" and default.point_of_service == "government-visit"
 
 
 def test_categories(registry):
     flags = {c.key: c.counts_toward_share for c in registry.categories("government")}
-    assert flags["applicant"] is True
-    assert flags["enterprise_rep"] is True
-    assert flags["supervisor"] is False
-    # the core's common categories are offered too, and no key is repeated
-    assert {"party_delegate", "deputy", "service_recipient", "resident"} <= set(flags)
-    assert len(flags) == 7
-    assert survey_government.survey_respondent_categories("school") == []
-    assert "applicant" not in {c.key for c in registry.categories("general")}
+    assert flags == {'applicant': True, 'enterprise_rep': True, 'supervisor': False, 'party_delegate': False, 'deputy': False, 'own_staff': False}
+    # the sector names its own people served: no generic 服务对象 / 普通群众代表 beside them
+    assert survey_government.survey_respondent_categories("general") == []
+    assert 'applicant' not in {c.key for c in registry.categories("general")}
 
 
-def test_questionnaire_shape(registry):
-    q = registry.questionnaires["government"]
-    assert q.sector == "government" and q.version == "2024.1"
-    check_sector_questionnaire(registry, "government")
+@pytest.mark.parametrize("key", KEYS)
+def test_questionnaire_shape(registry, key):
+    q = registry.questionnaires[key]
+    assert q.sector == "government" and q.version == "2025.1"
+    if q.audience == "assembly":
+        check_sector_questionnaire(registry, key)
+    else:
+        check_point_of_service_questionnaire(registry, key)
+
+
+def test_eating_taking_and_improper_fees_are_incidence_items(registry):
+    q = registry.questionnaires["government-visit"]
+    assert [i.key for i in q.items if i.kind == "incidence"] == ["asked_favours", "improper_fees"]

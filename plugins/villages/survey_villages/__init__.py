@@ -1,5 +1,10 @@
-"""Villages and communities (村、社区): the sector, its questionnaire and its respondent
-categories. Scales and the common categories come from the core's built-in plugin.
+"""Villages (村): the sector, its two questionnaires and its respondent categories.
+
+The assembly form (五个好, 四议两公开, 评诺) is the sector's default and pairs with the
+villagers' point-of-service form, which the QR code on the village notice board answers.
+Urban communities (社区) have their own plugin, survey-plugin-communities. Scales and the
+common categories (党代表, 人大代表, 本单位党员干部职工) come from the core's built-in plugin:
+the village's own party members and cadres answer as 本单位党员干部职工.
 """
 from pathlib import Path
 
@@ -11,23 +16,22 @@ SECTOR = "village"
 CATEGORIES = [
     {"key": "villager", "label": {"zh": "村民", "en": "Villager"}, "counts_toward_share": True},
     {"key": "village_rep", "label": {"zh": "村民代表", "en": "Villagers' representative"}, "counts_toward_share": True},
-    {"key": "member", "label": {"zh": "党员", "en": "Party member"}, "counts_toward_share": False},
 ]
 
 
 @hookimpl
 def survey_sectors():
-    """The village and community sector."""
-    return [{"key": SECTOR, "label": {"zh": "村、社区", "en": "Villages and communities"}}]
+    """The village sector."""
+    return [{"key": SECTOR, "label": {"zh": "村", "en": "Villages"}}]
 
 
 @hookimpl
 def survey_questionnaires():
-    """The village satisfaction survey."""
-    return [HERE / "village.toml"]
+    """The assembly form (the default) and the villagers' form it pairs with."""
+    return [HERE / "village.toml", HERE / "village_visit.toml"]
 
 
 @hookimpl
 def survey_respondent_categories(sector):
-    """Villagers, their representatives and party members, for villages only."""
+    """Villagers and villagers' representatives, for villages only."""
     return CATEGORIES if sector == SECTOR else []

@@ -1,8 +1,13 @@
-"""The villages plugin loads through the core's registry and its questionnaire is complete."""
+"""The villages plugin loads through the core's registry and its two forms are complete: the
+assembly form (五个好, 评诺) and the point-of-service form its units' QR codes answer."""
 import pytest
 
 import survey_villages
-from survey.testing import check_plugin_loaded, check_sector_questionnaire, plugin_registry
+from survey.testing import (
+    check_plugin_loaded, check_point_of_service_questionnaire, check_sector_questionnaire, plugin_registry,
+)
+
+KEYS = ['village', 'village-visit']
 
 
 @pytest.fixture(scope="module")
@@ -11,29 +16,40 @@ def registry():
 
 
 def test_loads_without_failure(registry):
-    check_plugin_loaded(registry, "villages", sectors=["village"], questionnaires=["village"])
+    check_plugin_loaded(registry, "villages", sectors=["village"], questionnaires=KEYS)
 
 
 def test_sector(registry):
-    sector = registry.sectors["village"]
-    assert sector.label.zh == "村、社区"
-    assert [q.key for q in registry.questionnaires_of("village")] == ["village"]
-    assert registry.default_questionnaire("village").key == "village"
+    assert registry.sectors["village"].label.zh == "村"
+    assert [q.key for q in registry.questionnaires_of("village")] == KEYS
+    default = registry.default_questionnaire("village")
+    assert default.key == "village" and default.point_of_service == "village-visit"
 
 
 def test_categories(registry):
     flags = {c.key: c.counts_toward_share for c in registry.categories("village")}
-    assert flags["villager"] is True
-    assert flags["village_rep"] is True
-    assert flags["member"] is False
-    # the core's common categories are offered too, and no key is repeated
-    assert {"party_delegate", "deputy", "service_recipient", "resident"} <= set(flags)
-    assert len(flags) == 7
-    assert survey_villages.survey_respondent_categories("school") == []
-    assert "villager" not in {c.key for c in registry.categories("general")}
+    assert flags == {'villager': True, 'village_rep': True, 'party_delegate': False, 'deputy': False, 'own_staff': False}
+    # the sector names its own people served: no generic 服务对象 / 普通群众代表 beside them
+    assert survey_villages.survey_respondent_categories("general") == []
+    assert 'villager' not in {c.key for c in registry.categories("general")}
 
 
-def test_questionnaire_shape(registry):
-    q = registry.questionnaires["village"]
-    assert q.sector == "village" and q.version == "2024.1"
-    check_sector_questionnaire(registry, "village")
+@pytest.mark.parametrize("key", KEYS)
+def test_questionnaire_shape(registry, key):
+    q = registry.questionnaires[key]
+    assert q.sector == "village" and q.version == "2025.1"
+    if q.audience == "assembly":
+        check_sector_questionnaire(registry, key)
+    else:
+        check_point_of_service_questionnaire(registry, key)
+
+
+def test_four_deliberations_are_said_in_plain_words(registry):
+    label = registry.questionnaires["village"].item("mechanism").label
+    assert "四议两公开" in label.zh and "党支部" in label.zh and "村民代表会议" in label.zh and "公布" in label.zh
+    assert "Party branch" in label.en
+
+
+def test_villages_are_villages_not_communities(registry):
+    texts = " ".join(i.label.zh for k in KEYS for i in registry.questionnaires[k].items)
+    assert "社区" not in texts

@@ -2,7 +2,7 @@
 layout of each batch, tally sheets entered twice, with serial ranges, voidable.
 
 Revision ID: 0006_paper_assembly
-Revises: 0005_jobs
+Revises: 0005_unit_members
 
 Columns are added with plain ALTER TABLE on SQLite too (batch mode would copy and drop the
 campaign table, and with foreign keys on, dropping it deletes every unit and answer).
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = "0006_paper_assembly"
-down_revision = "0005_jobs"
+down_revision = "0005_unit_members"
 branch_labels = None
 depends_on = None
 
