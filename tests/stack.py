@@ -75,6 +75,17 @@ http {{
 }}
 """
 
+# several `survey` commands in one process (each builds its app, as the command would)
+RUNNER = """import shlex, sys
+from survey.cli import main
+for line in sys.argv[1:]:
+    try:
+        main(shlex.split(line), standalone_mode=False)
+    except SystemExit as exc:
+        if exc.code:
+            raise
+"""
+
 
 @dataclass
 class Reply:

@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from stack import RUNNER
 
 from survey.testing import free_port, wait_for_port
 
@@ -58,16 +59,6 @@ def same(after: dict[str, bytes], before: dict[str, bytes]) -> None:
     assert not problems, "\n".join(problems)
 
 
-# several `survey` commands in one process (each builds its app, as the command would)
-RUNNER = """import shlex, sys
-from survey.cli import main
-for line in sys.argv[1:]:
-    try:
-        main(shlex.split(line), standalone_mode=False)
-    except SystemExit as exc:
-        if exc.code:
-            raise
-"""
 
 
 def exports(env: dict, out: Path) -> dict[str, bytes]:

@@ -17,8 +17,6 @@ from survey.auth import create_user
 from survey.jobs import start_in_thread
 from survey.testing import free_port
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"]
 PORT = free_port()
 PUBLIC = "https://pingyi.example.gov.cn"
 
@@ -56,8 +54,7 @@ def units_xlsx(path):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the embedded default a new office has
-def test_an_office_runs_a_campaign_in_the_browser(app, office, tmp_path):
-    from playwright.sync_api import sync_playwright
+def test_an_office_runs_a_campaign_in_the_browser(app, office, tmp_path, browser):
     shots = tmp_path / "shots"
     shots.mkdir()
     extra = os.environ.get("SURVEY_SHOTS")
@@ -73,108 +70,107 @@ def test_an_office_runs_a_campaign_in_the_browser(app, office, tmp_path):
             create_user(name, f"{name}-correct-horse")
     units_xlsx(tmp_path / "单位名单.xlsx")
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        page = context.new_page()
+    # the session's one Chromium (tests/conftest.py): a second Playwright in one process fails
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
 
-        def sign_in(page, name):
-            page.goto(f"{office}/admin/login")
-            page.fill("#username", name)
-            page.fill("#password", f"{name}-correct-horse")
-            page.click("button[type=submit]")
+    def sign_in(page, name):
+        page.goto(f"{office}/admin/login")
+        page.fill("#username", name)
+        page.fill("#password", f"{name}-correct-horse")
+        page.click("button[type=submit]")
 
-        def download(page, selector, name):
-            with page.expect_download() as info:
-                page.click(selector)
-            path = tmp_path / name
-            info.value.save_as(path)
-            return path
+    def download(page, selector, name):
+        with page.expect_download() as info:
+            page.click(selector)
+        path = tmp_path / name
+        info.value.save_as(path)
+        return path
 
-        def wait_done(page, name):
-            """Stay on the job page (it reloads itself) until the file is offered."""
-            page.wait_for_selector("#job-download", timeout=180_000)
-            shot(page, name)
-            return page
+    def wait_done(page, name):
+        """Stay on the job page (it reloads itself) until the file is offered."""
+        page.wait_for_selector("#job-download", timeout=180_000)
+        shot(page, name)
+        return page
 
-        sign_in(page, "office")
-        page.goto(f"{office}/admin/campaigns/new")
-        page.fill("#slug", "county-2025")
-        page.fill("#name", "2025年度全县群众满意度测评")
-        shot(page, "01-new-campaign")
-        page.click("form button[type=submit]")
-        assert "2025年度全县群众满意度测评" in page.locator("h1").inner_text()
+    sign_in(page, "office")
+    page.goto(f"{office}/admin/campaigns/new")
+    page.fill("#slug", "county-2025")
+    page.fill("#name", "2025年度全县群众满意度测评")
+    shot(page, "01-new-campaign")
+    page.click("form button[type=submit]")
+    assert "2025年度全县群众满意度测评" in page.locator("h1").inner_text()
 
-        template = download(page, "#units-template", "template.xlsx")
-        assert load_workbook(template).worksheets[0]["A1"].value == "单位编码"
-        page.set_input_files("input[type=file]", str(tmp_path / "单位名单.xlsx"))
-        page.click("form[enctype='multipart/form-data'] button[type=submit]")
-        assert "县人民医院" in page.content() and "红星村" in page.content()
-        shot(page, "02-units-imported")
-        page.click("form[action$='/open'] button")
-        assert "进行中" in page.content() or "open" in page.url
-        shot(page, "03-opened")
+    template = download(page, "#units-template", "template.xlsx")
+    assert load_workbook(template).worksheets[0]["A1"].value == "单位编码"
+    page.set_input_files("input[type=file]", str(tmp_path / "单位名单.xlsx"))
+    page.click("form[enctype='multipart/form-data'] button[type=submit]")
+    assert "县人民医院" in page.content() and "红星村" in page.content()
+    shot(page, "02-units-imported")
+    page.click("form[action$='/open'] button")
+    assert "进行中" in page.content() or "open" in page.url
+    shot(page, "03-opened")
 
-        page.click("text=打印和下载")
-        assert PUBLIC in page.locator("#qr-address").inner_text()  # the address the codes carry
-        shot(page, "04-print-and-download")
-        page.select_option("#size-posters", "a4")
-        page.click("#form-posters button[type=submit]")
-        posters = download(wait_done(page, "05-posters-done"), "#job-download", "posters.pdf")
+    page.click("text=打印和下载")
+    assert PUBLIC in page.locator("#qr-address").inner_text()  # the address the codes carry
+    shot(page, "04-print-and-download")
+    page.select_option("#size-posters", "a4")
+    page.click("#form-posters button[type=submit]")
+    posters = download(wait_done(page, "05-posters-done"), "#job-download", "posters.pdf")
 
-        page.goto(f"{office}/admin/campaigns/county-2025/jobs/")
-        page.fill("#count-ballots", "200")
-        page.click("#form-ballots button[type=submit]")
-        page.wait_for_selector("#job-progress, #job-download")
-        seen_progress = False
-        for _ in range(300):  # the page reloads itself every two seconds; catch it half way
-            page.wait_for_load_state()
-            bar = page.locator("#job-progress")
-            if page.locator("#job-download").count():
-                break
-            if bar.count() and (bar.get_attribute("value") or "0") not in ("", "0"):
-                seen_progress = True
-                shot(page, "06-ballots-progress")
-                break
-            page.wait_for_timeout(200)
-        assert seen_progress or page.locator("#job-download").count()
-        ballots = download(wait_done(page, "07-ballots-done"), "#job-download", "ballots.pdf")
+    page.goto(f"{office}/admin/campaigns/county-2025/jobs/")
+    page.fill("#count-ballots", "200")
+    page.click("#form-ballots button[type=submit]")
+    page.wait_for_selector("#job-progress, #job-download")
+    seen_progress = False
+    for _ in range(300):  # the page reloads itself every two seconds; catch it half way
+        page.wait_for_load_state()
+        bar = page.locator("#job-progress")
+        if page.locator("#job-download").count():
+            break
+        if bar.count() and (bar.get_attribute("value") or "0") not in ("", "0"):
+            seen_progress = True
+            shot(page, "06-ballots-progress")
+            break
+        page.wait_for_timeout(200)
+    assert seen_progress or page.locator("#job-download").count()
+    ballots = download(wait_done(page, "07-ballots-done"), "#job-download", "ballots.pdf")
 
-        # two clerks enter ballot No. 1 the same way: it counts
-        for clerk in ("clerk1", "clerk2"):
-            clerk_context = browser.new_context(locale="zh-CN", viewport={"width": 1000, "height": 900})
-            cp = clerk_context.new_page()
-            sign_in(cp, clerk)
-            cp.goto(f"{office}/admin/campaigns/county-2025/paper/entry?serial=1")
-            cp.locator("input[name=category]").first.check()
-            for choices in cp.locator("div.choices").all():
-                choices.locator("input[type=radio]").first.check()
-            shot(cp, f"08-entry-{clerk}")
-            cp.click("form[method=post] button.primary")
-            flash = cp.locator("p.flash").first.inner_text()
-            assert "第1号测评票" in flash and ("两次录入一致" in flash) == (clerk == "clerk2"), flash
-            shot(cp, f"09-entered-{clerk}")
-            clerk_context.close()
+    # two clerks enter ballot No. 1 the same way: it counts
+    for clerk in ("clerk1", "clerk2"):
+        clerk_context = browser.new_context(locale="zh-CN", viewport={"width": 1000, "height": 900})
+        cp = clerk_context.new_page()
+        sign_in(cp, clerk)
+        cp.goto(f"{office}/admin/campaigns/county-2025/paper/entry?serial=1")
+        cp.locator("input[name=category]").first.check()
+        for choices in cp.locator("div.choices").all():
+            choices.locator("input[type=radio]").first.check()
+        shot(cp, f"08-entry-{clerk}")
+        cp.click("form[method=post] button.primary")
+        flash = cp.locator("p.flash").first.inner_text()
+        assert "第1号测评票" in flash and ("两次录入一致" in flash) == (clerk == "clerk2"), flash
+        shot(cp, f"09-entered-{clerk}")
+        clerk_context.close()
 
-        page.goto(f"{office}/admin/campaigns/county-2025/jobs/")
-        page.select_option("#format-export", "xlsx")
-        page.click("#form-export button[type=submit]")
-        summary = download(wait_done(page, "10-export-done"), "#job-download", "summary.xlsx")
-        page.goto(f"{office}/admin/campaigns/county-2025/jobs/")
-        page.click("#form-report button[type=submit]")
-        report = download(wait_done(page, "11-report-done"), "#job-download", "report.pdf")
-        page.goto(f"{office}/admin/campaigns/county-2025/jobs/")
-        shot(page, "12-recent-jobs")
+    page.goto(f"{office}/admin/campaigns/county-2025/jobs/")
+    page.select_option("#format-export", "xlsx")
+    page.click("#form-export button[type=submit]")
+    summary = download(wait_done(page, "10-export-done"), "#job-download", "summary.xlsx")
+    page.goto(f"{office}/admin/campaigns/county-2025/jobs/")
+    page.click("#form-report button[type=submit]")
+    report = download(wait_done(page, "11-report-done"), "#job-download", "report.pdf")
+    page.goto(f"{office}/admin/campaigns/county-2025/jobs/")
+    shot(page, "12-recent-jobs")
 
-        # a loopback address: the admin says so, names the setting, and offers no printing
-        app.config["SURVEY_BASE_URL"] = f"http://127.0.0.1:{PORT}"
-        page.reload()
-        refusal = page.locator("#qr-address").inner_text()
-        assert "SURVEY_BASE_URL" in refusal and "instance/config.py" in refusal
-        assert page.locator("#form-posters button[type=submit]").is_disabled()
-        shot(page, "13-loopback-refused")
-        app.config["SURVEY_BASE_URL"] = PUBLIC
-        browser.close()
+    # a loopback address: the admin says so, names the setting, and offers no printing
+    app.config["SURVEY_BASE_URL"] = f"http://127.0.0.1:{PORT}"
+    page.reload()
+    refusal = page.locator("#qr-address").inner_text()
+    assert "SURVEY_BASE_URL" in refusal and "instance/config.py" in refusal
+    assert page.locator("#form-posters button[type=submit]").is_disabled()
+    shot(page, "13-loopback-refused")
+    app.config["SURVEY_BASE_URL"] = PUBLIC
+    context.close()
 
     # the files, read back
     text = subprocess.run(["pdftotext", str(posters), "-"], capture_output=True, text=True).stdout

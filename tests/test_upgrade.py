@@ -17,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from stack import RUNNER
 
 REPO = Path(__file__).resolve().parents[1]
 PREVIOUS = "fc3269a"  # 0.1.0, the previous landed version (CHANGELOG.md)
@@ -36,16 +37,6 @@ def previous(tmp_path_factory) -> Path:
     return dest
 
 
-# several `survey` commands in one process (each builds its app, as the command would)
-RUNNER = """import shlex, sys
-from survey.cli import main
-for line in sys.argv[1:]:
-    try:
-        main(shlex.split(line), standalone_mode=False)
-    except SystemExit as exc:
-        if exc.code:
-            raise
-"""
 
 
 def run(code: Path | None, instance: Path, *commands: str) -> str:
