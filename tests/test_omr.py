@@ -27,13 +27,13 @@ UNITS = [("GEN-001", "城关镇党委", "general"), ("GEN-002", "东街社区党
 DPI = 200
 
 
-def print_and_render(app, tmp_path, count=4, slug="test-2025", name="b"):
-    """Print count ballots for residents; their page images (pdftoppm, grey) and the layout."""
+def print_and_render(app, tmp_path, count=4, slug="test-2025", name="b", category="resident"):
+    """Print count ballots for residents (or another category); their page images (pdftoppm, grey) and the layout."""
     from survey import paper
     with app.app_context(), force_locale("zh_CN"):
         campaign = db.session.scalar(select(Campaign).filter_by(slug=slug))
         batch = paper.print_ballots(campaign, tmp_path / f"{name}.pdf", count, base_url="http://survey.test",
-                                    category="resident")
+                                    category=category)
         layout = db.session.get(BallotBatch, batch.id).layout
     subprocess.run(["pdftoppm", "-r", str(DPI), "-gray", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
                    check=True)
@@ -210,9 +210,9 @@ def test_a_scanners_file_counts_each_ballot_once_and_doubts_reach_a_person(app, 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_ballot_with_a_missing_page_waits(app, make_campaign, runner, tmp_path):
-    units = [(f"SCH-{n:03d}", f"第{n}小学", "school") for n in range(1, 21)]
+    units = [(f"SCH-{n:03d}", f"第{n}小学", "school") for n in range(1, 41)]  # too many for one page
     make_campaign(units=units)
-    pages, layout = print_and_render(app, tmp_path, count=1)
+    pages, layout = print_and_render(app, tmp_path, count=1, category="neighbour")  # the schools' residents
     assert len(layout["pages"]) == 2
     images, _truth = marked(pages, layout, seed=1, per_ballot=2, ink=sim.pen)
     result = runner.invoke(args=["scan", "test-2025", str(save_tiff(images[:1], tmp_path / "p1.tif")), "--count"])

@@ -334,9 +334,10 @@ def count_ready(campaign: Campaign, actor: str) -> dict:
         # counted: what was read on its pages is forgotten, like two clerks' entries of a ballot
         db.session.execute(delete(ScanDoubt).where(ScanDoubt.campaign_id == campaign.id,
                                                    ScanDoubt.serial == state.serial))
-        db.session.execute(ScanPage.__table__.update().where(ScanPage.campaign_id == campaign.id,
-                                                             ScanPage.serial == state.serial)
-                           .values(status="counted", reading=None, image=None))
+        of_ballot = (ScanPage.campaign_id == campaign.id, ScanPage.serial == state.serial)
+        db.session.execute(ScanPage.__table__.update().where(*of_ballot).values(reading=None, image=None))
+        db.session.execute(ScanPage.__table__.update().where(*of_ballot, ScanPage.status != "duplicate")
+                           .values(status="counted"))  # a second copy of a page stays marked as one
         db.session.commit()
         counted.append(state.serial)
     if counted or refused:
