@@ -248,3 +248,29 @@ def test_the_admin_upload_reads_in_the_background(app, admin_client, make_campai
     bad = admin_client.post("/admin/campaigns/test-2025/scans", data={
         "csrf_token": csrf_from(page), "files": (open(__file__, "rb"), "notes.txt")}, content_type="multipart/form-data")
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_after_scrub_no_scan_record_links_a_serial_to_its_marks(app, make_campaign, runner, tmp_path):
+    """The attacker holds the database files after the scrub and looks for what the reader
+    stored of a counted ballot (its serial beside the boxes read): in the live rows, in the
+    write-ahead log and in freed pages. Before the scrub the log still holds it."""
+    import forensics
+    from survey.anonymity import scrub
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=2)
+    images, _truth = marked(pages, layout, seed=5, per_ballot=len(layout["pages"]), ink=sim.pen)
+    result = runner.invoke(args=["scan", "test-2025", str(save_tiff(images, tmp_path / "s.tif")), "--count"])
+    assert "counted 2 ballots" in result.output, result.output
+    database = Path(app.instance_path) / "survey.sqlite"
+    wal = database.with_name("survey.sqlite-wal")
+    marker = b'"confidence"'  # a key of every stored reading, beside the unit, item and value read
+    assert marker in wal.read_bytes(), "the log holds what was read until a scrub"
+    with app.app_context():
+        kept = db.session.scalars(select(ScanPage)).all()
+        assert kept and all(p.reading is None and p.image is None for p in kept)  # forgotten once counted
+        scrub(db.session.scalar(select(Campaign.id).filter_by(slug="test-2025")))
+    assert marker not in database.read_bytes() and (not wal.exists() or marker not in wal.read_bytes())
+    free = forensics.freelist_pages(database)
+    file_pages = forensics.main_file_pages(database)
+    assert all(marker not in file_pages[number] for number in free)
