@@ -9,7 +9,7 @@ from survey.db import db
 from survey.models import Answer, Campaign, PaperBallot, Response, Unit
 from survey.testing import ADMIN_PASSWORD, ADMIN_USER
 
-from test_browser import app_config, browser, live_server  # noqa: F401 (fixtures)
+from test_browser import app_config, live_server  # noqa: F401 (fixtures; browser is the session's, in conftest)
 from test_paper import ITEMS
 
 pytestmark = pytest.mark.browser

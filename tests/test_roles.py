@@ -126,7 +126,7 @@ def build(app, rule):
         from survey.models import Job
         job = db.session.scalar(select(Job.id).filter_by(kind="report"))
     values = {"slug": "roles-2025", "code": "C-1", "serial": 1, "action": "close", "user_id": victim,
-              "key": "five-goods", "job_id": job, "sheet_id": 1, "box": "Box 1"}
+              "key": "five-goods", "job_id": job, "sheet_id": 1, "box": "Box 1", "doubt_id": 1}
     if "action" in rule.arguments and "disable" in str(rule):
         values["action"] = "disable"
     return rule.build({k: values[k] if k in values else sorted(rule._converters[k].items)[0]
