@@ -112,6 +112,14 @@ def office(app, make_campaign):
         db.session.add(Job(kind="report", campaign_id=cid, params={"lang": "zh_CN", "units": ["C-1"]}, state="done",
                            content=b"%PDF-1.4\n", size=9, filename="roles-2025-report.pdf",
                            mimetype="application/pdf", created_by=O))
+        from survey.models import ScanDoubt, ScanFile, ScanPage  # a doubt for the review pages
+        scan = ScanFile(campaign_id=cid, sha256="0" * 64, name="scan.tif", uploaded_by=O, state="read")
+        db.session.add(scan)
+        db.session.flush()
+        page = ScanPage(campaign_id=cid, file_id=scan.id, position=1, status="unreadable")
+        db.session.add(page)
+        db.session.flush()
+        db.session.add(ScanDoubt(campaign_id=cid, page_id=page.id, reason="unreadable", crop=b"\x89PNG\r\n"))
         db.session.commit()
     return cid
 
