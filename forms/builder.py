@@ -38,19 +38,23 @@ class CategoryField(RadioField):
 
 
 def build_answer_form(frozen, unit, locale: str, *, ask_category=True, comment_max_length=500,
-                      hidden_categories=frozenset()):
+                      hidden_categories=frozenset(), dont_know=False, optional=False):
     """A fresh form class for one unit: the category question, then every item.
+
+    dont_know offers "don't know" on every rated question; optional lets them be left out
+    (the campaign's settings).
 
     The unbound fields are built once per questionnaire, locale and lists of commitments and
     members, and kept on the frozen questionnaire (they are only templates: each form binds its own)."""
     commitments = tuple(unit.commitments or ())
     members = tuple(getattr(unit, "members", None) or ())
     hidden = frozenset(hidden_categories or ())
-    key = (locale, commitments, members, ask_category, comment_max_length, hidden)
+    key = (locale, commitments, members, ask_category, comment_max_length, hidden, dont_know, optional)
     cache = getattr(frozen, "form_fields", None)
     built = cache.get(key) if cache is not None else None
     if built is None:
-        built = _build_fields(frozen, commitments, members, locale, ask_category, comment_max_length, hidden)
+        built = _build_fields(frozen, commitments, members, locale, ask_category, comment_max_length,
+                              hidden, dont_know, optional)
         if cache is not None:
             if len(cache) >= FIELD_CACHE_LIMIT:
                 cache.clear()
@@ -59,10 +63,12 @@ def build_answer_form(frozen, unit, locale: str, *, ask_category=True, comment_m
     return type("GeneratedAnswerForm", (AnswerForm,), {**attrs, "specs": list(specs), "sections": list(sections)})
 
 
-def _build_fields(frozen, commitments, members, locale, ask_category, comment_max_length, hidden=frozenset()):
+def _build_fields(frozen, commitments, members, locale, ask_category, comment_max_length,
+                  hidden=frozenset(), dont_know=False, optional=False):
     """The unbound fields, their specs and the sections, from the item handlers."""
-    ctx = FieldContext(scales=frozen.scales, commitments=list(commitments),
-                       locale=locale, comment_max_length=comment_max_length, members=members)
+    ctx = FieldContext(scales=frozen.scales, commitments=list(commitments), locale=locale,
+                       comment_max_length=comment_max_length, members=members,
+                       dont_know=dont_know, optional=optional)
     attrs, specs, sections = {}, [], []
     if ask_category:
         attrs["category"] = CategoryField(

@@ -5,7 +5,7 @@ the answer is stored under, the unbound WTForms field, and the scale it is count
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, TextAreaField
@@ -26,6 +26,8 @@ class FieldContext:
     locale: str
     comment_max_length: int
     members: tuple = ()
+    dont_know: bool = False   # offer "don't know" on every rated question (campaign setting)
+    optional: bool = False    # rated questions may be left unanswered (campaign setting)
 
 
 @dataclass
@@ -79,8 +81,8 @@ def _required(item):
     return [Optional()]
 
 
-def _radio(label, scale, locale, validators, help_text=None):
-    choices = choice_list((c.key, c.label.get(locale)) for c in scale.choices)
+def _radio(label, choices, locale, validators, help_text=None):
+    choices = choice_list((c.key, c.label.get(locale)) for c in choices)
     return ChoiceField(label, choices=choices, validators=validators, description=help_text or "")
 
 
@@ -93,12 +95,14 @@ def rated_fields(item, ctx: FieldContext) -> list[FieldSpec]:
     """One radio group per rated question of the item (survey.questions says which)."""
     help_text = item.help.get(ctx.locale) if item.help else None
     specs = []
+    validators = [Optional()] if ctx.optional else _required(item)
     questions = expand(item, ctx.scales, ctx.commitments, ctx.members)
     for number, question in enumerate(questions):
+        question = replace(question, dont_know=ctx.dont_know)
         label = question.label.get(ctx.locale)
         # the item's help goes with its own question, or the first of a member list (the criteria)
         shown_help = question.key == item.key or (item.kind == "members" and number == 0)
-        field = _radio(label, question.scale, ctx.locale, _required(item), help_text if shown_help else None)
+        field = _radio(label, question.choices, ctx.locale, validators, help_text if shown_help else None)
         specs.append(FieldSpec(question.key, question.key, field, question.scale.key, label))
     return specs
 

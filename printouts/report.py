@@ -62,8 +62,13 @@ class ResultReport(Printout):
         self.results = results
         self.lang = lang
         self.title = f"{results.campaign.name} · {_('Result report')}"
-        base = dict(fontName=self.font, wordWrap="CJK")
-        self.styles = {
+        self.styles = self.make_styles(self.font)
+
+    @staticmethod
+    def make_styles(font: str) -> dict[str, ParagraphStyle]:
+        """The paragraph styles of the office's reports, in the CJK font."""
+        base = dict(fontName=font, wordWrap="CJK")
+        return {
             "title": ParagraphStyle("title", fontSize=18, leading=24, spaceAfter=6, **base),
             "h1": ParagraphStyle("h1", fontSize=14, leading=19, spaceBefore=10, spaceAfter=5, textColor=RED, **base),
             "h2": ParagraphStyle("h2", fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=3, **base),
@@ -267,6 +272,8 @@ class ResultReport(Printout):
         for i in u.items:
             f = i.figures.total
             counts = " · ".join(f"{c.label.get(self.lang)} {f.counts.get(c.key, 0)}" for c in i.scale.choices)
+            if f.dont_know or i.not_rated:  # apart from the valid answers, never in the rate's base
+                counts += " (" + _("don't know %(n)d", n=f.dont_know) + " · " + _("not rated %(n)d", n=i.not_rated) + ")"
             if f.withheld:
                 counts = "—"
             incidence = i.measure == "incidence"  # its figure is the share of 有: flip the interval, no score

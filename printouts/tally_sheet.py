@@ -35,6 +35,7 @@ class TallySheetPrintout(Printout):
             self.text = {
                 "title": _("Tally sheet"),
                 "category": _("Respondent category:"),
+                "box": _("Box or sheet label:"), "serials": _("Ballot numbers in the box:"),
                 "issued": _("Ballots issued"), "returned": _("Ballots returned"),
                 "valid": _("Valid ballots"), "invalid": _("Invalid ballots"),
                 "item": _("Item"), "two": _("Two or more marked"), "blank": _("None marked"),
@@ -111,15 +112,18 @@ class TallySheetPrintout(Printout):
         c.drawString(MARGIN, top - 34, self.text["title"])
         c.setFont(f, 10)
         c.drawString(MARGIN + 200, top - 34, self.text["category"] + " " + (self.category or "________________"))
+        c.setFont(f, 9)
+        c.drawString(MARGIN, top - 46, self.text["box"] + " __________")
+        c.drawString(MARGIN + 200, top - 46, self.text["serials"] + " ______________________________")
         box_w = (W - 2 * MARGIN) / 4
         for k, key in enumerate(("issued", "returned", "valid", "invalid")):
             x = MARGIN + k * box_w
             c.setLineWidth(0.8)
-            c.rect(x, top - 92, box_w - 6, 44)
+            c.rect(x, top - 100, box_w - 6, 44)
             c.setFont(f, 8.5)
-            c.drawString(x + 4, top - 60, self.text[key])
+            c.drawString(x + 4, top - 68, self.text[key])
         c.setFont(f, 7.5)
-        y = top - 106
+        y = top - 114
         for line in wrap(self.text["how"], f, 7.5, W - 2 * MARGIN):
             c.drawString(MARGIN, y, line)
             y -= 10

@@ -93,6 +93,11 @@ TABLES: list[ScrubbedTable] = [
     ScrubbedTable("tally", "campaign_id = :c", "unit_id, item, choice, category, channel"),
     ScrubbedTable("paper_aggregate", "campaign_id = :c", "unit_id, item, choice, category"),
     ScrubbedTable("paper_tally_sheet", "campaign_id = :c", "id"),
+    # scanned ballots (survey/omr): what was read on a page is cleared when its ballot is counted;
+    # rewriting the tables leaves no old version of it (a serial beside its marks) in the file
+    ScrubbedTable("scan_file", "campaign_id = :c", "id"),
+    ScrubbedTable("scan_page", "campaign_id = :c", "id"),
+    ScrubbedTable("scan_doubt", "campaign_id = :c", "id"),
 ]
 
 

@@ -65,6 +65,8 @@ class CampaignView:
     allow_repeat: bool
     personal_data: str
     hidden_categories: tuple = ()
+    dont_know: bool = False
+    leave_out: str = "none"
 
     accepts_open = Campaign.accepts_open
     accepts_tokens = Campaign.accepts_tokens
@@ -92,7 +94,7 @@ class UnitView:
 UNIT_QUERY = (
     select(Unit.id, Unit.code, Unit.name, Unit.sector, Unit.parent, Unit.commitments, Unit.questionnaire,
            Unit.members, Unit.campaign_id, Campaign.name, Campaign.state, Campaign.access, Campaign.allow_repeat,
-           Campaign.personal_data, Campaign.hidden_categories,
+           Campaign.personal_data, Campaign.hidden_categories, Campaign.dont_know, Campaign.leave_out,
            QuestionnaireSnapshot.id, QuestionnaireSnapshot.version)
     .join(Campaign, Campaign.id == Unit.campaign_id)
     .outerjoin(QuestionnaireSnapshot, and_(QuestionnaireSnapshot.campaign_id == Unit.campaign_id,
@@ -110,8 +112,9 @@ def find_unit(code: str) -> UnitView | None:
     if row is None:
         return None
     (uid, ucode, name, sector, parent, commitments, questionnaire, members, campaign_id,
-     cname, state, access, allow_repeat, personal_data, hidden, snapshot_id, version) = row
-    campaign = CampaignView(campaign_id, cname, state, access, allow_repeat, personal_data, tuple(hidden or ()))
+     cname, state, access, allow_repeat, personal_data, hidden, dont_know, leave_out, snapshot_id, version) = row
+    campaign = CampaignView(campaign_id, cname, state, access, allow_repeat, personal_data, tuple(hidden or ()),
+                            bool(dont_know), leave_out or "none")
     return UnitView(uid, ucode, name, sector, parent, list(commitments or []), questionnaire, campaign_id,
                     campaign, (snapshot_id, version) if snapshot_id else None, list(members or []))
 
@@ -140,15 +143,22 @@ def _frozen(unit):
     return frozen_for(unit.campaign_id, unit.questionnaire)
 
 
-def _form_class(unit, ask_category=True):
+def _form_class(unit, ask_category=True, campaign=None):
     frozen = _frozen(unit)
     if frozen is None:
         abort(404)
+    campaign = campaign or unit.campaign
     form_class = build_answer_form(
         frozen, unit, str(get_locale()), ask_category=ask_category,
         comment_max_length=current_app.config["SURVEY_COMMENT_MAX_LENGTH"],
-        hidden_categories=unit.campaign.hidden_categories or ())
+        hidden_categories=campaign.hidden_categories or (),
+        dont_know=bool(campaign.dont_know), optional=campaign.leave_out == "items")
     return frozen, form_class
+
+
+def _answered_any(form) -> bool:
+    """Whether any rated question or comment of the form was answered."""
+    return bool(collect_answers(form))
 
 
 def plugin_errors(frozen, unit, category, answers) -> list[tuple[str | None, str]]:
@@ -240,7 +250,9 @@ def answer_unit(code):
     form_id = _submitted_form_id()
     if request.method == "POST" and form.validate() and not _expired(form, form_id):
         answers = collect_answers(form)
-        if _attach(form, plugin_errors(frozen, unit, form.category.data, answers)):
+        if not answers:
+            form.form_errors.append(_("Please answer at least one question."))
+        elif _attach(form, plugin_errors(frozen, unit, form.category.data, answers)):
             try:
                 store([Sheet(campaign.id, unit.id, unit.questionnaire, form.category.data, answers)],
                       form_id=form_id)
@@ -324,25 +336,32 @@ def answer_ballot(token):
         return notice(410, _("Ballot already used"), _("This ballot has already been answered, on paper or by phone. Each ballot counts once."))
     units = _ballot_units(row)
     data = request.form if request.method == "POST" else None
-    built = [(unit, *_form_class(unit, ask_category=False)) for unit in units]
+    built = [(unit, *_form_class(unit, ask_category=False, campaign=campaign)) for unit in units]
     forms = [(unit, form_class(data, prefix=f"u{unit.id}-")) for unit, _f, form_class in built]
     categories = _common_categories([f for _u, f, _c in built], campaign.hidden_categories or ())
     fixed = row.batch.category
     category = fixed or (request.form.get("category") if data else None)
-    category_error = None
+    category_error = rate_error = None
     form_id, form_error = _submitted_form_id(), None
     if request.method == "POST":
-        valid = all([form.validate() for _u, form in forms])
+        # a unit the holder does not know may be left out wholly when the campaign allows it
+        skippable = campaign.leave_out in ("unit", "items")
+        rated = [(u, f) for u, f in forms if not skippable or _answered_any(f)]
+        valid = all([form.validate() for _u, form in rated])
         if form_id is not None and form_id.expired:
             form_error, valid = EXPIRED, False
         if category not in {c.key for c in categories} and not fixed:
             category_error = (_("This evaluation does not offer that respondent category; please choose one of those shown.")
                               if category else _("Please say who you are."))
             valid = False
+        if not rated:
+            rate_error = _("Please rate at least one unit.")
+            valid = False
         sheets = []
-        for (unit, form), (_u, frozen, _c) in zip(forms, built):
+        frozen_of = {u.id: frozen for u, frozen, _c in built}
+        for unit, form in rated:
             answers = collect_answers(form)
-            valid &= _attach(form, plugin_errors(frozen, unit, category, answers))
+            valid &= _attach(form, plugin_errors(frozen_of[unit.id], unit, category, answers))
             sheets.append(Sheet(campaign.id, unit.id, unit.questionnaire, category, answers))
         if valid:
             try:
@@ -354,11 +373,13 @@ def answer_ballot(token):
             nonces.purge_expired()
             return redirect(url_for(".ballot_thanks"), code=303)
     status = 422 if request.method == "POST" else 200
-    problems = (problems_of([form for _u, form in forms], bool(category_error), [form_error] if form_error else ())
+    problems = (problems_of([form for _u, form in forms], bool(category_error), [r for r in (form_error, rate_error) if r])
                 if request.method == "POST" else NO_PROBLEMS)
     return render_template("answer/ballot.html", campaign=campaign, forms=forms, serial=row.serial,
                            categories=categories, fixed_category=fixed, category=category,
-                           category_error=category_error, form_error=form_error, problems=problems,
+                           category_error=category_error, rate_error=rate_error,
+                           may_leave_out=campaign.leave_out in ("unit", "items"),
+                           form_error=form_error, problems=problems,
                            form_id=_form_id_to_show(form_id),
                            form_id_field=nonces.FIELD), status
 

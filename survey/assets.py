@@ -1,4 +1,4 @@
-"""Stylesheets and the one script: inlined in the page or served under a content hash.
+"""Stylesheets and the scripts: inlined in the page or served under a content hash.
 
 A resident on a slow connection pays about two seconds for every round trip, so the pages
 residents see carry their stylesheet inline (``resident.css``, plus ``results.css`` on the
@@ -6,7 +6,7 @@ public results page): the first paint needs the page and nothing else. The
 Content-Security-Policy admits exactly these inline blocks by their SHA-256 (``style_hashes``)
 and no other inline style.
 
-The office's stylesheet and the answering script are linked at ``/assets/<hash>/<name>``: the
+The office's stylesheet and the scripts (answering; keyboard entry of paper ballots) are linked at ``/assets/<hash>/<name>``: the
 address changes whenever the content does, so a browser keeps each for a year without asking
 again (``immutable``); an address with an old hash still gets today's file, but uncached.
 Files are read once per app, and their gzip form is made once.
@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 STATIC = Path(__file__).parent / "static"
 INLINE = ("resident.css", "results.css")
-LINKED = ("office.css", "answer.js")
+LINKED = ("office.css", "answer.js", "paper-entry.js")
 TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 YEAR = 365 * 24 * 3600
 

@@ -25,6 +25,8 @@ DEFAULTS = {
     "COMMENT_MAX_LENGTH": 500,
     "DISABLED_PLUGINS": "",
     "MAX_CONTENT_LENGTH": 256 * 1024,
+    # An upload of scanned ballots (survey/omr): a scanner's PDF of a few hundred pages.
+    "SCAN_MAX_BYTES": 1024 * 1024 * 1024,
     # How many reverse proxies (nginx) stand in front: their X-Forwarded-For is then trusted.
     "PROXY_COUNT": 0,
     # Log lines: "text" (time, level, logger, message) or "json"; and the level.

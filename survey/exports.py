@@ -93,19 +93,22 @@ def item_tables(results: CampaignResults, locale: str = "zh_CN") -> list[tuple[s
         # an item on a 好差评 scale (choices grouped 好评 / 中评 / 差评) also shows 好评率 and 差评率
         grouped = any(c.group for _u, i in t["rows"] for c in i.scale.choices)
         header = ([_("Unit code"), _("Unit"), _("Valid answers"), _("Satisfied"), _("Satisfaction"),
-                   _("Interval from"), _("Interval to"), _("Weighted score")]
+                  _("Interval from"), _("Interval to"), _("Weighted score")]
                   + ([_("Good-rating rate"), _("Poor-rating rate")] if grouped else [])
-                  + [t["choices"][c] for c in choices])
+                  + [t["choices"][c] for c in choices]
+                  + [_("Don't know"), _("Not rated")])
         formats = ([None, None, None, None, PERCENT, PERCENT, PERCENT, SCORE] + ([PERCENT, PERCENT] if grouped else [])
-                   + [None] * len(choices))
+                   + [None] * (len(choices) + 2))
         rows = []
         for u, i in t["rows"]:
             f = i.figures.total
             low, high = f.interval or (None, None)
             shown = [None, None] if f.withheld else [f.valid, f.positive]  # withheld: empty, not zero
             rows.append([neutralise(v) for v in [u.code, u.name, *shown, f.rate, low, high, f.score]]
-                        + ([f.good_rate, f.poor_rate] if grouped else [])
-                        + [None if f.withheld else f.counts.get(c, 0) for c in choices])
+                       + ([f.good_rate, f.poor_rate] if grouped else [])
+                       + [None if f.withheld else f.counts.get(c, 0) for c in choices]
+                       # apart from the valid answers: never in the rate's base (docs/results.md)
+                       + ([None, None] if f.withheld else [f.dont_know, i.not_rated]))
         out.append((t["label"], header, rows, formats))
     return out
 

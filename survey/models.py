@@ -114,6 +114,10 @@ class Campaign(db.Model):
     scrub_mark: Mapped[str | None] = mapped_column(String(120))
     # respondent category keys this campaign does not offer (docs/plugins.md: how categories combine)
     hidden_categories: Mapped[list | None] = mapped_column(JSON)
+    # "Don't know" (不了解) on every rated item, counted apart; and what a ballot holder may
+    # leave out by phone: "none" (every item), "unit" (a whole unit), "items" (any item).
+    dont_know: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    leave_out: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
 
     units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.code",
                                              cascade="all, delete-orphan")
@@ -256,6 +260,7 @@ class BallotBatch(db.Model):
     serial_to: Mapped[int] = mapped_column(Integer)
     created_on: Mapped[dt.date] = mapped_column(Date, default=today)
     note: Mapped[str | None] = mapped_column(String(200))
+    layout: Mapped[dict | None] = mapped_column(JSON)  # every printed box; see survey.paper.layout
 
     campaign: Mapped[Campaign] = relationship()
 
@@ -323,7 +328,7 @@ def audit(actor: str, action: str, target: str | None = None, **detail) -> None:
 # A ballot's entries (the answers two clerks typed in, kept only to compare them) are deleted
 # as soon as the ballot is counted; what stays is the serial, its status and the clerks' user
 # names. Nothing here carries a time finer than a day.
-BALLOT_STATES = ("pending", "mismatch", "counted", "online")
+BALLOT_STATES = ("pending", "mismatch", "counted", "blank", "online")
 
 
 class PaperBallot(db.Model):
@@ -359,6 +364,20 @@ class PaperTallySheet(db.Model):
     invalid: Mapped[int] = mapped_column(Integer)
     entered_by: Mapped[str] = mapped_column(String(80))
     entered_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    box: Mapped[str | None] = mapped_column(String(40))           # the box / sheet label the clerks typed
+    serial_ranges: Mapped[list | None] = mapped_column(JSON)     # [[first, last], …] of the ballots counted
+    counts: Mapped[list | None] = mapped_column(JSON)            # [[unit id, item, choice, n], …] as added
+    voided_by: Mapped[str | None] = mapped_column(String(80))   # set when a supervisor voids the sheet
+
+
+class PaperTallyEntry(db.Model):
+    """One clerk's entry of one tally sheet (box), kept until a second entry agrees with it."""
+
+    __tablename__ = "paper_tally_entry"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    box: Mapped[str] = mapped_column(String(40), primary_key=True)
+    clerk: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSON)
 
 
 class PaperAggregate(db.Model):
@@ -458,3 +477,64 @@ class Remedy(db.Model):
     def overdue(self, on: dt.date | None = None) -> bool:
         """Past its due date and neither done nor verified."""
         return self.due_on < (on or dt.date.today()) and self.status not in ("done", "verified")
+
+
+# --- scanned ballots (OMR) --------------------------------------------------------------------
+# Per-ballot records like a clerk's entry: what was read on each page of a numbered ballot and
+# the images a reviewer needs. Deleted with the campaign's other per-ballot records at the
+# scrub (survey.anonymity). The scanned file itself is deleted once it has been read.
+SCAN_FILE_STATES = ("waiting", "reading", "read", "failed")
+SCAN_PAGE_STATES = ("read", "doubt", "unreadable", "duplicate", "counted", "refused")
+
+
+class ScanFile(db.Model):
+    """A file of scanned pages (PDF, TIFF, PNG, JPEG), recognised by its SHA-256 so it is read once."""
+
+    __tablename__ = "scan_file"
+    __table_args__ = (UniqueConstraint("campaign_id", "sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    pages_read: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(12), default="waiting")
+    error: Mapped[str | None] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    uploaded_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+class ScanPage(db.Model):
+    """One scanned page: which ballot and page it is, what was read, or why it could not be."""
+
+    __tablename__ = "scan_page"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("scan_file.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # page number within the file
+    serial: Mapped[int | None] = mapped_column(Integer, index=True)
+    page: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    reading: Mapped[dict | None] = mapped_column(JSON)  # items as read, with their confidence
+    confidence: Mapped[float | None] = mapped_column(Float)
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)  # a small PNG, for a page that could not be read
+
+
+class ScanDoubt(db.Model):
+    """Something on a scanned page a person must decide: an unsure item, an unreadable page,
+    a foreign page, a duplicate page with other marks. The decision is recorded."""
+
+    __tablename__ = "scan_doubt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("scan_page.id", ondelete="CASCADE"), index=True)
+    serial: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    item: Mapped[str | None] = mapped_column(String(60))  # an answer key, "category", or None for the page
+    reason: Mapped[str] = mapped_column(String(40))
+    choices: Mapped[list | None] = mapped_column(JSON)
+    crop: Mapped[bytes | None] = mapped_column(LargeBinary)
+    decision: Mapped[str | None] = mapped_column(String(60))
+    decided_by: Mapped[str | None] = mapped_column(String(80))

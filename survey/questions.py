@@ -19,12 +19,17 @@ item, touches this module and its tests. An unknown kind raises, as the form bui
 - "comment": free text, not a rated question.
 
 Each rated question carries its `measure`: what its rate means (满意率, 好评率, 发生率 …).
+
+"Don't know" (不了解), a campaign setting (Campaign.dont_know), adds one more choice to every
+rated question, after the scale's own (`RatedQuestion.choices`): it is stored and counted like
+a choice under the key DONT_KNOW, but it is not on the scale, so it never enters a rate's
+valid base; results show it apart.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .questionnaire import Item, Scale, Text
+from .questionnaire import Choice, Item, Scale, Text
 
 # The built-in yes/no scale, for questionnaires frozen without one.
 YESNO = Scale.model_validate({"key": "yesno", "label": {"zh": "是否", "en": "Yes or no"}, "choices": [
@@ -51,6 +56,11 @@ MEASURES = {
 # (满意 + 基本满意 positive) and 好差评 (非常满意 + 满意 + 基本满意 positive), the same cut.
 POOLED_SCALES = ("satisfaction", "haochaping")
 
+# "Don't know": not a choice of any scale (so never in a rate's base), offered when the campaign says.
+DONT_KNOW = "dont_know"
+DONT_KNOW_CHOICE = Choice.model_validate({"key": DONT_KNOW, "label": {"zh": "不了解", "en": "Don't know"},
+                                          "weight": 0, "positive": False})
+
 
 class UnknownItemKind(LookupError):
     """An item kind nothing knows how to ask."""
@@ -69,10 +79,16 @@ class RatedQuestion:
     item: Item
     pooled: bool      # counts in the unit's headline satisfaction rate
     measure: str = "satisfaction"
+    dont_know: bool = False  # the don't-know choice is offered after the scale's choices
 
     @property
     def kind(self) -> str:
         return self.item.kind
+
+    @property
+    def choices(self) -> tuple[Choice, ...]:
+        """The choices offered, in printed order: the scale's, then don't know if offered."""
+        return self.scale.choices + ((DONT_KNOW_CHOICE,) if self.dont_know else ())
 
 
 @dataclass(frozen=True)
@@ -160,12 +176,13 @@ def expand(item: Item, scales: dict, commitments=(), members=(), rule: str = "sa
     return func(item, Lists(scales, tuple(commitments or ()), tuple(members or ()), rule))
 
 
-def rated_questions(frozen, commitments, members=()) -> list[RatedQuestion]:
+def rated_questions(frozen, commitments, members=(), dont_know: bool = False) -> list[RatedQuestion]:
     """Every rated question of a frozen questionnaire for a unit with these commitments (and
-    party members, for a member appraisal), in order."""
+    party members, for a member appraisal), in order; with dont_know, each offers the
+    don't-know choice too."""
     q = frozen.questionnaire
     out: list[RatedQuestion] = []
     for item in q.items:
-        out.extend(expand(item, frozen.scales, commitments, members, q.rate))
-    return out
+        out.extend(expand(item, frozen.scales, list(commitments or ()), members or (), q.rate))
+    return [replace(rq, dont_know=True) for rq in out] if dont_know else out
 

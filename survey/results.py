@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from .db import db
 from .models import Answer, Campaign, CommentModeration, RespondentCategory, Response, Tally, Unit
 from .questionnaire import Choice, Scale, Text
-from .questions import rated_questions
+from .questions import DONT_KNOW, rated_questions
 from .snapshot import frozen_for
 
 Z95 = 1.959963984540054
@@ -58,6 +58,7 @@ class Figures:
     positive: int = 0
     weighted: float = 0.0
     sample: int | None = None  # the interval's sample size when it is not `valid` (raters)
+    dont_know: int = 0         # "don't know" answers: counted apart, never in `valid`
     withheld: str | None = None  # why survey.disclosure withheld these figures, if it did
     grouped: bool = False  # answers on a 好差评 scale (choices with a group) were counted
     good: int = 0  # answers in the 好评 group
@@ -67,6 +68,7 @@ class Figures:
         """Forget the figures (a cell too small to show): counts, rate, score and interval."""
         self.counts, self.valid, self.positive, self.weighted, self.withheld = {}, 0, 0, 0.0, reason
         self.good = self.poor = 0
+        self.dont_know = 0
 
     def add(self, choice: Choice, n: int) -> None:
         """Count n answers on this choice."""
@@ -112,7 +114,7 @@ class Figures:
                 data.update(good=None, good_rate=None, poor=None, poor_rate=None)
             return {"counts": None, **data} if with_counts else data
         interval = self.interval
-        data = {"valid": self.valid, "positive": self.positive, "rate": self.rate,
+        data = {"valid": self.valid, "dont_know": self.dont_know, "positive": self.positive, "rate": self.rate,
                 "interval": list(interval) if interval else None, "weighted_score": self.score}
         if self.grouped:
             data.update(good=self.good, good_rate=self.good_rate, poor=self.poor, poor_rate=self.poor_rate)
@@ -134,6 +136,12 @@ class Breakdown:
         self.by_category.setdefault(category, Figures()).add(choice, n)
         self.by_channel.setdefault(channel, Figures()).add(choice, n)
 
+    def add_dont_know(self, category: str, channel: str, n: int) -> None:
+        """Count n "don't know" answers, apart from the valid ones."""
+        for figures in (self.total, self.by_category.setdefault(category, Figures()),
+                        self.by_channel.setdefault(channel, Figures())):
+            figures.dont_know += n
+
     def as_dict(self, with_counts: bool = True) -> dict:
         return {**self.total.as_dict(with_counts),
                 "by_category": {k: v.as_dict(with_counts) for k, v in sorted(self.by_category.items())},
@@ -151,6 +159,7 @@ class ItemResult:
     pooled: bool = False  # counts in the unit's headline rate (survey.questions)
     measure: str = "satisfaction"  # what its rate means (survey.questions.MEASURES)
     figures: Breakdown = field(default_factory=Breakdown)
+    not_rated: int = 0    # raters of the unit who left this item blank (or marked it twice)
 
     @property
     def negative_share(self) -> float | None:
@@ -162,7 +171,8 @@ class ItemResult:
     def as_dict(self) -> dict:
         return {"key": self.key, "kind": self.kind, "label": self.label.model_dump(),
                 "scale": self.scale.key, "measure": self.measure, "pooled": self.pooled,
-                "negative_share": self.negative_share, **self.figures.as_dict()}
+                "negative_share": self.negative_share, **self.figures.as_dict(),
+                "not_rated": None if self.figures.total.withheld else self.not_rated}
 
 
 @dataclass
@@ -409,6 +419,11 @@ def compute(campaign: Campaign) -> CampaignResults:
             unit.raters_by_channel[channel] = unit.raters_by_channel.get(channel, 0) + n
             continue
         item = items[unit_id].get(item_key)
+        if item is not None and choice_key == DONT_KNOW:
+            item.figures.add_dont_know(category, channel, n)
+            if item.pooled:
+                unit.overall.add_dont_know(category, channel, n)
+            continue
         choice = _choice(item.scale, choice_key) if item else None
         if choice is None:
             continue  # an item or choice the frozen questionnaire does not rate
@@ -416,6 +431,8 @@ def compute(campaign: Campaign) -> CampaignResults:
         if item.pooled:
             unit.overall.add(choice, category, channel, n)
     for unit in results.values():
+        for item in unit.items:
+            item.not_rated = max(0, unit.raters - item.figures.total.valid - item.figures.total.dont_know)
         _pool_by_raters(unit)
         _apply_rule(unit, campaign, toward)
     _rank(list(results.values()))

@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "paper.enter": ("office", "clerk"),                          # double entry of ballots
     "paper.resolve": ("office", "supervisor"),                   # resolve mismatches
     "paper.tally": ("office", "supervisor"),                     # sign off tally sheets
+    "scan": ("office", "clerk", "supervisor"),                   # upload scanned ballots, decide their doubts
     "results.view": ("office", "branch", "supervisor", "observer"),
     "results.raw": ("office",),                                  # the raw answers, never published
     "comments.view": ("office", "supervisor", "observer"),

@@ -1,8 +1,8 @@
 """Security headers on every response, and production cookie settings.
 
 The CSP allows no inline script and no inline style except the app's own stylesheets,
-admitted by their SHA-256 (survey/assets.py); script only from the app's own address (the one
-script, which gives feedback while an answer is sent, is optional: pages work without it). It
+admitted by their SHA-256 (survey/assets.py); script only from the app's own address (the scripts:
+the answer feedback and keyboard entry of paper ballots, are optional: pages work without them). It
 forbids framing (clickjacking a ballot), and nosniff stops content-type guessing, so nothing
 the app serves as data (exports, the API) can be run as a script.
 """

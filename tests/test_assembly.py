@@ -5,10 +5,11 @@ import re
 import subprocess
 
 from flask_babel import force_locale
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import delete, func, select, update
 
 from survey.db import db
-from survey.models import BallotBatch, BallotToken, Campaign, Unit
+from survey.models import BallotBatch, BallotToken, Campaign, PaperTallyEntry, PaperTallySheet, Unit
 
 from test_paper import ITEMS
 
@@ -34,12 +35,24 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
         assert db.session.scalar(select(func.count()).select_from(BallotToken)) == 300
         units = {u.code: u.id for u in db.session.scalars(select(Unit))}
     per_ballot = pages_of(pdf) // 300
-    assert per_ballot >= 2 and pages_of(pdf) == 300 * per_ballot  # 20 units × 10 items paginate
-    subprocess.run(["pdftoppm", "-r", "100", "-png", "-f", str(pages_of(pdf) - per_ballot + 1), str(pdf),
+    assert per_ballot == 1 and pages_of(pdf) == 300  # 20 units × 10 items × 3 choices: one grid, one page
+    with app.app_context():
+        layout = paper.ballot_layout(db.session.scalar(select(BallotBatch)))
+    boxes = layout["pages"][0]["boxes"]
+    assert len(layout["pages"]) == 1 and len(boxes) == 20 * len(ITEMS) * 3
+    assert {(b["unit"], b["item"]) for b in boxes} == {(code, item) for code, _n, _s in UNITS for item in ITEMS}
+    width, height = layout["page_size"]
+    for b in boxes:  # at least 4 mm, on the page, clear of the corner marks and of each other
+        x, y, w, h = b["rect"]
+        assert w >= 4 * 72 / 25.4 - 0.01 and h >= 4 * 72 / 25.4 - 0.01
+        assert 32 < x and x + w < width - 32 and 32 < y and y + h < height - 32
+    rects = sorted(tuple(b["rect"]) for b in boxes)
+    assert all(a[0] + a[2] <= c[0] or a[1] + a[3] <= c[1] or c[1] + c[3] <= a[1] for a, c in zip(rects, rects[1:]))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", str(pages_of(pdf) - per_ballot + 1), str(pdf),
                     str(tmp_path / "last")], check=True)
     codes = " ".join(subprocess.run(["zbarimg", "--raw", "-q", str(p)], capture_output=True, text=True).stdout
                      for p in sorted(tmp_path.glob("last-*.png")))
-    assert f"B:300:P:{per_ballot}/{per_ballot}" in codes and "/b/" in codes
+    assert f"B:300:P:{per_ballot}/{per_ballot}:K:" in codes and "/b/" in codes
     pdftext = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "第20村民委员会" in pdftext
 
@@ -60,9 +73,35 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
             counts.update({(uid, item, "satisfied"): marks[0], (uid, item, "basic"): marks[1],
                            (uid, item, "unsatisfied"): marks[2], (uid, item, paper.BLANK): 2,
                            (uid, item, paper.INVALID): 2})
-    sheet = paper.TallyCounts(category="resident", issued=280, returned=270, valid=268, invalid=2, counts=counts)
+    # ballot 150 was answered by phone first: the box of ballots 21–300 is refused, naming it
+    with app.app_context():
+        db.session.execute(update(BallotToken).where(BallotToken.serial == 150).values(redeemed=True))
+        db.session.commit()
+    sheet = paper.TallyCounts(category="resident", issued=280, returned=270, valid=268, invalid=2, counts=counts,
+                              box="Box 2", ranges=[(21, 300)])
     with app.app_context(), force_locale("en"):
-        paper.enter_tally_sheet(db.session.scalar(select(Campaign)), sheet, "clerk-a")
+        campaign = db.session.scalar(select(Campaign))
+        assert paper.enter_tally_sheet(campaign, sheet, "clerk-a") == "waiting"
+        with pytest.raises(paper.ReconciliationError) as refused:
+            paper.enter_tally_sheet(campaign, sheet, "clerk-b")
+        assert "Ballots No. 150 were already answered by phone" in " ".join(refused.value.problems)
+        assert db.session.scalar(select(func.count()).select_from(PaperTallySheet)) == 0
+        assert db.session.scalar(select(func.count()).select_from(BallotToken).filter_by(redeemed=True)) == 21
+    # the box without ballot 150 (269 issued); its phone answer counts on its own
+    with app.app_context():
+        db.session.execute(update(BallotToken).where(BallotToken.serial == 150).values(redeemed=False))
+        db.session.commit()
+    sheet.ranges = [(21, 149), (151, 300)]
+    sheet.issued = 279
+    with app.app_context(), force_locale("en"):
+        campaign = db.session.scalar(select(Campaign))
+        db.session.execute(delete(PaperTallyEntry))
+        db.session.commit()
+        assert paper.enter_tally_sheet(campaign, sheet, "clerk-a") == "waiting"
+        assert paper.enter_tally_sheet(campaign, sheet, "clerk-b") == "counted"
+        assert db.session.scalar(select(func.count()).select_from(BallotToken).filter_by(redeemed=True)) == 299
+        with pytest.raises(paper.PaperError, match="counted on the tally sheet of Box 2"):
+            paper.enter_ballot(campaign, 200, "clerk-a", entry)
 
     exported = runner.invoke(args=["export", "assembly", "--format", "json", "--out", str(tmp_path / "r.json")])
     assert exported.exit_code == 0, exported.output
@@ -73,6 +112,13 @@ def test_assembly_of_300_rating_20_units(app, runner, make_campaign, tmp_path):
     assert remedy == WEAK
     strong = results["U-20"]
     assert strong["valid"] == len(ITEMS) * (20 + 264) and abs(strong["rate"] - (len(ITEMS) * (20 + 250)) / strong["valid"]) < 1e-9
+    record = runner.invoke(args=["reconciliation", "assembly", "--out", str(tmp_path / "record.pdf")])
+    assert record.exit_code == 0, record.output
+    assert ("issued 300, returned 290, valid 288, invalid 2, blank 0, by phone 0, not returned 10"
+            in record.output)  # ballot 150 was handed out but neither returned nor answered
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "record.pdf"), "-"], capture_output=True,
+                          text=True).stdout
+    assert "计票结果报告单" in text and "计票人" in text and "监票人" in text and "Box 2" in text
     report = runner.invoke(args=["report", "assembly", "--out", str(tmp_path / "report.pdf")])
     assert report.exit_code == 0, report.output
     text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True).stdout

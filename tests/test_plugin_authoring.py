@@ -452,9 +452,12 @@ def test_an_xlsform_questionnaire_is_answered_on_the_phone_and_on_paper(app, cli
     assert client.post("/s/CLI-001", data=form).status_code == 303
     with app.app_context(), force_locale("zh_CN"):
         campaign = db.session.scalar(select(Campaign).filter_by(slug="clinic-2026"))
-        paper.print_ballots(campaign, tmp_path / "ballots.pdf", 1, base_url="http://survey.test", category="resident")
+        batch = paper.print_ballots(campaign, tmp_path / "ballots.pdf", 1, base_url="http://survey.test",
+                                    category="resident")
         printed = subprocess.run(["pdftotext", str(tmp_path / "ballots.pdf"), "-"], capture_output=True, text=True).stdout
-        assert "为老服务" in printed and "不到位" in printed
+        assert "为老服务" in printed  # the item, listed above the grid; its choices head their boxes (stacked)
+        boxes = paper.ballot_layout(batch)["pages"][0]["boxes"]
+        assert {b["choice"] for b in boxes if b["item"] == "elderly"} == {"good", "poor"}
         unit_id = db.session.scalar(select(Unit.id).filter_by(code="CLI-001"))
         entry = {f"{unit_id}:cleanliness": "satisfied", f"{unit_id}:safety": "satisfied",
                  f"{unit_id}:disputes": "unsatisfied", f"{unit_id}:elderly": "poor"}

@@ -45,9 +45,15 @@ EXPECTED = {
     ("admin.paper_index", "GET"): {O, B, S},
     ("admin.paper_posters", "GET"): {O, B}, ("admin.paper_tally_sheet", "GET"): {O, B},
     ("admin.paper_entry", "GET"): {O, C}, ("admin.paper_entry", "POST"): {O, C},
+    ("admin.scans_index", "GET"): {O, C, S}, ("admin.scans_index", "POST"): {O, C, S},
+    ("admin.scans_review", "GET"): {O, C, S}, ("admin.scans_review", "POST"): {O, C, S},
+    ("admin.scans_doubt_image", "GET"): {O, C, S}, ("admin.scans_report", "GET"): {O, C, S},
+    ("admin.scans_count", "POST"): {O, S},
     ("admin.paper_mismatches", "GET"): {O, B, S},
     ("admin.paper_resolve", "POST"): {O, S},
-    ("admin.paper_tally", "GET"): {O, S}, ("admin.paper_tally", "POST"): {O, S},
+    ("admin.paper_tally", "GET"): {O, C}, ("admin.paper_tally", "POST"): {O, C},  # clerks enter sheets twice
+    ("admin.paper_tally_resolve", "POST"): {O, S}, ("admin.paper_tally_void", "POST"): {O, S},
+    ("admin.paper_reconciliation", "GET"): {O, B, S},
     ("admin.comments", "GET"): {O, S, V},
     ("admin.comment_hide", "POST"): {O}, ("admin.comment_show", "POST"): {O},
     ("admin.audit_log", "GET"): {O, S},
@@ -116,6 +122,14 @@ def office(app, make_campaign):
         db.session.add(Job(kind="report", campaign_id=cid, params={"lang": "zh_CN", "units": ["C-1"]}, state="done",
                            content=b"%PDF-1.4\n", size=9, filename="roles-2025-report.pdf",
                            mimetype="application/pdf", created_by=O))
+        from survey.models import ScanDoubt, ScanFile, ScanPage  # a doubt for the review pages
+        scan = ScanFile(campaign_id=cid, sha256="0" * 64, name="scan.tif", uploaded_by=O, state="read")
+        db.session.add(scan)
+        db.session.flush()
+        page = ScanPage(campaign_id=cid, file_id=scan.id, position=1, status="unreadable")
+        db.session.add(page)
+        db.session.flush()
+        db.session.add(ScanDoubt(campaign_id=cid, page_id=page.id, reason="unreadable", crop=b"\x89PNG\r\n"))
         db.session.commit()
     return cid
 
@@ -132,7 +146,7 @@ def build(app, rule):
         from survey.models import Remedy
         remedy = db.session.scalar(select(Remedy.id))
     values = {"slug": "roles-2025", "code": "C-1", "serial": 1, "action": "close", "user_id": victim,
-              "key": "five-goods", "job_id": job,
+              "key": "five-goods", "job_id": job, "sheet_id": 1, "box": "Box 1", "doubt_id": 1,
               "remedy_id": remedy}
     if "action" in rule.arguments and "disable" in str(rule):
         values["action"] = "disable"
@@ -260,7 +274,7 @@ def test_a_branch_admins_posters_hold_only_its_units(app, office, tmp_path):
 
 # --- the command line ----------------------------------------------------------------------------
 COMMAND_PERMISSIONS = {
-    "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local", "scrub": "system",
+    "scan": "scan", "db upgrade": "system", "serve": "system", "demo": "system", "plugins": "plugins.view", "plugin new": "local", "scrub": "system",
     "backup": "system", "restore": "system",
     "user create": "users.manage", "user list": "users.manage", "user disable": "users.manage",
     "user enable": "users.manage", "user reset-password": "users.manage",
@@ -268,7 +282,7 @@ COMMAND_PERMISSIONS = {
     "campaign list": "campaigns.list", "campaign create": "campaign.manage", "campaign open": "campaign.manage",
     "campaign close": "campaign.manage", "campaign publish": "campaign.publish",
     "campaign withdraw": "campaign.publish", "campaign urls": "print",
-    "posters": "print", "ballots": "print", "tally-sheet": "print",
+    "posters": "print", "ballots": "print", "tally-sheet": "print", "reconciliation": "paper.view",
     "report": "results.view", "export": "results.view",
 }
 

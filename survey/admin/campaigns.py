@@ -27,7 +27,10 @@ from ..roles import require
 from . import bp
 
 # settings that decide how results are counted: fixed once the campaign opens
-LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sample", "minimum_cell", "access")
+LOCKED_AFTER_DRAFT = ("satisfaction_line", "composition_minimum", "minimum_sample", "minimum_cell", "access",
+                      "dont_know", "leave_out")
+LEAVE_OUT = {"none": _l("Every item of every unit"), "unit": _l("A unit they do not know may be left out"),
+             "items": _l("Any item may be left out")}
 ACTION_LABELS = {"open": _l("Open"), "close": _l("Close"), "publish": _l("Publish")}
 
 
@@ -56,6 +59,10 @@ class CampaignForm(OfficeForm):
         ("open", _l("Anyone scanning the unit's QR code")),
         ("tokens", _l("Holders of one-time ballots only")),
         ("both", _l("QR code and one-time ballots"))]))
+    dont_know = BooleanField(_l("Offer “don't know” (不了解) on every rated item"),
+                             description=_l("Counted and shown apart; never in a rate's valid answers."))
+    leave_out = SelectField(_l("What a ballot holder may leave out by phone"), default="none",
+                            choices=choice_list(LEAVE_OUT.items()))
     allow_repeat = BooleanField(_l("A shared family phone may answer again"))
     show_comments = BooleanField(_l("Show residents' comments in the results"))
     personal_data = SelectField(_l("A phone or ID number in a comment"), default="refuse", choices=choice_list([
@@ -185,7 +192,7 @@ def _form_data(campaign: Campaign) -> dict:
         "ends_on": campaign.ends_on, "satisfaction_line": round(campaign.satisfaction_line * 100),
         "composition_minimum": round(campaign.composition_minimum * 100),
         "minimum_sample": campaign.minimum_sample, "minimum_cell": campaign.minimum_cell,
-        "access": campaign.access,
+        "access": campaign.access, "dont_know": campaign.dont_know, "leave_out": campaign.leave_out,
         "allow_repeat": campaign.allow_repeat, "show_comments": campaign.show_comments,
         "personal_data": campaign.personal_data,
         "scrub_interval": campaign.scrub_interval or 60,
@@ -212,6 +219,8 @@ def _apply(form: CampaignForm, campaign: Campaign) -> dict:
         values["minimum_sample"] = form.minimum_sample.data
         values["minimum_cell"] = form.minimum_cell.data
         values["access"] = form.access.data
+        values["dont_know"] = bool(form.dont_know.data)
+        values["leave_out"] = form.leave_out.data
     changed = {}
     for name, value in values.items():
         if getattr(campaign, name) != value:
@@ -234,11 +243,11 @@ def _save_form(form, campaign, template, **context):
         except IntegrityError:  # the slug was taken between the check and the write
             db.session.rollback()
             form.slug.errors = [*form.slug.errors, _("Another campaign already uses this short name.")]
-            return render_template(template, form=form, campaign=None if creating else campaign, **context), 422
+            return render_template(template, form=form, campaign=None if creating else campaign, leave_out=LEAVE_OUT, **context), 422
         flash(_("Campaign created.") if creating else _("Campaign saved."), "ok")
         return redirect(url_for("admin.campaign", slug=campaign.slug))
     status = 422 if request.method == "POST" else 200
-    return render_template(template, form=form, campaign=None if creating else campaign, **context), status
+    return render_template(template, form=form, campaign=None if creating else campaign, leave_out=LEAVE_OUT, **context), status
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])

@@ -47,16 +47,20 @@ def campaign_list(as_json):
               help="Smallest group (raters) whose figures the results show; never below 3.")
 @click.option("--previous", default=None, metavar="CAMPAIGN",
               help="The same units' previous campaign (compared with once it is published).")
+@click.option("--dont-know", is_flag=True, help="Offer “don't know” (不了解) on every rated item; counted apart.")
+@click.option("--leave-out", default="none", show_default=True, type=click.Choice(["none", "unit", "items"]),
+              help="What a ballot holder may leave out by phone: nothing, a whole unit, or any item.")
 @with_appcontext
 @command_requires("campaign.manage")
-def campaign_create(slug, name, line, composition_minimum, access, minimum_cell, previous):
+def campaign_create(slug, name, line, composition_minimum, access, minimum_cell, previous, dont_know, leave_out):
     """Create a draft campaign."""
     from ..campaigns import CampaignError, create_campaign
     previous_id = get_campaign(previous).id if previous else None
     try:
         create_campaign(slug, name, "cli", satisfaction_line=line / 100,
                         composition_minimum=composition_minimum / 100, access=access,
-                        minimum_cell=minimum_cell, previous_campaign_id=previous_id)
+                        minimum_cell=minimum_cell, previous_campaign_id=previous_id, dont_know=dont_know,
+                        leave_out=leave_out)
     except CampaignError as exc:
         raise click.BadParameter(str(exc), param_hint="SLUG")
     db.session.commit()

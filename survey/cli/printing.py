@@ -1,4 +1,5 @@
-"""`survey posters`, `survey ballots`, `survey tally-sheet`: the printed matter of a campaign.
+"""`survey posters`, `survey ballots`, `survey tally-sheet`, `survey reconciliation`: the printed
+matter of a campaign.
 
 Ballot tokens are never printed to the console: only counts and serial ranges are.
 """
@@ -73,4 +74,25 @@ def tally_sheet(campaign, out, category, units, lang):
     click.echo(f"{out}: {summary} for {c.slug}")
 
 
-COMMANDS = (posters, ballots, tally_sheet)
+@click.command("reconciliation")
+@click.argument("campaign")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The PDF to write.")
+@click.option("--batch", type=int, help="Only this printed batch (its number in the admin's list of batches).")
+@lang_option("Language of the record's texts.")
+@with_appcontext
+@command_requires("paper.view")
+def reconciliation(campaign, out, batch, lang):
+    """The assembly's reconciliation record (计票结果报告单): ballots issued, returned, valid,
+    invalid, blank, answered by phone and not returned, per batch and tally sheet, with the
+    counter's and the supervisor's signature lines."""
+    from ..paper import reconciliation_printout
+    c = get_campaign(campaign)
+    with printing_errors():
+        printout = reconciliation_printout(c, lang, batch)
+        printout.write(out)
+    r = printout.record
+    click.echo(f"{out}: {c.slug}: issued {r.issued}, returned {r.returned}, valid {r.valid}, invalid {r.invalid}, "
+               f"blank {r.blank}, by phone {r.by_phone}, not returned {r.not_returned}")
+
+
+COMMANDS = (posters, ballots, tally_sheet, reconciliation)

@@ -16,16 +16,23 @@ token only works while it is open); ballots are counted while it is open or clos
 """
 from .ballot import (
     BLANK, COUNTING_STATES, INVALID, PRINTING_STATES, PaperError, Question, ReconciliationError, UnitBlock,
-    ballot_units, categories_for, category_label, check_category, questions_for, unit_blocks,
+    all_categories, ballot_units, categories_for, category_label, check_category, questions_for, unit_blocks,
 )
 from .double_entry import (
-    BallotForm, Mismatch, ballot_counts, ballot_form, enter_ballot, field_name, mismatches, resolve_ballot,
+    BallotForm, Mismatch, ballot_counts, ballot_form, enter_ballot, field_name, mismatches, parse_serial,
+    resolve_ballot,
 )
+from .layout import ballot_layout
+from .reconciliation import Reconciliation, reconciliation, reconciliation_printout
 from .printing import next_serial, poster_printout, print_ballots, tally_sheet_printout
-from .tally_sheets import TallyCounts, enter_tally_sheet, paper_aggregate_counts
+from .tally_sheets import (
+    MAX_COUNT, TallyCounts, check_tally_sheet, enter_tally_sheet, paper_aggregate_counts, parse_number, parse_ranges,
+    resolve_tally_sheet, sheet_covering, tally_mismatches, void_tally_sheet,
+)
 
 __all__ = [
     "BLANK",
+    "MAX_COUNT",
     "BallotForm",
     "COUNTING_STATES",
     "INVALID",
@@ -36,10 +43,13 @@ __all__ = [
     "ReconciliationError",
     "TallyCounts",
     "UnitBlock",
+    "all_categories",
     "ballot_counts",
     "ballot_form",
+    "ballot_layout",
     "ballot_units",
     "categories_for",
+    "check_tally_sheet",
     "category_label",
     "check_category",
     "enter_ballot",
@@ -48,10 +58,20 @@ __all__ = [
     "mismatches",
     "next_serial",
     "paper_aggregate_counts",
+    "parse_number",
+    "parse_ranges",
+    "parse_serial",
     "poster_printout",
     "print_ballots",
     "questions_for",
+    "reconciliation",
+    "reconciliation_printout",
+    "Reconciliation",
     "resolve_ballot",
+    "resolve_tally_sheet",
+    "sheet_covering",
+    "tally_mismatches",
     "tally_sheet_printout",
     "unit_blocks",
+    "void_tally_sheet",
 ]

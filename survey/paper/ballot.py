@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..db import db
-from ..models import RespondentCategory, Unit
+from ..models import Campaign, RespondentCategory, Unit
 from ..questions import UnknownItemKind, rated_questions
 from ..snapshot import frozen_for
 
@@ -55,17 +55,15 @@ class UnitBlock:
     notes: tuple[str, ...] = ()  # printed under the unit's name: a member appraisal's criteria (五带头)
 
 
-def questions_for(frozen, unit: Unit, lang: str) -> list[Question]:
-    """The paper questions of one unit: its rated questions (comments stay off paper)."""
+def questions_for(frozen, unit: Unit, lang: str, dont_know: bool = False) -> list[Question]:
+    """The paper questions of one unit: its rated questions (comments stay off paper), each with
+    a box per choice in printed order (don't know last, when the campaign offers it)."""
     try:
-        rated = rated_questions(frozen, unit.commitments, getattr(unit, "members", None))
+        rated = rated_questions(frozen, unit.commitments, getattr(unit, "members", None), dont_know=dont_know)
     except UnknownItemKind as exc:
         raise PaperError(str(exc)) from None
-    return [Question(q.key, q.label.get(lang), q.scale.key, _choices(q.scale, lang)) for q in rated]
-
-
-def _choices(scale, lang):
-    return tuple((c.key, c.label.get(lang)) for c in scale.choices)
+    return [Question(q.key, q.label.get(lang), q.scale.key, tuple((c.key, c.label.get(lang)) for c in q.choices))
+            for q in rated]
 
 
 def ballot_units(campaign_id: int, unit_codes: list[str] | None = None) -> list[Unit]:
@@ -85,6 +83,8 @@ def ballot_units(campaign_id: int, unit_codes: list[str] | None = None) -> list[
 def unit_blocks(campaign_id: int, units: list[Unit], lang: str) -> list[UnitBlock]:
     """Each unit with the questions of its frozen questionnaire, labelled in lang."""
     blocks = []
+    campaign = db.session.get(Campaign, campaign_id)
+    dont_know = bool(campaign and campaign.dont_know)
     with force_locale(lang):
         for unit in units:
             frozen = frozen_for(campaign_id, unit.questionnaire or "")
@@ -93,7 +93,7 @@ def unit_blocks(campaign_id: int, units: list[Unit], lang: str) -> list[UnitBloc
             notes = tuple(item.help.get(lang) for item in frozen.questionnaire.items
                           if item.kind == "members" and item.help and getattr(unit, "members", None))
             blocks.append(UnitBlock(unit.id, unit.code, unit.name, unit.questionnaire,
-                                    tuple(questions_for(frozen, unit, lang)), notes))
+                                    tuple(questions_for(frozen, unit, lang, dont_know)), notes))
     return blocks
 
 
@@ -109,6 +109,19 @@ def categories_for(campaign_id: int, units: list[Unit]) -> list[RespondentCatego
     seen, out = set(), []
     for r in rows:
         if r.key in (keys or set()) and r.key not in seen:
+            seen.add(r.key)
+            out.append(r)
+    return out
+
+
+def all_categories(campaign_id: int) -> list[RespondentCategory]:
+    """Every respondent category of the campaign's units, each key once (a tally sheet chooses
+    one; it is then checked against the units it counts)."""
+    rows = db.session.scalars(select(RespondentCategory).where(RespondentCategory.campaign_id == campaign_id)
+                              .order_by(RespondentCategory.position, RespondentCategory.id)).all()
+    seen, out = set(), []
+    for r in rows:
+        if r.key not in seen:
             seen.add(r.key)
             out.append(r)
     return out

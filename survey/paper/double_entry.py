@@ -4,6 +4,7 @@ Counting spends the ballot's token in the same transaction as its answers are st
 ballot answered by phone is refused and counts once; entries are deleted once it is counted."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -12,13 +13,18 @@ from sqlalchemy.exc import IntegrityError
 
 from ..campaigns import state_label
 from ..db import db
-from ..models import BallotBatch, BallotToken, Campaign, RespondentCategory
+from ..models import BallotBatch, BallotToken, Campaign, RespondentCategory, Unit
 from ..models import PaperBallot, PaperEntry
 from ..responses import Sheet, store
 from ..tokens import TokenUsed, redeem
+from ..tokens import find as find_token
+from .tally_sheets import sheet_covering
 from .ballot import (
     BLANK, COUNTING_STATES, INVALID, PaperError, UnitBlock, ballot_units, categories_for, check_category, unit_blocks,
 )
+
+
+COUNTED = ("counted", "blank")  # a ballot counted: with answers, or left wholly blank
 
 
 @dataclass
@@ -45,6 +51,28 @@ def ballot_form(campaign: Campaign, serial: int, lang: str) -> BallotForm:
                       [] if chosen else categories_for(campaign.id, units))
 
 
+SERIAL_CODE = re.compile(r"(?:0*([0-9]{1,9}))|(?:B:([0-9]{1,9}):P:[0-9]{1,3}/[0-9]{1,3}(?::K:[0-9A-F]{1,16})?)")
+
+
+def parse_serial(campaign: Campaign, raw: str | None) -> int | None:
+    """The ballot number typed or scanned: digits, a page code B:<serial>:P:<page>/<pages>
+    (what a USB scanner types from a ballot page's small QR code), or the ballot's own
+    answering address …/b/<token>. None when nothing was given; PaperError when unreadable."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    match = SERIAL_CODE.fullmatch(raw)
+    if match:
+        return int(match.group(1) or match.group(2))
+    token = raw.rsplit("/b/", 1)[1] if "/b/" in raw else None
+    if token:
+        row = find_token(token)
+        if row is not None and row.campaign_id == campaign.id:
+            return row.serial
+    raise PaperError(_("“%(raw)s” is not a ballot number: type the number printed on the ballot, "
+                       "or scan the small code at its foot.", raw=raw[:40]))
+
+
 def field_name(unit_id: int, key: str) -> str:
     """The name an answer is entered under: unit id and answer key."""
     return f"{unit_id}:{key}"
@@ -56,6 +84,19 @@ def _check_values(form: BallotForm, values: dict, category: str | None) -> dict:
         category = form.category.key
     elif category not in {c.key for c in form.categories}:
         raise PaperError(_("Please enter the respondent category ticked on the ballot."))
+    expected = {field_name(b.unit_id, q.key) for b in form.blocks for q in b.questions}
+    foreign = sorted(k for k in values if k not in expected)
+    if foreign:
+        on_ballot = {b.unit_id for b in form.blocks}
+        names = dict(db.session.execute(select(Unit.id, Unit.code).where(Unit.campaign_id == form.batch.campaign_id)).all())
+        units = sorted({k.split(":", 1)[0] for k in foreign})
+        off = [u for u in units if not (u.isdigit() and int(u) in on_ballot)]
+        if off:
+            raise PaperError(_("Ballot No. %(serial)d does not list the unit %(units)s: answers for it were "
+                               "typed but are not counted; check the ballot number.", serial=form.serial,
+                               units=", ".join(names.get(int(u), u) if u.isdigit() else u for u in off)))
+        raise PaperError(_("Ballot No. %(serial)d has no item %(items)s.", serial=form.serial,
+                           items=", ".join(k.split(":", 1)[1] for k in foreign)))
     clean = {}
     for block in form.blocks:
         for q in block.questions:
@@ -101,8 +142,12 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
     entry = _check_values(form, values, category)
     try:
         ballot = _lock_ballot(campaign.id, serial)
-        if ballot.status == "counted":
+        if ballot.status in COUNTED:
             raise PaperError(_("Ballot No. %(serial)d has been counted already.", serial=serial))
+        covering = sheet_covering(campaign.id, serial)
+        if covering is not None:
+            raise PaperError(_("Ballot No. %(serial)d is counted on the tally sheet of %(box)s; it cannot be "
+                               "entered again.", serial=serial, box=covering.box))
         token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=serial))
         if ballot.status == "online" or token.redeemed:
             raise _refuse_online(ballot, serial)
@@ -120,6 +165,34 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
         db.session.rollback()
         raise PaperError(_("Someone entered ballot No. %(serial)d at the same moment; please submit again.",
                            serial=serial)) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def count_read_ballot(campaign: Campaign, serial: int, values: dict, category: str | None,
+                      readers: list[str]) -> str:
+    """Count a ballot read from its scanned pages (survey.omr), through the same checks and the
+    same counting as two agreeing clerks: its token is spent, a ballot answered by phone is
+    refused (PaperError, and marked so), one counted already is refused. readers: "scan" and
+    the people who resolved its doubts, kept like the clerks' names."""
+    if campaign.state not in COUNTING_STATES:
+        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
+                           state=state_label(campaign.state)))
+    form = ballot_form(campaign, serial, "en")
+    entry = _check_values(form, values, category)
+    try:
+        ballot = _lock_ballot(campaign.id, serial)
+        if ballot.status in COUNTED:
+            raise PaperError(_("Ballot No. %(serial)d has been counted already.", serial=serial))
+        covering = sheet_covering(campaign.id, serial)
+        if covering is not None:
+            raise PaperError(_("Ballot No. %(serial)d is counted on the tally sheet of %(box)s; it cannot be "
+                               "entered again.", serial=serial, box=covering.box))
+        token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=serial))
+        if ballot.status == "online" or token.redeemed:
+            raise _refuse_online(ballot, serial)
+        return _count(campaign, form, ballot, token, entry, readers)
     except BaseException:
         db.session.rollback()
         raise
@@ -168,7 +241,8 @@ def _count(campaign, form: BallotForm, ballot: PaperBallot, token: BallotToken, 
     try:
         if sheets:
             store(sheets, channel="paper", token_hash=token.token_hash)
-        else:
+        else:  # a ballot left wholly blank: counted as returned, rating no unit
+            ballot.status = "blank"
             redeem(token.token_hash)
             db.session.commit()
     except TokenUsed:
@@ -214,4 +288,4 @@ def ballot_counts(campaign_id: int) -> dict[str, int]:
     """How many paper ballots are pending, mismatched, counted, or refused as answered online."""
     rows = db.session.execute(select(PaperBallot.status, func.count()).filter_by(campaign_id=campaign_id)
                               .group_by(PaperBallot.status)).all()
-    return {"pending": 0, "mismatch": 0, "counted": 0, "online": 0} | {s: n for s, n in rows}
+    return {"pending": 0, "mismatch": 0, "counted": 0, "blank": 0, "online": 0} | {s: n for s, n in rows}

@@ -2,6 +2,7 @@
 recorded in the same transaction as the PDF is written."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Callable, Iterator
@@ -38,6 +39,13 @@ def _tokens(campaign_id: int, batch_id: int, first: int, count: int) -> Iterator
         yield serial, token
     if rows:
         db.session.execute(insert(BallotToken), rows)
+
+
+def campaign_key(campaign: Campaign) -> str:
+    """Four hex digits (upper case: the page code stays in QR's compact alphanumeric mode, one
+    small symbol) printed in every ballot page's code: which campaign a scanned page is from
+    (campaigns of different offices can share serial numbers and ids, not slug and id together)."""
+    return hashlib.sha256(f"{campaign.id}:{campaign.slug}".encode()).hexdigest()[:4].upper()
 
 
 def print_ballots(campaign: Campaign, out: str | Path, count: int, *, base_url: str,
@@ -78,7 +86,9 @@ def print_ballots(campaign: Campaign, out: str | Path, count: int, *, base_url: 
             campaign_name=campaign.name, blocks=blocks, base_url=base_url, lang=lang,
             category=category_label(chosen, lang) if chosen else None,
             categories=[(c.key, category_label(c, lang)) for c in categories],
-            ballots=_tokens(campaign.id, batch.id, first, count), count=count, progress=progress)
+            ballots=_tokens(campaign.id, batch.id, first, count), count=count, progress=progress,
+            campaign_key=campaign_key(campaign))
+        batch.layout = printout.layout
         with open(tmp, "wb") as f:
             printout.write(f)
             f.flush()

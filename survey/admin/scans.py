@@ -1,0 +1,258 @@
+"""Admin views for scanned ballots (OMR): upload scanner files, follow the reading, decide the
+doubts with the cropped image beside the choices, check the read report, count ready ballots."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import HiddenField
+
+from forms.office import OfficeForm
+
+from ..db import db
+from ..models import ScanDoubt, ScanFile, ScanPage, Unit
+from ..omr import scans
+from ..paper.ballot import BLANK, INVALID
+from ..roles import require
+from . import bp
+from .campaigns import get_campaign
+
+ACTIVE = ("waiting", "reading")
+
+
+class ScanUploadForm(OfficeForm):
+    """One or more files from the scanner."""
+
+    files = FileField(_l("Scanned ballots (PDF, TIFF, PNG or JPEG; several files at once)"),
+                      validators=[FileRequired()], render_kw={"multiple": True, "accept": ".pdf,.tif,.tiff,.png,.jpg,.jpeg"})
+
+
+class DecisionForm(OfficeForm):
+    """A reviewer's decision on one doubt."""
+
+    decision = HiddenField()
+
+
+@bp.url_value_preprocessor
+def _scan_upload_size(endpoint, values):
+    """Scanner files are large: the upload route takes up to SURVEY_SCAN_MAX_BYTES (set before
+    the CSRF check reads the form)."""
+    if endpoint == "admin.scans_index" and request.method == "POST":
+        request.max_content_length = int(current_app.config["SURVEY_SCAN_MAX_BYTES"])
+
+
+def scan_folder() -> Path:
+    folder = Path(current_app.instance_path) / "scans"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def _read_in_background(app, campaign_id: int, scan_id: int, path: Path) -> None:
+    """Read a file outside the request; the file's row shows how far it got."""
+    def work():
+        with app.app_context():
+            from ..models import Campaign
+            campaign = db.session.get(Campaign, campaign_id)
+            scan = db.session.get(ScanFile, scan_id)
+            try:
+                scans.read_file(campaign, scan, path)
+            except Exception as exc:  # recorded on the file for the office to see
+                db.session.rollback()
+                scan = db.session.get(ScanFile, scan_id)
+                scan.state, scan.error = "failed", str(exc)[:500]
+                db.session.commit()
+            finally:
+                path.unlink(missing_ok=True)
+                db.session.remove()
+    threading.Thread(target=work, name=f"scan-{scan_id}", daemon=True).start()
+
+
+@bp.route("/campaigns/<slug>/scans", methods=["GET", "POST"])
+@require("scan")
+def scans_index(slug):
+    """Upload scanner files; the files read and being read; ballots ready, waiting, counted."""
+    campaign = get_campaign(slug)
+    form = ScanUploadForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _index(campaign, form), 422
+        added = 0
+        for upload in request.files.getlist(form.files.name):
+            name = os.path.basename(upload.filename or "scan")
+            path = scan_folder() / f"upload-{os.urandom(8).hex()}{Path(name).suffix.lower()[:6]}"
+            upload.save(path)
+            try:
+                scan, new = scans.add_file(campaign, path, name, current_user.username)
+            except scans.ScanError as exc:
+                path.unlink(missing_ok=True)
+                flash(str(exc), "error")
+                return _index(campaign, form), 422
+            if not new:
+                path.unlink(missing_ok=True)
+                flash(_("%(name)s was read before (%(pages)d pages): it is not read or counted again.",
+                        name=name, pages=scan.pages), "ok")
+                continue
+            _read_in_background(current_app._get_current_object(), campaign.id, scan.id, path)
+            added += 1
+        if added:
+            flash(_("%(n)d file(s) are being read. This page shows how far it got.", n=added), "ok")
+        return redirect(url_for("admin.scans_index", slug=slug))
+    return _index(campaign, form)
+
+
+def _index(campaign, form):
+    files = db.session.scalars(select(ScanFile).filter_by(campaign_id=campaign.id).order_by(ScanFile.id.desc())).all()
+    states = scans.ballots(campaign)
+    tally = {k: sum(s.status == k for s in states) for k in ("ready", "waiting", "counted", "refused")}
+    doubts = db.session.scalar(select(db.func.count()).select_from(ScanDoubt).where(
+        ScanDoubt.campaign_id == campaign.id, ScanDoubt.decision.is_(None))) or 0
+    reading = any(f.state in ACTIVE for f in files)
+    return render_template("admin/scans.html", campaign=campaign, form=form, files=files, tally=tally,
+                           doubts=doubts, reading=reading, action_form=DecisionForm(),
+                           waiting=[s for s in states if s.status == "waiting"],
+                           refused=[s for s in states if s.status == "refused"])
+
+
+@bp.route("/campaigns/<slug>/scans/review", methods=["GET", "POST"])
+@require("scan")
+def scans_review(slug):
+    """The next doubt: the cropped image beside the choices; the decision is recorded."""
+    campaign = get_campaign(slug)
+    form = DecisionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            scans.decide(campaign, int(request.form.get("doubt", "0") or 0), form.decision.data or "",
+                         current_user.username)
+        except (scans.ScanError, ValueError) as exc:
+            flash(str(exc), "error")
+        return redirect(url_for("admin.scans_review", slug=slug))
+    doubt = db.session.scalar(select(ScanDoubt).where(ScanDoubt.campaign_id == campaign.id,
+                                                      ScanDoubt.decision.is_(None)).order_by(ScanDoubt.id).limit(1))
+    left = db.session.scalar(select(db.func.count()).select_from(ScanDoubt).where(
+        ScanDoubt.campaign_id == campaign.id, ScanDoubt.decision.is_(None))) or 0
+    page = db.session.get(ScanPage, doubt.page_id) if doubt else None
+    unit = db.session.get(Unit, doubt.unit_id) if doubt and doubt.unit_id else None
+    options = []
+    if doubt is not None:
+        if doubt.reason == "unreadable":
+            options = [("set_aside", _("Set the page aside (enter its ballot by keyboard)"))]
+        elif doubt.reason == "duplicate_differs":
+            options = [(str(p), _("Page read from file %(file)s, page %(position)d", file=_file_name(p), position=_position(p)))
+                       for p in doubt.choices or []]
+        else:
+            labels = _choice_labels(campaign, doubt)
+            options = [(c, labels.get(c, c)) for c in doubt.choices or []]
+            if doubt.item != "category":
+                options += [(BLANK, _("none marked")), (INVALID, _("two or more marked"))]
+    return render_template("admin/scan_review.html", campaign=campaign, doubt=doubt, page=page, unit=unit,
+                           options=options, left=left, form=form, reasons=REASONS,
+                           item_label=_item_label(campaign, doubt) if doubt and doubt.unit_id else None)
+
+
+def _item_label(campaign, doubt) -> str | None:
+    """The question as printed on the ballot, in the reader's language."""
+    from flask_babel import get_locale
+
+    from ..paper.double_entry import ballot_form
+    for block in ballot_form(campaign, doubt.serial, str(get_locale() or "zh_CN")).blocks:
+        if block.unit_id == doubt.unit_id:
+            for q in block.questions:
+                if q.key == doubt.item:
+                    return q.label
+    return None
+
+
+REASONS = {"faint": _l("a faint or small mark"), "unsure": _l("not read surely"),
+           "correction?": _l("a box half filled: a heavy mark or a correction?"),
+           "misplaced": _l("the boxes were not found exactly where printed"),
+           "unreadable": _l("the page could not be read"), "duplicate_differs": _l("the page was scanned twice with other marks"),
+           "category": _l("the respondent category is not marked once")}
+
+
+def _file_name(page_id: int) -> str:
+    page = db.session.get(ScanPage, page_id)
+    scan = db.session.get(ScanFile, page.file_id) if page else None
+    return scan.name if scan else "?"
+
+
+def _position(page_id: int) -> int:
+    page = db.session.get(ScanPage, page_id)
+    return page.position if page else 0
+
+
+def _choice_labels(campaign, doubt) -> dict:
+    from flask_babel import get_locale
+
+    from ..paper.ballot import categories_for, category_label
+    from ..paper.double_entry import ballot_form
+    lang = str(get_locale() or "zh_CN")
+    if doubt.item == "category":
+        units = db.session.scalars(select(Unit).where(Unit.campaign_id == campaign.id)).all()
+        return {c.key: category_label(c, lang) for c in categories_for(campaign.id, units)}
+    form = ballot_form(campaign, doubt.serial, lang)
+    for block in form.blocks:
+        if block.unit_id == doubt.unit_id:
+            for q in block.questions:
+                if q.key == doubt.item:
+                    return dict(q.choices)
+    return {}
+
+
+@bp.get("/campaigns/<slug>/scans/doubt/<int:doubt_id>.png")
+@require("scan")
+def scans_doubt_image(slug, doubt_id):
+    """The cropped image of a doubtful item, or the whole page for an unreadable one."""
+    campaign = get_campaign(slug)
+    doubt = db.session.get(ScanDoubt, doubt_id)
+    if doubt is None or doubt.campaign_id != campaign.id:
+        abort(404)
+    image = doubt.crop
+    if not image:
+        page = db.session.get(ScanPage, doubt.page_id)
+        image = page.image if page else None
+    if not image:
+        abort(404)
+    return current_app.response_class(image, mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/campaigns/<slug>/scans/report")
+@require("scan")
+def scans_report(slug):
+    """What was read on every page and how sure, for the supervisor before counting (JSON too)."""
+    campaign = get_campaign(slug)
+    report = scans.read_report(campaign)
+    if request.args.get("format") == "json":
+        return jsonify(report)
+    return render_template("admin/scan_report.html", campaign=campaign, report=report)
+
+
+@bp.post("/campaigns/<slug>/scans/count")
+@require("paper.resolve")
+def scans_count(slug):
+    """Count every ready ballot: tokens spent, ballots answered by phone refused and listed."""
+    campaign = get_campaign(slug)
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    done = scans.count_ready(campaign, current_user.username)
+    flash(_("%(n)d ballots counted.", n=len(done["counted"])), "ok")
+    for serial, why in done["refused"].items():
+        flash(_("Ballot No. %(serial)d not counted: %(why)s", serial=serial, why=why), "error")
+    return redirect(url_for("admin.scans_index", slug=slug))

@@ -1,0 +1,125 @@
+"""The assembly's reconciliation record (计票结果报告单): what became of every ballot printed.
+
+Per printed batch: ballots issued, answered by phone, entered one by one (with answers, or
+left wholly blank, or still waiting for the second entry), counted on tally sheets, and not
+(yet) accounted for; per tally sheet: its ranges, issued, returned, valid and invalid; and for
+the assembly (or one batch): issued, returned, valid, invalid, blank, answered by phone and not
+returned, where issued = returned + answered by phone + not returned.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..db import db
+from ..models import BallotBatch, BallotToken, Campaign, PaperBallot, PaperTallySheet
+from .ballot import PaperError, all_categories
+
+
+@dataclass
+class BatchLine:
+    """One printed batch and what became of its ballots."""
+
+    batch: BallotBatch
+    issued: int = 0
+    by_phone: int = 0
+    counted: int = 0     # entered one by one, with answers
+    blank: int = 0       # entered one by one, wholly blank
+    waiting: int = 0     # entered once, or entries differ
+    on_sheets: int = 0   # in the ranges of accepted tally sheets
+
+    @property
+    def unaccounted(self) -> int:
+        """Neither answered by phone nor entered nor on a tally sheet: not returned (yet)."""
+        return self.issued - self.by_phone - self.counted - self.blank - self.waiting - self.on_sheets
+
+
+@dataclass
+class Reconciliation:
+    """The record of one campaign (or one of its batches)."""
+
+    campaign: Campaign
+    batches: list[BatchLine] = field(default_factory=list)
+    sheets: list[PaperTallySheet] = field(default_factory=list)
+    categories: dict = field(default_factory=dict)  # key -> RespondentCategory, for labels
+
+    @property
+    def issued(self) -> int:
+        return sum(b.issued for b in self.batches)
+
+    @property
+    def by_phone(self) -> int:
+        return sum(b.by_phone for b in self.batches)
+
+    @property
+    def returned(self) -> int:
+        """Paper ballots handed back: entered one by one (counted, blank or waiting) or on sheets."""
+        return sum(b.counted + b.blank + b.waiting for b in self.batches) + sum(s.returned for s in self.sheets)
+
+    @property
+    def valid(self) -> int:
+        return sum(b.counted for b in self.batches) + sum(s.valid for s in self.sheets)
+
+    @property
+    def invalid(self) -> int:
+        return sum(s.invalid for s in self.sheets)
+
+    @property
+    def blank(self) -> int:
+        return sum(b.blank for b in self.batches)
+
+    @property
+    def waiting(self) -> int:
+        return sum(b.waiting for b in self.batches)
+
+    @property
+    def not_returned(self) -> int:
+        return self.issued - self.returned - self.by_phone
+
+
+def reconciliation(campaign: Campaign, batch_id: int | None = None) -> Reconciliation:
+    """What became of the ballots of the campaign's batches (or of one batch)."""
+    query = select(BallotBatch).filter_by(campaign_id=campaign.id).order_by(BallotBatch.serial_from)
+    if batch_id is not None:
+        query = query.filter_by(id=batch_id)
+    batches = db.session.scalars(query).all()
+    if not batches:
+        raise PaperError(_("No ballots were printed for this campaign.") if batch_id is None
+                         else _("There is no batch %(id)d in this campaign.", id=batch_id))
+    sheets = [s for s in db.session.scalars(select(PaperTallySheet).filter_by(campaign_id=campaign.id, voided_by=None)
+                                            .order_by(PaperTallySheet.id))
+              if any(a <= b.serial_to and b.serial_from <= z for a, z in s.serial_ranges or [] for b in batches)]
+    covered = {n for s in sheets for a, z in s.serial_ranges or [] for n in range(a, z + 1)}
+    entered = dict(db.session.execute(select(PaperBallot.serial, PaperBallot.status)
+                                      .filter_by(campaign_id=campaign.id)).all())
+    out = Reconciliation(campaign, sheets=sheets, categories={c.key: c for c in all_categories(campaign.id)})
+    for batch in batches:
+        line = BatchLine(batch, issued=batch.count)
+        redeemed = db.session.scalars(select(BallotToken.serial).where(
+            BallotToken.batch_id == batch.id, BallotToken.redeemed.is_(True)))
+        for serial in redeemed:
+            status = entered.get(serial)
+            if serial not in covered and status not in ("counted", "blank"):
+                line.by_phone += 1
+        for serial, status in entered.items():
+            if batch.serial_from <= serial <= batch.serial_to and serial not in covered:
+                if status == "counted":
+                    line.counted += 1
+                elif status == "blank":
+                    line.blank += 1
+                elif status in ("pending", "mismatch"):
+                    line.waiting += 1
+        line.on_sheets = sum(1 for n in covered if batch.serial_from <= n <= batch.serial_to)
+        out.batches.append(line)
+    return out
+
+
+def reconciliation_printout(campaign: Campaign, lang: str = "zh_CN", batch_id: int | None = None):
+    """The reconciliation record as a printout (PDF), in lang."""
+    from printouts.reconciliation import ReconciliationRecord
+    with force_locale(lang):
+        record = reconciliation(campaign, batch_id)
+    return ReconciliationRecord(record, lang)
