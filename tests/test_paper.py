@@ -512,3 +512,22 @@ def test_clerks_enter_tally_sheets_and_only_a_supervisor_voids_one(app, batch):
     done = supervisor.post(void, data={"csrf_token": csrf_from(index), "reason": "wrong box"}, follow_redirects=True)
     assert "is voided" in done.get_data(as_text=True)
     assert tally(app, channel="paper", item="", choice="") == 0
+
+
+def test_a_category_the_campaign_hides_is_neither_printed_nor_entered(app, batch, tmp_path):
+    """The campaign's hidden categories (issue 14) hold on paper too: a ballot cannot be
+    printed for one, a tally sheet for one is refused by name and nothing is written."""
+    from survey import paper
+    more_ballots(app, tmp_path)
+    with app.app_context(), force_locale("en"):
+        campaign = db.session.scalar(select(Campaign))
+        campaign.hidden_categories = ["resident"]
+        db.session.commit()
+        assert "resident" not in {c.key for c in paper.all_categories(campaign.id)}
+        with pytest.raises(paper.PaperError, match="Unknown respondent category resident"):
+            paper.print_ballots(campaign, tmp_path / "hidden.pdf", 2, base_url="http://survey.test",
+                                category="resident")
+        with pytest.raises(paper.PaperError, match="Unknown respondent category resident"):
+            paper.enter_tally_sheet(campaign, sheet(app), "clerk-a")
+    assert not (tmp_path / "hidden.pdf").exists()
+    assert nothing_written(app)

@@ -97,10 +97,18 @@ def unit_blocks(campaign_id: int, units: list[Unit], lang: str) -> list[UnitBloc
     return blocks
 
 
-def categories_for(campaign_id: int, units: list[Unit]) -> list[RespondentCategory]:
-    """The respondent categories offered to every unit listed (the campaign's frozen ones)."""
+def _offered_rows(campaign_id: int) -> list[RespondentCategory]:
+    """The campaign's frozen respondent categories in order, less those its settings hide."""
+    hidden = set(db.session.scalar(select(Campaign.hidden_categories).where(Campaign.id == campaign_id)) or ())
     rows = db.session.scalars(select(RespondentCategory).where(RespondentCategory.campaign_id == campaign_id)
                               .order_by(RespondentCategory.position, RespondentCategory.id)).all()
+    return [r for r in rows if r.key not in hidden]
+
+
+def categories_for(campaign_id: int, units: list[Unit]) -> list[RespondentCategory]:
+    """The respondent categories offered to every unit listed (the campaign's frozen ones, less
+    those the campaign hides)."""
+    rows = _offered_rows(campaign_id)
     sectors = {u.sector for u in units}
     keys = None
     for sector in sectors:
@@ -116,9 +124,8 @@ def categories_for(campaign_id: int, units: list[Unit]) -> list[RespondentCatego
 
 def all_categories(campaign_id: int) -> list[RespondentCategory]:
     """Every respondent category of the campaign's units, each key once (a tally sheet chooses
-    one; it is then checked against the units it counts)."""
-    rows = db.session.scalars(select(RespondentCategory).where(RespondentCategory.campaign_id == campaign_id)
-                              .order_by(RespondentCategory.position, RespondentCategory.id)).all()
+    one; it is then checked against the units it counts), less those the campaign hides."""
+    rows = _offered_rows(campaign_id)
     seen, out = set(), []
     for r in rows:
         if r.key not in seen:
