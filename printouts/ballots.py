@@ -343,6 +343,9 @@ class BallotPrintout(Printout):
         col_w = body_w / columns - 8
         entries = [wrap(f"{grid.first_item + k}. {q.label}", self.font, BODY, col_w)
                    for k, q in enumerate(grid.questions)]
+        # the criteria a member appraisal rates against (五带头), once for the grid's units
+        notes = dict.fromkeys(note for _n, block in grid.units for note in block.notes if note)
+        entries += [wrap(note, self.font, BODY, col_w) for note in notes]
         return [entries[i:i + columns] for i in range(0, len(entries), columns)]
 
     def _choice_head_h(self, questions) -> float:
@@ -399,7 +402,15 @@ class BallotPrintout(Printout):
                     pages[-1].append(("grid", y, (part, sub, name_w)))
                     y -= fixed + sum(sub["row_h"]) + 8
                     index += take
+            noted = {id(b) for _n, b in units}  # their criteria are in the grid's legend
             for number, block, q in extras:
+                if block.notes and id(block) not in noted:
+                    noted.add(id(block))  # the criteria, once, above the unit's own lines
+                    note = [line for text in block.notes for line in wrap(text, self.font, BODY, body_w)]
+                    if y - len(note) * LEADING - 4 < FOOT and len(pages[-1]) > 1:
+                        y = new_page()
+                    pages[-1].append(("note", y, note))
+                    y -= len(note) * LEADING + 4
                 line = self._extra_parts(number, block, q, body_w)
                 if y - line["h"] < FOOT and len(pages[-1]) > 1:
                     y = new_page()
@@ -489,6 +500,12 @@ class BallotPrintout(Printout):
                 yield line["block"], line["q"], choice, x, by
                 x += BOX + 3 + stringWidth(label, self.font, BODY) + 10
             by -= BOX + 4
+
+    def _draw_note(self, c: Canvas, y: float, lines: list[str]) -> None:
+        """A unit's criteria (a member appraisal's 五带头), above its own lines."""
+        c.setFont(self.font, BODY)
+        for k, text in enumerate(lines):
+            c.drawString(MARGIN, y - LEADING * (k + 1) + 2, text)
 
     def _draw_extra(self, c: Canvas, y: float, line: dict) -> None:
         width, _height = self.pagesize

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 import upgrade_2024
@@ -225,7 +226,7 @@ def test_an_assembly_of_the_units_own_staff_does_not_meet_the_composition(app, m
 
 
 # --- five leads: the members' democratic appraisal ----------------------------------------------
-def test_five_leads_appraisal_per_member_on_paper_phone_and_results(app, client, make_campaign, make_tokens):
+def test_five_leads_appraisal_per_member_on_paper_phone_and_results(app, client, make_campaign, make_tokens, tmp_path):
     cid = make_campaign(units=[("BR-001", "东街社区党支部", "general")], state="draft")
     with app.app_context():
         unit = db.session.scalar(select(Unit))
@@ -237,6 +238,15 @@ def test_five_leads_appraisal_per_member_on_paper_phone_and_results(app, client,
         paper = questions_for(frozen_for(cid, "five-leads"), unit, "zh_CN")
     assert [(p.key, p.label) for p in paper] == [("members.1", "张三"), ("members.2", "李四"), ("members.3", "王五")]
     assert [c[1] for c in paper[0].choices] == ["优秀", "合格", "基本合格", "不合格"]
+    # the printed grid ballot states the criteria the members are rated against (五带头)
+    import subprocess
+    from survey import paper as paper_ballots
+    with app.app_context(), force_locale("zh_CN"):
+        paper_ballots.print_ballots(db.session.get(Campaign, cid), tmp_path / "b.pdf", 1,
+                                    base_url="http://survey.test", category="own_staff")
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "b.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "张三" in text and "带头服务群众" in text.replace(" ", "").replace("\n", ""), text
     token, = make_tokens(cid, category="own_staff")
     page = client.get(f"/b/{token}").get_data(as_text=True)
     assert "张三" in page and "带头服务群众" in page and "不合格" in page
@@ -258,7 +268,8 @@ def test_five_leads_appraisal_per_member_on_paper_phone_and_results(app, client,
 # --- wording ------------------------------------------------------------------------------------
 def test_wording_asks_the_rater_only_for_their_own_view():
     for q in REGISTRY.questionnaires.values():
-        assert q.intro and ("分钟" in q.intro.zh or "秒" in q.intro.zh) and "minute" in q.intro.en + "minutes" or "seconds" in q.intro.en
+        assert q.intro and ("分钟" in q.intro.zh or "秒" in q.intro.zh), q.key
+        assert "minute" in q.intro.en or "seconds" in q.intro.en, q.key
         for i in q.items:
             assert "群众对" not in i.label.zh and "群众反映" not in i.label.zh, (q.key, i.key)
             if "四议两公开" in i.label.zh:

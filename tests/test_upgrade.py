@@ -97,16 +97,21 @@ def test_previous_release_upgrades_keeping_every_answer_and_rolls_back(previous,
     # every figure: each unit's and each item's raters, counts, rates and ranks (0.2.0 orders
     # counts by key, and withholds groups below the minimum cell, so those are left aside)
     assert figures(after["results.json"]) == figures(before["results.json"])
-    # the new tables are there, empty, next to the kept data: remedy records (0010_remedy)
+    # the new tables are there, empty, next to the kept data: remedy records (0010_remedy),
+    # tally sheet entries (0013_paper_assembly), scanned files, pages and doubts (0014_scans);
+    # and the new campaign settings take their defaults (no "don't know", nothing left out)
+    queries = ["select count(*) from remedy", "select count(*) from paper_tally_entry",
+               "select count(*) from scan_file", "select count(*) from scan_page", "select count(*) from scan_doubt",
+               "select count(*) from campaign where dont_know or leave_out <> 'none' or hidden_categories is not null",
+               "select count(*) from unit"]
     tables = ("from survey import create_app\nfrom survey.db import db\nfrom sqlalchemy import text\n"
               "app = create_app()\nwith app.app_context():\n"
-              "    print(db.session.execute(text('select count(*) from remedy')).scalar(),"
-              " db.session.execute(text('select count(*) from unit')).scalar())")
+              f"    print(*[db.session.execute(text(q)).scalar() for q in {queries!r}])")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURVEY_") and k != "PYTHONPATH"}
     env.update(SURVEY_INSTANCE=str(old), SURVEY_DISABLED_PLUGINS=PLUGINS)
     counts = subprocess.run([sys.executable, "-c", tables], env=env, capture_output=True, text=True, cwd=REPO)
-    remedies, units = counts.stdout.split()[-2:]
-    assert remedies == "0" and int(units) > 0, counts.stderr
+    *new_rows, units = counts.stdout.split()[-len(queries):]
+    assert new_rows == ["0"] * (len(queries) - 1) and int(units) > 0, counts.stderr
 
     rolled_back = tmp_path / "rolled-back"
     run(None, rolled_back, f"restore {backup}")  # with this code: 0.1.0 has no `survey restore`
