@@ -154,12 +154,24 @@ def paper_entry(slug):
                        "counted": _("Ballot No. %(serial)d: both entries agree; it is counted.", serial=serial),
                        "mismatch": _("Ballot No. %(serial)d: the entries differ; it is listed for resolution.",
                                      serial=serial)}[outcome], "ok" if outcome != "mismatch" else "error")
-                return redirect(url_for(".paper_entry", slug=slug))
+                return redirect(url_for(".paper_entry", slug=slug, next=serial + 1))
+    if ballot is None and not raw_serial:
+        raw_serial = _next_printed(campaign, request.args.get("next", type=int))
     page = render_template("admin/paper_entry.html", campaign=campaign, form=form, raw_serial=raw_serial,
                            ballot=ballot, grids=entry_grids(ballot.blocks) if ballot else [], values=values,
                            category=category, BLANK=paper.BLANK, INVALID=paper.INVALID,
                            field_name=paper.field_name, short_label=short_label)
     return make_response(page, status)
+
+
+def _next_printed(campaign, serial: int | None) -> str:
+    """The number proposed after a ballot is saved: the next one printed (a stack of ballots is
+    entered in order, so Enter opens it), or nothing past the last printed batch."""
+    if not serial or serial < 1:
+        return ""
+    printed = db.session.scalar(select(BallotBatch.id).where(
+        BallotBatch.campaign_id == campaign.id, BallotBatch.serial_from <= serial, BallotBatch.serial_to >= serial))
+    return str(serial) if printed else ""
 
 
 @bp.get("/campaigns/<slug>/paper/mismatches")

@@ -12,6 +12,10 @@
  */
 (function () {
   "use strict";
+  // after a ballot is saved the next number is proposed: selected, so Enter opens it and
+  // typing another number replaces it
+  var number = document.getElementById("serial");
+  if (number && number.value && number.hasAttribute("autofocus")) { number.focus(); number.select(); }
   var form = document.querySelector("form[data-keyboard-entry]");
   if (!form) { return; }
   var status = document.getElementById("entry-status");
