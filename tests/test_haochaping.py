@@ -131,12 +131,13 @@ def test_exports_show_good_and_poor_rates_and_disclosure_hides_a_small_unit(app,
         results = disclosed_results(db.session.get(Campaign, cid))
         [(title, header, rows, formats)] = item_tables(results, "zh_CN")
         by_code = {u.code: u for u in results.units}
-    assert header[8:10] == ["好评率", "差评率"] and header[10:] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+    assert header[8:10] == ["好评率", "差评率"] and header[10:15] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+    assert header[15:] == ["不了解", "未评"]  # counted apart from the valid answers
     rows = {r[0]: r for r in rows}
-    assert rows["W-1"][8:10] == pytest.approx([0.6, 0.2]) and rows["W-1"][10:] == [3, 3, 2, 1, 1]
+    assert rows["W-1"][8:10] == pytest.approx([0.6, 0.2]) and rows["W-1"][10:] == [3, 3, 2, 1, 1, 0, 0]
     # two raters: below the minimum sample, so neither their 差评率 nor their counts are shown
     assert not by_code["W-2"].enough_raters
-    assert "W-2" not in rows or (rows["W-2"][9] is None and rows["W-2"][10:] == [None] * 5)
+    assert "W-2" not in rows or (rows["W-2"][9] is None and rows["W-2"][10:] == [None] * 7)
     assert all(i.figures.total.poor_rate is None for i in by_code["W-2"].items)
 
 

@@ -55,10 +55,13 @@ def test_ballots_from_the_admin_run_on_the_queue_with_progress_and_a_file(app, a
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     path = tmp_path / "b.pdf"
     path.write_bytes(pdf.data)
-    subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", str(path), str(tmp_path / "p")], check=True)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(path), str(tmp_path / "p")], check=True)
     codes = subprocess.run(["zbarimg", "-q", "--raw", str(next(tmp_path.glob("p-*.png")))],
                            capture_output=True, text=True).stdout.split()
-    assert codes and all(c.startswith("http://survey.test/b/") for c in codes)
+    # the answering address, and the page's own code (ballot and page numbers, no token)
+    answer = [c for c in codes if not c.startswith("B:")]
+    assert len(answer) == 1 and answer[0].startswith("http://survey.test/b/"), codes
+    assert any(c.startswith("B:1:P:1/") for c in codes), codes
     with app.app_context():
         batch = db.session.scalar(select(BallotBatch))
         assert (batch.serial_from, batch.serial_to, batch.count) == (1, 30, 30)

@@ -167,11 +167,17 @@ def machine_for(app, admin_client, make_tokens):
                 self.expected[codes[uid]] += 1
 
         @precondition(lambda self: self.state in ("open", "closed"))
-        @rule(unit=st.sampled_from([1, 2]), n=st.integers(1, 9), choice=st.sampled_from(CHOICES))
-        def enter_tally_sheet(self, unit, n, choice):
-            """A hand-counted tally sheet for one unit: n ballots, every item on one choice."""
+        @rule(unit=st.sampled_from([1, 2]), first=st.integers(1, 6), size=st.integers(1, 3),
+              choice=st.sampled_from(CHOICES))
+        def enter_tally_sheet(self, unit, first, size, choice):
+            """A hand-counted tally sheet for one unit of the ballots first … first+size-1, every
+            item on one choice, entered by two clerks: it counts once both agree, spending those
+            ballots; refused whole when one of them was answered by phone or counted already."""
             from survey import paper
             code = f"{self.prefix}-{unit}"
+            serials = list(range(first, min(first + size, len(self.tokens) + 1)))
+            n = len(serials)
+            box = f"Box {next(self.comments)}"
             with app.app_context(), force_locale("en"):
                 campaign = self._campaign()
                 uid = self._unit_ids()[code]
@@ -179,8 +185,18 @@ def machine_for(app, admin_client, make_tokens):
                              if b.unit_id == uid)
                 counts = {(uid, q.key, choice if choice in dict(q.choices) else q.choices[0][0]): n
                           for q in block.questions}
-                paper.enter_tally_sheet(campaign, paper.TallyCounts(category="resident", issued=n, returned=n,
-                                                                    valid=n, invalid=0, counts=counts), "clerk-a")
+                sheet = paper.TallyCounts(category="resident", issued=n, returned=n, valid=n, invalid=0,
+                                          counts=counts, box=box, ranges=[(serials[0], serials[-1])])
+                try:
+                    outcomes = [paper.enter_tally_sheet(self._campaign(), sheet, clerk)
+                                for clerk in ("clerk-a", "clerk-b")]
+                except paper.PaperError as refused:
+                    used = sorted(s for t, s in self.serials.items() if t in self.used and s in serials)
+                    assert used and str(used[0]) in str(refused), (serials, used, refused)
+                    return
+            assert outcomes == ["waiting", "counted"]
+            assert not {t for t, s in self.serials.items() if s in serials} & self.used
+            self.used.update(t for t, s in self.serials.items() if s in serials)
             self.expected[code] += n
 
         # --- the office -----------------------------------------------------------------------

@@ -128,6 +128,12 @@ def _refuse_online(ballot: PaperBallot, serial: int):
                         "put this paper ballot aside as already counted.", serial=serial))
 
 
+def _reader_lang() -> str:
+    """The language the clerk reads messages in (items and units are named in it)."""
+    from flask_babel import get_locale
+    return str(get_locale() or "zh_CN")
+
+
 def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
                  category: str | None = None) -> str:
     """Enter one ballot as one clerk; returns 'waiting', 'counted' or 'mismatch'.
@@ -138,7 +144,7 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
     if campaign.state not in COUNTING_STATES:
         raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
                            state=state_label(campaign.state)))
-    form = ballot_form(campaign, serial, "en")
+    form = ballot_form(campaign, serial, _reader_lang())
     entry = _check_values(form, values, category)
     try:
         ballot = _lock_ballot(campaign.id, serial)
@@ -179,7 +185,7 @@ def count_read_ballot(campaign: Campaign, serial: int, values: dict, category: s
     if campaign.state not in COUNTING_STATES:
         raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
                            state=state_label(campaign.state)))
-    form = ballot_form(campaign, serial, "en")
+    form = ballot_form(campaign, serial, _reader_lang())
     entry = _check_values(form, values, category)
     try:
         ballot = _lock_ballot(campaign.id, serial)
@@ -203,7 +209,7 @@ def resolve_ballot(campaign: Campaign, serial: int, supervisor: str, chosen_cler
     if campaign.state not in COUNTING_STATES:
         raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
                            state=state_label(campaign.state)))
-    form = ballot_form(campaign, serial, "en")
+    form = ballot_form(campaign, serial, _reader_lang())
     try:
         ballot = _lock_ballot(campaign.id, serial)
         entries = {e.clerk: e for e in db.session.scalars(
