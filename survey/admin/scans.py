@@ -27,11 +27,17 @@ from forms.office import OfficeForm
 
 from ..db import db
 from ..models import ScanDoubt, ScanFile, ScanPage, Unit
-from ..omr import scans
 from ..paper.ballot import BLANK, INVALID
 from ..roles import require
 from . import bp
 from .campaigns import get_campaign
+
+
+def _reader():
+    """survey.omr.scans, imported when a scan page is used: OpenCV and numpy take half a second
+    to load, which every server worker would otherwise pay at start."""
+    from ..omr import scans
+    return scans
 
 ACTIVE = ("waiting", "reading")
 
@@ -71,7 +77,7 @@ def _read_in_background(app, campaign_id: int, scan_id: int, path: Path) -> None
             campaign = db.session.get(Campaign, campaign_id)
             scan = db.session.get(ScanFile, scan_id)
             try:
-                scans.read_file(campaign, scan, path)
+                _reader().read_file(campaign, scan, path)
             except Exception as exc:  # recorded on the file for the office to see
                 db.session.rollback()
                 scan = db.session.get(ScanFile, scan_id)
@@ -98,8 +104,8 @@ def scans_index(slug):
             path = scan_folder() / f"upload-{os.urandom(8).hex()}{Path(name).suffix.lower()[:6]}"
             upload.save(path)
             try:
-                scan, new = scans.add_file(campaign, path, name, current_user.username)
-            except scans.ScanError as exc:
+                scan, new = _reader().add_file(campaign, path, name, current_user.username)
+            except _reader().ScanError as exc:
                 path.unlink(missing_ok=True)
                 flash(str(exc), "error")
                 return _index(campaign, form), 422
@@ -118,7 +124,7 @@ def scans_index(slug):
 
 def _index(campaign, form):
     files = db.session.scalars(select(ScanFile).filter_by(campaign_id=campaign.id).order_by(ScanFile.id.desc())).all()
-    states = scans.ballots(campaign)
+    states = _reader().ballots(campaign)
     tally = {k: sum(s.status == k for s in states) for k in ("ready", "waiting", "counted", "refused")}
     doubts = db.session.scalar(select(db.func.count()).select_from(ScanDoubt).where(
         ScanDoubt.campaign_id == campaign.id, ScanDoubt.decision.is_(None))) or 0
@@ -139,9 +145,9 @@ def scans_review(slug):
         if not form.validate_on_submit():
             abort(400)
         try:
-            scans.decide(campaign, int(request.form.get("doubt", "0") or 0), form.decision.data or "",
+            _reader().decide(campaign, int(request.form.get("doubt", "0") or 0), form.decision.data or "",
                          current_user.username)
-        except (scans.ScanError, ValueError) as exc:
+        except (_reader().ScanError, ValueError) as exc:
             flash(str(exc), "error")
         return redirect(url_for("admin.scans_review", slug=slug))
     doubt = db.session.scalar(select(ScanDoubt).where(ScanDoubt.campaign_id == campaign.id,
@@ -238,7 +244,7 @@ def scans_doubt_image(slug, doubt_id):
 def scans_report(slug):
     """What was read on every page and how sure, for the supervisor before counting (JSON too)."""
     campaign = get_campaign(slug)
-    report = scans.read_report(campaign)
+    report = _reader().read_report(campaign)
     if request.args.get("format") == "json":
         return jsonify(report)
     return render_template("admin/scan_report.html", campaign=campaign, report=report)
@@ -251,7 +257,7 @@ def scans_count(slug):
     campaign = get_campaign(slug)
     if not DecisionForm().validate_on_submit():
         abort(400)
-    done = scans.count_ready(campaign, current_user.username)
+    done = _reader().count_ready(campaign, current_user.username)
     flash(_("%(n)d ballots counted.", n=len(done["counted"])), "ok")
     for serial, why in done["refused"].items():
         flash(_("Ballot No. %(serial)d not counted: %(why)s", serial=serial, why=why), "error")
