@@ -83,9 +83,11 @@ def item_tables(results: CampaignResults, locale: str = "zh_CN") -> list[tuple[s
     tables: dict[str, dict] = {}
     for u in results.ranked:
         for i in u.items:
-            t = tables.setdefault(i.key, {"label": i.label.get(locale), "choices": {}, "rows": []})
+            t = tables.setdefault(i.key, {"label": i.label.get(locale), "choices": {}, "reasons": {}, "rows": []})
             for c in i.scale.choices:
                 t["choices"].setdefault(c.key, c.label.get(locale))
+            for r in i.reasons:
+                t["reasons"].setdefault(r.key, r.label.get(locale))
             t["rows"].append((u, i))
     out = []
     for key, t in tables.items():
@@ -95,9 +97,10 @@ def item_tables(results: CampaignResults, locale: str = "zh_CN") -> list[tuple[s
         header = ([_("Unit code"), _("Unit"), _("Valid answers"), _("Satisfied"), _("Satisfaction"),
                    _("Interval from"), _("Interval to"), _("Weighted score")]
                   + ([_("Good-rating rate"), _("Poor-rating rate")] if grouped else [])
-                  + [t["choices"][c] for c in choices])
+                  + [t["choices"][c] for c in choices]
+                  + [_("Poor-rating reason: %(reason)s", reason=label) for label in t["reasons"].values()])
         formats = ([None, None, None, None, PERCENT, PERCENT, PERCENT, SCORE] + ([PERCENT, PERCENT] if grouped else [])
-                   + [None] * len(choices))
+                   + [None] * (len(choices) + len(t["reasons"])))
         rows = []
         for u, i in t["rows"]:
             f = i.figures.total
@@ -105,7 +108,9 @@ def item_tables(results: CampaignResults, locale: str = "zh_CN") -> list[tuple[s
             shown = [None, None] if f.withheld else [f.valid, f.positive]  # withheld: empty, not zero
             rows.append([neutralise(v) for v in [u.code, u.name, *shown, f.rate, low, high, f.score]]
                         + ([f.good_rate, f.poor_rate] if grouped else [])
-                        + [None if f.withheld else f.counts.get(c, 0) for c in choices])
+                        + [None if f.withheld else f.counts.get(c, 0) for c in choices]
+                        + [i.reason_counts.count(r) if r in {x.key for x in i.reasons} else None
+                           for r in t["reasons"]])
         out.append((t["label"], header, rows, formats))
     return out
 
