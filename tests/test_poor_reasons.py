@@ -133,7 +133,7 @@ def test_reasons_are_counted_per_unit_and_withheld_with_small_cells(app, window)
     assert small["counts"] is None and small["withheld"] == "not_enough_raters"
 
 
-def test_reasons_in_the_api_and_the_exports(app, client, window):
+def test_reasons_in_the_api_the_exports_and_the_report(app, client, window, tmp_path):
     from flask_babel import force_locale
     from survey.campaigns import transition
     from survey.disclosure import disclosed_results
@@ -155,6 +155,14 @@ def test_reasons_in_the_api_and_the_exports(app, client, window):
     assert header[-4:] == ["差评原因：态度不好", "差评原因：办事慢", "差评原因：多次跑腿", "差评原因：收费不规范"]
     rows = {r[0]: r for r in rows}
     assert rows["GOV-1"][-4:] == [0, 3, 0, 3] and rows["GOV-2"][-4:] == [None] * 4  # GOV-2: no raters
+    import subprocess
+    from printouts.report import ResultReport
+    with app.test_request_context(), force_locale("zh_CN"):
+        ResultReport(disclosed_results(db.session.get(Campaign, window)), "zh_CN").write(str(tmp_path / "r.pdf"))
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "r.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    flat = "".join(text.split())  # the cell wraps
+    assert "差评原因：态度不好0·办事慢3·多次跑腿0·收费不规范3" in flat
 
 
 def test_the_scrub_keeps_reasons_and_the_count(app, window):
