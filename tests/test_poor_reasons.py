@@ -79,6 +79,7 @@ def test_a_made_up_reason_is_refused_and_nothing_stored(app, client, window):
     html = response.get_data(as_text=True)
     assert "请从所列选项中选择" in html or "Please pick one of the choices shown" in html
     assert "<script>" not in html and stored(app) == []
+    assert 'class="reasons bad"' in html  # shown with its message, whatever the rating
 
 
 def test_the_form_offers_the_reasons_with_the_poor_choices_marked(client, window):
