@@ -10,7 +10,7 @@ says it is a preview). A withdrawn result (published, then back to closed) is no
 Beside each unit that must remedy, both show its remedy record's status (open, plan submitted,
 done, verified, or overdue) and, once the office has verified it, the report of what was done
 (docs/remedy.md, "What residents see"). A ballot's address shows the same for the units on
-that ballot (survey/answering.py, `ballot_results`).
+that ballot (`ballot_results`, called by the ballot route in survey/answering.py).
 """
 from __future__ import annotations
 
