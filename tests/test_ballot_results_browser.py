@@ -21,7 +21,7 @@ def backend():
 
 
 @pytest.mark.parametrize("lang", ("zh_CN", "en"))
-def test_ballot_results_on_a_phone(published, live_server, browser, axe_source, lang, tmp_path):  # noqa: F811
+def test_ballot_results_on_a_phone(published, live_server, browser, axe_source, lang, tmp_path, caplog):  # noqa: F811
     context = browser.new_context(viewport=PHONE, java_script_enabled=True, bypass_csp=True,
                                   locale="zh-CN" if lang == "zh_CN" else "en-US")
     context.add_cookies([{"name": "lang", "value": lang, "url": live_server}])
@@ -52,3 +52,7 @@ def test_ballot_results_on_a_phone(published, live_server, browser, axe_source, 
     problems += run_axe(page, axe_source, f"{lang} public results") + small_targets(page, f"{lang} public results")
     context.close()
     assert not problems, "\n".join(problems)
+    # the served requests' log lines (werkzeug's, through the toolkit's filter) carry no token
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "GET /b/<token>" in logged
+    assert published["answered"] not in logged and published["unanswered"][0] not in logged
