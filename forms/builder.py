@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Form, RadioField
 from wtforms.validators import InputRequired, ValidationError
 
+from survey.questions import reason_key
+
 from .fields import FieldContext, FieldSpec, choice_list, handler_for
 
 
@@ -92,7 +94,12 @@ def collect_answers(form: AnswerForm) -> dict[str, tuple[str | None, str | None,
     answers = {}
     for spec in form.specs:
         value = form[spec.name].data
-        if value in (None, ""):
+        if value in (None, "", []):
+            continue
+        if spec.reasons_for is not None:  # kept only beside a poor answer (survey.questions)
+            answered = answers.get(spec.reasons_for)
+            if answered is not None and answered[0] in spec.poor:
+                answers.update({reason_key(spec.reasons_for, r): (r, None, None) for r in dict.fromkeys(value)})
             continue
         if spec.scale is None:
             answers[spec.answer_key] = (None, value.strip(), None)

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, TextAreaField
+from wtforms import RadioField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from survey.questions import UnknownItemKind, expand
+from survey.questions import UnknownItemKind, expand, poor_choices
 
 __all__ = ["UnknownItemKind", "FIELD_HANDLERS", "handler_for", "field_handler", "choice_list"]
 
@@ -39,6 +40,11 @@ class FieldSpec:
     field: object
     scale: str | None
     label: str
+    # a choice with poor-rating reasons: the name of its reasons field, and its poor choices
+    reasons: str | None = None
+    poor: frozenset = frozenset()
+    # a reasons field: the answer key of the choice whose poor answer it explains
+    reasons_for: str | None = None
 
 
 class ChoiceField(RadioField):
@@ -48,6 +54,18 @@ class ChoiceField(RadioField):
         if not self.raw_data or self.raw_data == [""]:
             return
         if self.data not in {c.value for c in self.choices}:
+            raise ValidationError(_l("Please pick one of the choices shown."))
+
+
+class ReasonsField(SelectMultipleField):
+    """The poor-rating reasons of a choice item (差评原因): optional tick boxes, any number."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):
+        offered = {c.value for c in self.choices}
+        if any(value not in offered for value in self.data or ()):
             raise ValidationError(_l("Please pick one of the choices shown."))
 
 
@@ -104,7 +122,19 @@ def rated_fields(item, ctx: FieldContext) -> list[FieldSpec]:
         shown_help = question.key == item.key or (item.kind == "members" and number == 0)
         field = _radio(label, question.choices, ctx.locale, validators, help_text if shown_help else None)
         specs.append(FieldSpec(question.key, question.key, field, question.scale.key, label))
+        if item.kind == "choice" and item.poor_reasons:
+            specs += _reasons(item, question, ctx, specs[-1])
     return specs
+
+
+def _reasons(item, question, ctx: FieldContext, choice: FieldSpec) -> list[FieldSpec]:
+    """The optional reasons field shown with a choice item's poor choices (no script needed)."""
+    name = f"{question.key}:reasons"
+    label = str(_l("If you rated it poorly, why? (optional, tick any)"))
+    field = ReasonsField(label, choices=choice_list((r.key, r.label.get(ctx.locale)) for r in item.poor_reasons),
+                         validators=[Optional()])
+    choice.reasons, choice.poor = name, poor_choices(question.scale)
+    return [FieldSpec(name, name, field, None, label, reasons_for=question.key, poor=choice.poor)]
 
 
 @field_handler("comment")

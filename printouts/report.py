@@ -276,6 +276,9 @@ class ResultReport(Printout):
                 counts += " (" + _("don't know %(n)d", n=f.dont_know) + " · " + _("not rated %(n)d", n=i.not_rated) + ")"
             if f.withheld:
                 counts = "—"
+            elif i.reasons and not i.reason_counts.withheld:  # 差评原因, counted per unit (docs/results.md)
+                counts += "; " + _("poor-rating reasons: %(counts)s", counts=" · ".join(
+                    f"{r.label.get(self.lang)} {i.reason_counts.count(r.key)}" for r in i.reasons))
             incidence = i.measure == "incidence"  # its figure is the share of 有: flip the interval, no score
             rows.append([i.label.get(self.lang), counts, "—" if f.withheld else f.valid, self.measure(i),
                          interval_text(f, flipped=incidence),

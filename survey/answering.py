@@ -13,6 +13,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -325,6 +326,12 @@ def answer_ballot(token):
     if row is None:
         return notice(404, _("Unknown ballot"), _("This ballot code is not valid. Please scan the code printed on your ballot again."))
     campaign = db.session.get(Campaign, row.campaign_id)
+    if campaign.state == "published" and request.method in ("GET", "HEAD"):
+        return _published_ballot(campaign, row)
+    if campaign.state == "closed":
+        return notice(410, _("Evaluation closed"), _("The evaluation “%(name)s” has ended. Once its results are "
+                                                     "published, this address shows the results of the units on "
+                                                     "your ballot.", name=campaign.name))
     stop = closed_notice(campaign)
     if stop:
         return stop
@@ -382,6 +389,17 @@ def answer_ballot(token):
                            form_error=form_error, problems=problems,
                            form_id=_form_id_to_show(form_id),
                            form_id_field=nonces.FIELD), status
+
+
+def _published_ballot(campaign: Campaign, row):
+    """A ballot's address after its campaign is published: the results and remedy status of the
+    units on it (survey/public_results.py). Only the batch's unit list is read from the token —
+    not whether it was redeemed — and nothing is written; no-store keeps shared phones and
+    proxies from keeping a copy under the token's address."""
+    from .public_results import ballot_results
+    response = make_response(ballot_results(campaign, [u.code for u in _ballot_units(row)]))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/b/done")

@@ -27,6 +27,8 @@ export shows more, and only to the office: each one is written to the audit log
    minimum together — otherwise the headline total minus the items shown would give it back.
    The headline figures withhold every group that any pooled item withholds, for the same
    reason.
+3b. **Poor-rating reasons** (差评原因) of an item are withheld with the item: whole when it is,
+   and in the same category and channel cells as its figures.
 4. **Rater counts stay.** The raters per category and channel are shown in full: they say who
    took part, not what anyone answered, and the composition check (服务对象和群众代表不低于30%)
    needs them.
@@ -137,10 +139,12 @@ def _apply_to_unit(unit: UnitResult, cell: int) -> None:
                 headline_channel.update({k: COMPLEMENTARY for k in figures.by_channel if k not in headline_channel})
             for part in [figures.total, *figures.by_category.values(), *figures.by_channel.values()]:
                 part.withhold(whole[item.key])
+            item.reason_counts.withhold(whole[item.key])
             continue
         item_category = withheld_cells({k: _size(f) for k, f in figures.by_category.items()}, cell, by_category)
         item_channel = withheld_cells({k: _size(f) for k, f in figures.by_channel.items()}, cell, by_channel)
         _withhold(figures, item_category, item_channel)
+        item.reason_counts.withhold_cells(item_category, item_channel)  # the same groups as the item
         if item.pooled:
             headline_category.update({k: r for k, r in item_category.items() if k not in headline_category})
             headline_channel.update({k: r for k, r in item_channel.items() if k not in headline_channel})
@@ -161,6 +165,8 @@ def _withhold(breakdown: Breakdown, by_category: dict[str, str], by_channel: dic
 def _not_enough_raters(unit: UnitResult) -> None:
     """Keep only a unit's rater counts (评议人数不足): no figures, no rank, no remedy listing."""
     unit.enough_raters = False
+    for item in unit.items:
+        item.reason_counts.withhold(NOT_ENOUGH_RATERS)
     for breakdown in [unit.overall] + [item.figures for item in unit.items]:
         for figures in [breakdown.total, *breakdown.by_category.values(), *breakdown.by_channel.values()]:
             figures.withhold(NOT_ENOUGH_RATERS)

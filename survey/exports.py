@@ -83,9 +83,11 @@ def item_tables(results: CampaignResults, locale: str = "zh_CN") -> list[tuple[s
     tables: dict[str, dict] = {}
     for u in results.ranked:
         for i in u.items:
-            t = tables.setdefault(i.key, {"label": i.label.get(locale), "choices": {}, "rows": []})
+            t = tables.setdefault(i.key, {"label": i.label.get(locale), "choices": {}, "reasons": {}, "rows": []})
             for c in i.scale.choices:
                 t["choices"].setdefault(c.key, c.label.get(locale))
+            for r in i.reasons:
+                t["reasons"].setdefault(r.key, r.label.get(locale))
             t["rows"].append((u, i))
     out = []
     for key, t in tables.items():
@@ -96,9 +98,10 @@ def item_tables(results: CampaignResults, locale: str = "zh_CN") -> list[tuple[s
                   _("Interval from"), _("Interval to"), _("Weighted score")]
                   + ([_("Good-rating rate"), _("Poor-rating rate")] if grouped else [])
                   + [t["choices"][c] for c in choices]
-                  + [_("Don't know"), _("Not rated")])
+                  + [_("Don't know"), _("Not rated")]
+                  + [_("Poor-rating reason: %(reason)s", reason=label) for label in t["reasons"].values()])
         formats = ([None, None, None, None, PERCENT, PERCENT, PERCENT, SCORE] + ([PERCENT, PERCENT] if grouped else [])
-                   + [None] * (len(choices) + 2))
+                   + [None] * (len(choices) + 2 + len(t["reasons"])))
         rows = []
         for u, i in t["rows"]:
             f = i.figures.total
@@ -108,7 +111,9 @@ def item_tables(results: CampaignResults, locale: str = "zh_CN") -> list[tuple[s
                        + ([f.good_rate, f.poor_rate] if grouped else [])
                        + [None if f.withheld else f.counts.get(c, 0) for c in choices]
                        # apart from the valid answers: never in the rate's base (docs/results.md)
-                       + ([None, None] if f.withheld else [f.dont_know, i.not_rated]))
+                       + ([None, None] if f.withheld else [f.dont_know, i.not_rated])
+                       + [i.reason_counts.count(r) if r in {x.key for x in i.reasons} else None
+                          for r in t["reasons"]])
         out.append((t["label"], header, rows, formats))
     return out
 

@@ -445,6 +445,10 @@ def check_scales(q: Questionnaire, known_scales, source: str) -> None:
             place = f"{source}:{lines[number - 1]}" if number <= len(lines) else source
             raise QuestionnaireError(f"{place}: item {number} ({item.key}), field {field}: unknown scale "
                                      f"{needed!r}{suggest(needed, known_scales, 'scales')}")
+        if item.poor_reasons and needed and not any(c.group == "poor" for c in known_scales[needed].choices):
+            place = f"{source}:{lines[number - 1]}" if number <= len(lines) else source
+            raise QuestionnaireError(f"{place}: item {number} ({item.key}), field poor_reasons: scale {needed!r} "
+                                     f"has no poor choice (group = \"poor\") for a reason to explain")
 
 
 def _owner(registry, kind, key):

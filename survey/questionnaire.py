@@ -15,6 +15,9 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 KEY = r"^[a-z][a-z0-9_\-]{0,39}$"
+# a poor-rating reason's key: short, so that its answer key "<item>:<reason>" (survey.questions:
+# reason_key) fits the answer and tally tables' item column (60 characters)
+REASON_KEY = r"^[a-z][a-z0-9_\-]{0,18}$"
 ITEM_KINDS = ("choice", "yesno", "incidence", "comment", "commitments", "members")
 AUDIENCES = ("point_of_service", "assembly")
 # How a unit's headline satisfaction rate is pooled (see survey.questions):
@@ -51,6 +54,14 @@ class Choice(BaseModel):
     # 好差评 group: "good" (好评), "fair" (中评) or "poor" (差评); a scale whose choices have
     # groups gets a 好评率 and 差评率 beside its rate (survey.results.Figures).
     group: Literal["good", "fair", "poor"] | None = None
+
+
+class Reason(BaseModel):
+    """One reason a resident may tick for a poor rating (差评原因): 态度不好, 办事慢, 多次跑腿 …"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=REASON_KEY)
+    label: Text
 
 
 class Scale(BaseModel):
@@ -105,6 +116,9 @@ class Item(BaseModel):
     default yes for yesno, no — it did not happen — for incidence).
     pooled: for choice items, whether the answers count in the unit's headline satisfaction
     rate (by default: only items on the satisfaction scale do).
+    poor_reasons: for a choice item on a scale with a 差评 group (好差评), the reasons a resident
+    who picks a poor choice may tick (optional, any number; docs/plugins.md). Each reason ticked
+    is stored and counted under its own answer key (survey.questions.reason_key).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -118,6 +132,7 @@ class Item(BaseModel):
     max_length: Optional[int] = Field(default=None, ge=1, le=5000)
     good: Optional[Literal["yes", "no"]] = None
     pooled: Optional[bool] = None
+    poor_reasons: tuple[Reason, ...] = Field(default=(), max_length=12)
 
     @model_validator(mode="after")
     def _kind_fields(self):
@@ -131,6 +146,11 @@ class Item(BaseModel):
             raise ValueError("good is for yesno and incidence items")
         if self.pooled is not None and self.kind != "choice":
             raise ValueError("pooled is for choice items")
+        if self.poor_reasons and self.kind != "choice":
+            raise ValueError("poor_reasons is for choice items")
+        keys = [r.key for r in self.poor_reasons]
+        if len(set(keys)) != len(keys):
+            raise ValueError("poor_reasons keys must be distinct")
         return self
 
 

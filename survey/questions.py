@@ -18,6 +18,12 @@ item, touches this module and its tests. An unknown kind raises, as the form bui
   appraisal scale (or the item's scale), answer key ``item.N``;
 - "comment": free text, not a rated question.
 
+A choice item on a scale with a 差评 group (好差评) may list ``poor_reasons``: a resident who picks
+a poor choice may tick any of them, and each one ticked is stored and counted under the answer
+key ``<item>:<reason>`` (`reason_key`), with the reason's key as its choice — beside the item's
+own answer, in the same tables, so the tally, the recount, the scrub and the raw export treat
+them like every answer. A reason ticked beside a choice that is not poor is not stored.
+
 Each rated question carries its `measure`: what its rate means (满意率, 好评率, 发生率 …).
 
 "Don't know" (不了解), a campaign setting (Campaign.dont_know), adds one more choice to every
@@ -60,6 +66,25 @@ POOLED_SCALES = ("satisfaction", "haochaping")
 DONT_KNOW = "dont_know"
 DONT_KNOW_CHOICE = Choice.model_validate({"key": DONT_KNOW, "label": {"zh": "不了解", "en": "Don't know"},
                                           "weight": 0, "positive": False})
+
+
+REASON_SEPARATOR = ":"  # never in an item or reason key (survey.questionnaire.KEY, REASON_KEY)
+
+
+def reason_key(item_key: str, reason: str) -> str:
+    """The answer key a poor-rating reason is stored and counted under."""
+    return f"{item_key}{REASON_SEPARATOR}{reason}"
+
+
+def split_reason_key(key: str) -> tuple[str, str] | None:
+    """(item key, reason key) of a reason's answer key, or None for any other answer key."""
+    item, sep, reason = key.partition(REASON_SEPARATOR)
+    return (item, reason) if sep else None
+
+
+def poor_choices(scale: Scale) -> frozenset[str]:
+    """The keys of a scale's choices in the 差评 group, the ones a reason may explain."""
+    return frozenset(c.key for c in scale.choices if c.group == "poor")
 
 
 class UnknownItemKind(LookupError):

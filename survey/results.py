@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from .db import db
 from .models import Answer, Campaign, CommentModeration, RespondentCategory, Response, Tally, Unit
 from .questionnaire import Choice, Scale, Text
-from .questions import DONT_KNOW, rated_questions
+from .questions import DONT_KNOW, rated_questions, split_reason_key
 from .snapshot import frozen_for
 
 Z95 = 1.959963984540054
@@ -149,6 +149,51 @@ class Breakdown:
 
 
 @dataclass
+class ReasonCounts:
+    """How often each poor-rating reason of an item was ticked (差评原因), in total and per
+    respondent category and channel. Withheld as the item's figures are (survey.disclosure)."""
+
+    total: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
+    withheld: str | None = None
+    withheld_category: dict[str, str] = field(default_factory=dict)
+    withheld_channel: dict[str, str] = field(default_factory=dict)
+
+    def add(self, reason: str, category: str, channel: str, n: int) -> None:
+        for counts in (self.total, self.by_category.setdefault(category, {}), self.by_channel.setdefault(channel, {})):
+            counts[reason] = counts.get(reason, 0) + n
+
+    def withhold(self, why: str) -> None:
+        """Forget every count (the item is withheld whole)."""
+        self.total, self.by_category, self.by_channel, self.withheld = {}, {}, {}, why
+
+    def withhold_cells(self, by_category: dict[str, str], by_channel: dict[str, str]) -> None:
+        """Forget the counts of the cells the item's figures withhold, keeping why."""
+        for cells, withheld, why in ((self.by_category, self.withheld_category, by_category),
+                                     (self.by_channel, self.withheld_channel, by_channel)):
+            for key, reason in why.items():
+                cells.pop(key, None)
+                withheld[key] = reason
+
+    def count(self, reason: str) -> int | None:
+        """Times this reason was ticked, or None when withheld."""
+        return None if self.withheld else self.total.get(reason, 0)
+
+    def as_dict(self, keys: list[str]) -> dict:
+        """reason -> count in total and per cell; null with the reason where withheld."""
+        def cell(counts):
+            return {"counts": {k: counts.get(k, 0) for k in keys}}
+        if self.withheld:
+            return {"counts": None, "withheld": self.withheld, "by_category": {}, "by_channel": {}}
+        return {**cell(self.total),
+                "by_category": {**{k: cell(v) for k, v in sorted(self.by_category.items())},
+                                **{k: {"counts": None, "withheld": w} for k, w in sorted(self.withheld_category.items())}},
+                "by_channel": {**{k: cell(v) for k, v in sorted(self.by_channel.items())},
+                               **{k: {"counts": None, "withheld": w} for k, w in sorted(self.withheld_channel.items())}}}
+
+
+@dataclass
 class ItemResult:
     """One rated item of a unit's questionnaire (a commitment counts as its own item)."""
 
@@ -160,6 +205,8 @@ class ItemResult:
     measure: str = "satisfaction"  # what its rate means (survey.questions.MEASURES)
     figures: Breakdown = field(default_factory=Breakdown)
     not_rated: int = 0    # raters of the unit who left this item blank (or marked it twice)
+    reasons: tuple = ()  # the item's poor-rating reasons (survey.questionnaire.Reason), if it has any
+    reason_counts: ReasonCounts = field(default_factory=ReasonCounts)
 
     @property
     def negative_share(self) -> float | None:
@@ -169,10 +216,14 @@ class ItemResult:
         return (total.valid - total.positive) / total.valid if total.valid else None
 
     def as_dict(self) -> dict:
-        return {"key": self.key, "kind": self.kind, "label": self.label.model_dump(),
+        data = {"key": self.key, "kind": self.kind, "label": self.label.model_dump(),
                 "scale": self.scale.key, "measure": self.measure, "pooled": self.pooled,
                 "negative_share": self.negative_share, **self.figures.as_dict(),
                 "not_rated": None if self.figures.total.withheld else self.not_rated}
+        if self.reasons:
+            data["poor_reasons"] = {"labels": {r.key: r.label.model_dump() for r in self.reasons},
+                                    **self.reason_counts.as_dict([r.key for r in self.reasons])}
+        return data
 
 
 @dataclass
@@ -359,7 +410,8 @@ def _rated_items(frozens: list, unit: Unit) -> list[ItemResult]:
     items: dict[str, ItemResult] = {}
     for frozen in frozens:
         for q in rated_questions(frozen, unit.commitments, unit.members):
-            items.setdefault(q.key, ItemResult(q.key, q.kind, q.label, q.scale, q.pooled, q.measure))
+            items.setdefault(q.key, ItemResult(q.key, q.kind, q.label, q.scale, q.pooled, q.measure,
+                                               reasons=q.item.poor_reasons if q.key == q.item.key else ()))
     return list(items.values())
 
 
@@ -417,6 +469,12 @@ def compute(campaign: Campaign) -> CampaignResults:
             unit.raters += n
             unit.raters_by_category[category] = unit.raters_by_category.get(category, 0) + n
             unit.raters_by_channel[channel] = unit.raters_by_channel.get(channel, 0) + n
+            continue
+        reason = split_reason_key(item_key)
+        if reason is not None:  # a poor-rating reason ticked (survey.questions.reason_key)
+            item = items[unit_id].get(reason[0])
+            if item is not None and reason[1] in {r.key for r in item.reasons}:
+                item.reason_counts.add(reason[1], category, channel, n)
             continue
         item = items[unit_id].get(item_key)
         if item is not None and choice_key == DONT_KNOW:

@@ -8,7 +8,9 @@ A workbook has three sheets:
   question, ``hint::…`` its help; ``required`` yes or no (XLSForm's default: no). Toolkit
   columns: ``survey_kind`` (``commitments`` for 评诺, one question per public commitment of the
   unit; ``incidence`` for "did this happen to you?" on the list incidence; ``members`` for the
-  members' appraisal, one question per party member; otherwise the kind follows the type), ``max_length`` for a comment, and any other
+  members' appraisal, one question per party member; otherwise the kind follows the type), ``max_length`` for a comment,
+  ``poor_reasons`` naming a list of the choices sheet whose rows are the reasons a resident may
+  tick with a poor rating (差评原因: name and labels only, no weight or positive), and any other
   ``survey_FIELD`` column for an item field.
 - ``choices``: ``list_name``, ``name``, the labels, and the toolkit's ``weight`` (0–100) and
   ``positive`` (yes: counts as satisfied), and optionally ``group`` (good / fair / poor: the
@@ -40,7 +42,7 @@ LANGS = {"zh": ("chinese (zh)", "chinese", "zh", "中文", "简体中文"), "en"
 REFUSED_COLUMNS = ("relevant", "constraint", "calculation", "repeat_count", "choice_filter", "trigger",
                    "default", "read_only", "readonly", "constraint_message")
 TEXT_ITEM_FIELDS = ("label", "help", "section")
-ITEM_COLUMNS = {"key", "kind", "scale", "required", "max_length", *TEXT_ITEM_FIELDS}
+ITEM_COLUMNS = {"key", "kind", "scale", "required", "max_length", "poor_reasons", *TEXT_ITEM_FIELDS}
 QUESTIONNAIRE_COLUMNS = {"key", "version", "sector", "title", "intro", "items"}
 YES = {"yes", "true", "true()", "1", "y", "是"}
 NO = {"no", "false", "false()", "0", "n", "否", ""}
@@ -135,12 +137,19 @@ def _scales(sheet, source: str) -> dict[str, dict]:
         label = _text(row, "label")
         if not label or "en" not in label or "zh" not in label:
             raise XLSFormError(f"{where}: choice {key!r} needs label::{ZH} and label::{EN}")
+        scale_label = {"zh": str(row.get("scale_label_zh") or name), "en": str(row.get("scale_label_en") or name)}
+        scale = lists.setdefault(name, {"key": name, "label": scale_label,
+                                        "choices": [], "rows": [], "reasons": []})
+        scale["reasons"].append({"key": key, "label": label})  # as a list of poor-rating reasons
+        scale["rows"].append(number)
+        if row.get("weight") in (None, "") and row.get("positive") in (None, ""):
+            # a reason list's row; as a scale's choice it is refused when the list is used as one
+            scale.setdefault("missing", f"{where}: choice {key!r} needs the toolkit's columns weight (0-100) and "
+                                        "positive (yes if it counts as satisfied)")
+            continue
         if "weight" not in row or "positive" not in row:
             raise XLSFormError(f"{where}: choice {key!r} needs the toolkit's columns weight (0-100) and "
                                "positive (yes if it counts as satisfied)")
-        scale_label = {"zh": str(row.get("scale_label_zh") or name), "en": str(row.get("scale_label_en") or name)}
-        scale = lists.setdefault(name, {"key": name, "label": scale_label,
-                                        "choices": [], "rows": []})
         choice = {"key": key, "label": label, "weight": _number(row["weight"], where),
                   "positive": _flag(row["positive"], where)}
         group = str(row.get("group") or "").strip().lower()
@@ -150,7 +159,6 @@ def _scales(sheet, source: str) -> dict[str, dict]:
                                    "a group is good (好评), fair (中评) or poor (差评)")
             choice["group"] = group
         scale["choices"].append(choice)
-        scale["rows"].append(number)
     return lists
 
 
@@ -179,7 +187,9 @@ def read_xlsform(content: bytes | str | Path, source: str | None = None) -> tupl
     used |= {i["kind"] for i in data["items"] if i["kind"] in ("yesno", "incidence")}
     scales = {}
     for name in sorted(used & set(lists)):
-        spec = {k: v for k, v in lists[name].items() if k != "rows"}
+        if "missing" in lists[name]:
+            raise XLSFormError(lists[name]["missing"])
+        spec = {k: v for k, v in lists[name].items() if k not in ("rows", "reasons")}
         try:
             scales[name] = Scale.model_validate(spec)
         except Exception as exc:
@@ -255,6 +265,11 @@ def _items(sheet, source: str, lists: dict) -> list[dict]:
         if section:
             item["section"], section = section, None
         item["required"] = _flag(lower.get("required"), where)
+        reasons = str(lower.get("poor_reasons") or "").strip()
+        if reasons:
+            if reasons not in lists:
+                raise XLSFormError(f"{where}: poor_reasons list {reasons!r} is not on the choices sheet")
+            item["poor_reasons"] = lists[reasons]["reasons"]
         item.update(_extra_fields(row, ITEM_COLUMNS, {"kind"}, where))
         items.append(item)
     if not items:
@@ -270,7 +285,7 @@ def write_xlsform(questionnaire: Questionnaire, scales: dict[str, Scale]) -> byt
     survey.title = "survey"
     extra_item_fields = [f for f in Item.model_fields if f not in ITEM_COLUMNS]
     header = ["type", "name", f"label::{ZH}", f"label::{EN}", f"hint::{ZH}", f"hint::{EN}", "required",
-              "survey_kind", "max_length", *[f"survey_{f}" for f in extra_item_fields]]
+              "survey_kind", "max_length", "poor_reasons", *[f"survey_{f}" for f in extra_item_fields]]
     survey.append(header)
     open_group, groups = False, 0
     for item in questionnaire.items:
@@ -290,7 +305,8 @@ def write_xlsform(questionnaire: Questionnaire, scales: dict[str, Scale]) -> byt
         extras = [_cell(getattr(item, f)) for f in extra_item_fields]
         survey.append([kind_type, item.key, item.label.zh, item.label.en,
                        item.help.zh if item.help else None, item.help.en if item.help else None,
-                       "yes" if item.required else "no", survey_kind, item.max_length, *extras])
+                       "yes" if item.required else "no", survey_kind, item.max_length,
+                       reason_list(item) if item.poor_reasons else None, *extras])
     if open_group:
         survey.append(["end group"])
     choices = workbook.create_sheet("choices")
@@ -303,6 +319,9 @@ def write_xlsform(questionnaire: Questionnaire, scales: dict[str, Scale]) -> byt
             weight = int(choice.weight) if float(choice.weight).is_integer() else choice.weight
             choices.append([key, choice.key, choice.label.zh, choice.label.en, weight,
                             "yes" if choice.positive else "no", *label, choice.group])
+    for item in questionnaire.items:
+        for reason in item.poor_reasons:
+            choices.append([reason_list(item), reason.key, reason.label.zh, reason.label.en])
     settings = workbook.create_sheet("settings")
     extra_fields = [f for f in Questionnaire.model_fields if f not in QUESTIONNAIRE_COLUMNS]
     settings.append(["form_id", "version", "form_title", "default_language", "survey_title_en", "survey_sector",
@@ -320,6 +339,11 @@ def write_xlsform(questionnaire: Questionnaire, scales: dict[str, Scale]) -> byt
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def reason_list(item: Item) -> str:
+    """The choices-sheet list an item's poor-rating reasons are written to."""
+    return f"{item.key}_reasons"
 
 
 def _cell(value):

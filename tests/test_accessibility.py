@@ -19,7 +19,8 @@ PHONE = {"width": 360, "height": 740}
 LANGS = ("zh_CN", "en")
 # HTML pages only: files (any address ending in a file name), the JSON API and assets are not
 NOT_PAGES = ("results.api", "assets.asset", "static")
-TAP_TARGETS = "a[href], button, label.choice, textarea, select, input:not([type=hidden]):not([type=radio])"
+TAP_TARGETS = ("a[href], button, label.choice, textarea, select, "
+               "input:not([type=hidden]):not([type=radio]):not([type=checkbox])")
 
 
 @pytest.fixture
@@ -68,14 +69,14 @@ def run_axe(page, axe_source, where):
 
 
 def small_targets(page, where):
-    """Tap targets under 44×44 px, and radio buttons not inside a 44-px choice."""
+    """Tap targets under 44×44 px, and radio buttons and tick boxes not inside a 44-px choice."""
     found = page.evaluate(f"""() => [...document.querySelectorAll({TAP_TARGETS!r})].filter(e => {{
         const r = e.getBoundingClientRect();
         return r.width > 0 && r.height > 0 && (r.width < 44 || r.height < 44);
       }}).map(e => `${{e.tagName.toLowerCase()}} "${{(e.innerText || e.name || '').trim().slice(0, 30)}}" ` +
                    `${{Math.round(e.getBoundingClientRect().width)}}x${{Math.round(e.getBoundingClientRect().height)}}`)
-      .concat([...document.querySelectorAll('input[type=radio]')].filter(e => !e.closest('label.choice'))
-              .map(e => `radio ${{e.name}} outside a choice`))""")
+      .concat([...document.querySelectorAll('input[type=radio], input[type=checkbox]')].filter(e => !e.closest('label.choice'))
+              .map(e => `${{e.type}} ${{e.name}} outside a choice`))""")
     return [f"{where}: {item}" for item in found]
 
 

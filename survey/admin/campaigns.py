@@ -362,10 +362,11 @@ def publish_page(campaign: Campaign, form: PublishForm, status: int = 200):
     from flask_babel import get_locale
 
     from ..disclosure import disclosed_results, minimum_cell, publication_minimum
-    from ..public_results import pct, points, sector_label
+    from ..public_results import pct, points, public_remedies, sector_label
     locale = str(get_locale())
     results = disclosed_results(campaign)
     return render_template("admin/publish.html", campaign=campaign, results=results, form=form,
+                           remedies=public_remedies(campaign),
                            locale=locale, pct=pct, points=points, minimum_cell=minimum_cell(campaign),
                            publication_minimum=publication_minimum(campaign),
                            withheld=withheld_groups(results, locale),

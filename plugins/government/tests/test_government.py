@@ -37,7 +37,10 @@ def test_categories(registry):
 @pytest.mark.parametrize("key", KEYS)
 def test_questionnaire_shape(registry, key):
     q = registry.questionnaires[key]
-    assert q.sector == "government" and q.version == "2025.1"
+    # government-visit 2025.2 added the poor-rating reasons of its 好差评 item
+    assert q.sector == "government" and q.version == {"government": "2025.1", "government-visit": "2025.2"}[key]
+    if key == "government-visit":
+        assert [r.label.zh for r in q.item("visit_overall").poor_reasons] == ["态度不好", "办事慢", "多次跑腿", "收费不规范"]
     if q.audience == "assembly":
         check_sector_questionnaire(registry, key)
     else:
