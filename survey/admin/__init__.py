@@ -35,3 +35,4 @@ from . import paper  # noqa: E402,F401  (paper ballots: printouts, double entry,
 from . import jobs  # noqa: E402,F401  (print and download in the background)
 from . import users  # noqa: E402,F401  (user management, one's own password)
 from . import remedies  # noqa: E402,F401  (remedy records, 整改单)
+from . import reevaluation  # noqa: E402,F401  (re-evaluation 补课, the remedy ledger, the office's calendar)
