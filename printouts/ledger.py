@@ -20,7 +20,7 @@ from .base import Printout
 from .report import FOOTER, GREY, MARGIN, RED, ResultReport
 
 # column widths in mm (sum 267: the landscape page less its margins)
-WIDTHS = (14, 26, 34, 16, 16, 16, 16, 18, 30, 30, 16, 35)
+WIDTHS = (14, 26, 40, 16, 16, 16, 16, 16, 28, 28, 16, 35)
 
 
 class LedgerPrintout(Printout):

@@ -36,6 +36,12 @@ def points(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:+.1f}"
 
 
+def short(label: str | None) -> str:
+    """An item's label up to its colon (领导班子好：… → 领导班子好), as lists of items show it."""
+    label = label or ""
+    return label.replace("：", ":").split(":", 1)[0].strip() or label
+
+
 @dataclass
 class LedgerRow:
     """One remedy record as the ledger prints it (texts already in the reader's language)."""
@@ -78,7 +84,7 @@ def ledger_rows(campaign: Campaign, lang: str, today: dt.date | None = None) -> 
     rows = []
     with force_locale(lang):
         for r in records:
-            items = "; ".join(f"{i.get('en') if en else i.get('zh')} {pct(i.get('rate'))}" for i in r.items or [])
+            items = "\n".join(f"{short(i.get('en') if en else i.get('zh'))} {pct(i.get('rate'))}" for i in r.items or [])
             deadline = _("%(n)d working days", n=DEFAULT_WORKING_DAYS)
             if r.office_calendar:
                 deadline += " · " + _("office calendar")
