@@ -199,3 +199,18 @@ def test_who_may_make_one_and_what_is_refused(app, closed, runner, monkeypatch):
     with app.app_context():
         from survey.reevaluation import follow_up_slug
         assert follow_up_slug(db.session.get(Campaign, closed)) == "rem-2025-reeval-2"
+
+
+def test_the_database_holds_one_follow_up_per_campaign(app, closed):
+    """The unique index behind "once only" (migration 0015_reevaluation), on both databases: two
+    requests racing past the look-up cannot both write a follow-up."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+    with app.app_context():
+        db.session.add(Campaign(slug="first-reeval", name="a", follows_campaign_id=closed))
+        db.session.commit()
+        db.session.add(Campaign(slug="second-reeval", name="b", follows_campaign_id=closed))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(Campaign).filter_by(follows_campaign_id=closed)) == 1

@@ -49,9 +49,7 @@ class CalendarDayForm(OfficeForm):
 
 def reevaluation_panel(campaign) -> dict | None:
     """For a campaign's remedies page: its follow-up and the comparison (the user's units only),
-    or how many units a re-evaluation would take; None for a campaign that is itself a follow-up."""
-    if campaign.follows_campaign_id:
-        return None
+    or how many units a re-evaluation would take (a follow-up may have its own, a second round)."""
     follow_up = follow_up_of(campaign)
     rows = current_scope().units(comparison(campaign, follow_up)) if follow_up is not None else []
     return {"follow_up": follow_up, "rows": rows, "ready": len(remedied_units(campaign)),
