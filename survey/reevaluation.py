@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .campaigns import SLUG_PATTERN, slug_problem
+from .campaigns import SLUG_PATTERN, create_campaign, slug_problem
 from .db import db
 from .models import Campaign, QuestionnaireSnapshot, Remedy, RespondentCategory, Unit, audit
 
@@ -75,10 +75,9 @@ def create_follow_up(campaign: Campaign, actor: str) -> tuple[Campaign, bool]:
     if not units:
         raise ReevaluationError(_("No unit's remedy is done yet: a re-evaluation is made for the units "
                                   "whose remedy is done or verified."))
-    follow_up = Campaign(slug=follow_up_slug(campaign), name=_("%(name)s · re-evaluation", name=campaign.name)[:200],
-                         state="draft", follows_campaign_id=campaign.id, previous_campaign_id=campaign.id,
-                         **{k: getattr(campaign, k) for k in COPIED_SETTINGS})
-    db.session.add(follow_up)
+    follow_up = create_campaign(follow_up_slug(campaign), _("%(name)s · re-evaluation", name=campaign.name)[:200],
+                                actor, follows_campaign_id=campaign.id, previous_campaign_id=campaign.id,
+                                **{k: getattr(campaign, k) for k in COPIED_SETTINGS})
     try:
         db.session.flush()
     except IntegrityError:  # another request made it between the look and the write

@@ -154,6 +154,9 @@ def test_a_unit_that_improved_is_not_flagged_and_zh_is_the_default(app, closed):
     row = re.search(r'<tr id="reeval-R-1".*?</tr>', html, re.S).group(0)
     assert "0.0%" in row and "100.0%" in row and "+100.0" in row and 'class="low"' not in row
     assert "前后对比" in html and "已达线" in row
+    # the follow-up's public results name the original and show the change since then
+    public = office.get("/results/rem-2025-reeval?lang=en").get_data(as_text=True)
+    assert "Change is compared with" in public and "+100.0" in public
 
 
 def test_who_may_make_one_and_what_is_refused(app, closed, runner, monkeypatch):
