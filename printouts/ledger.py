@@ -55,7 +55,7 @@ class LedgerPrintout(Printout):
                                               r.due_on.isoformat(), r.deadline, r.status, r.plan or "—",
                                               r.report or "—", r.verified_on.isoformat() if r.verified_on else "—",
                                               r.reevaluation or "—")])
-        table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        table = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT", splitInRow=1)  # a long plan runs on
         table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 0), (-1, -1), 0.25, GREY),
                                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f3e3e2")),
                                    ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),

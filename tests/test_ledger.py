@@ -100,3 +100,20 @@ def test_ledger_from_the_cli_and_refused_to_a_branch_admin(app, closed, runner, 
     monkeypatch.setenv("SURVEY_USER", "branch")
     refused = runner.invoke(args=["remedy", "ledger", "rem-2025", "--format", "pdf", "--out", str(tmp_path / "x.pdf")])
     assert refused.exit_code == 1 and "'remedy.ledger'" in refused.output and not (tmp_path / "x.pdf").exists()
+
+
+def test_a_plan_of_the_longest_length_runs_on_over_pages(app, closed, tmp_path):
+    """A plan of 20,000 characters (the most a record takes) is not cut off and breaks no page."""
+    from test_reevaluation import records
+    office = sign_in(app, "office")
+    from test_remedy import publish
+    publish(office)
+    rid = records(app, closed)["R-2"]["id"]
+    plan = ("整改措施第一条：增开窗口。" * 1600)[:19990] + "最后一句话"
+    assert post(office, f"{BASE}/{rid}/plan", text=plan).status_code == 302
+    response = office.get(f"{BASE}/ledger.pdf")
+    assert response.status_code == 200
+    (tmp_path / "long.pdf").write_bytes(response.data)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "long.pdf")], capture_output=True, text=True, check=True).stdout
+    assert int(info.split("Pages:")[1].split()[0]) > 3
+    assert "最后一句话" in pdf_text(response.data, tmp_path)
