@@ -93,6 +93,7 @@ def test_one_action_makes_one_follow_up_with_the_same_questionnaires_and_setting
         entry = db.session.scalar(select(AuditEntry).filter_by(action="campaign.reevaluate"))
         assert entry.actor == "office" and entry.target == "rem-2025"
         assert entry.detail == {"follow_up": "rem-2025-reeval", "units": ["R-1"]}
+    assert "made a re-evaluation campaign (补课)" in office.get("/admin/audit?lang=en").get_data(as_text=True)
     # twice: 409 naming the one made, nothing new; the CLI names it too
     count = campaigns(app)
     again = office.post(f"{BASE}/reevaluate?lang=en", data={"csrf_token": office.csrf()})
@@ -126,8 +127,8 @@ def test_before_and_after_side_by_side_a_withheld_figure_stays_withheld(app, clo
     for url in ("/admin/campaigns/rem-2025-reeval/reevaluation?lang=en", f"{BASE}?lang=en",
                 "/admin/campaigns/rem-2025/reevaluation?lang=en"):
         html = office.get(url).get_data(as_text=True)
-        r1 = re.search(r'<tr id="reeval-R-1".*?</tr>', html, re.S).group(0)
-        r2 = re.search(r'<tr id="reeval-R-2".*?</tr>', html, re.S).group(0)
+        r1 = re.search(r'<tr id="reeval-R-1".*?</tr>', html, re.DOTALL).group(0)
+        r2 = re.search(r'<tr id="reeval-R-2".*?</tr>', html, re.DOTALL).group(0)
         assert 'class="low"' in r1 and "again under the line" in r1 and r1.count("0.0%") == 2 and "+0.0" in r1, url
         assert "100.0%" not in r2 and "+100.0" not in r2 and "too few raters to tell" in r2, url
         assert r2.count("—") == 2 and "0.0%" in r2  # before shown, after and change withheld
@@ -151,7 +152,7 @@ def test_a_unit_that_improved_is_not_flagged_and_zh_is_the_default(app, closed):
     answer(app, "rem-2025-reeval", "R-1", 40, "satisfied")
     move(app, "rem-2025-reeval", "close", "publish")
     html = office.get("/admin/campaigns/rem-2025-reeval/reevaluation?lang=zh_CN").get_data(as_text=True)
-    row = re.search(r'<tr id="reeval-R-1".*?</tr>', html, re.S).group(0)
+    row = re.search(r'<tr id="reeval-R-1".*?</tr>', html, re.DOTALL).group(0)
     assert "0.0%" in row and "100.0%" in row and "+100.0" in row and 'class="low"' not in row
     assert "前后对比" in html and "已达线" in row
     # the follow-up's public results name the original and show the change since then
