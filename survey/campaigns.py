@@ -69,14 +69,20 @@ def questionnaire_key(unit: Unit, registry: Registry) -> str | None:
 
 def check_can_open(campaign: Campaign, registry: Registry) -> list[str]:
     """Everything that stops a campaign from opening, one message each."""
+    from .models import QuestionnaireSnapshot
     problems = []
     if not campaign.units:
         problems.append(_("the campaign has no units"))
+    # a re-evaluation (survey/reevaluation.py) comes with its questionnaires frozen already:
+    # those it answers as frozen, whatever the installed plugins hold now
+    frozen = set(db.session.scalars(select(QuestionnaireSnapshot.key).filter_by(campaign_id=campaign.id)))
     for unit in campaign.units:
         if unit.sector not in registry.sectors:
             problems.append(_("unit %(code)s: unknown sector “%(sector)s”", code=unit.code, sector=unit.sector))
             continue
         key = questionnaire_key(unit, registry)
+        if unit.questionnaire and unit.questionnaire in frozen:
+            continue
         if key not in registry.questionnaires:
             problems.append(_("unit %(code)s: unknown questionnaire “%(key)s”", code=unit.code, key=key))
         elif registry.questionnaires[key].sector != unit.sector:

@@ -118,6 +118,10 @@ class Campaign(db.Model):
     # leave out by phone: "none" (every item), "unit" (a whole unit), "items" (any item).
     dont_know: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     leave_out: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    # a re-evaluation (补课) follows this campaign: its units are those whose remedy was done
+    # (survey/reevaluation.py); at most one follow-up per campaign
+    follows_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"),
+                                                            unique=True)
 
     units: Mapped[list[Unit]] = relationship(back_populates="campaign", order_by="Unit.code",
                                              cascade="all, delete-orphan")
@@ -470,6 +474,7 @@ class Remedy(db.Model):
     report: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open")
     reminders: Mapped[list] = mapped_column(JSON, default=list)
+    verified_on: Mapped[dt.date | None] = mapped_column(Date)
 
     unit: Mapped[Unit] = relationship()
     campaign: Mapped[Campaign] = relationship()
@@ -538,3 +543,18 @@ class ScanDoubt(db.Model):
     crop: Mapped[bytes | None] = mapped_column(LargeBinary)
     decision: Mapped[str | None] = mapped_column(String(60))
     decided_by: Mapped[str | None] = mapped_column(String(80))
+
+
+# --- the office's calendar (docs/remedy.md) ----------------------------------------------------
+OFFICE_DAY_KINDS = ("holiday", "workday")
+
+
+class OfficeCalendarDay(db.Model):
+    """A date on the office's calendar (survey/workdays.py), for dates the official calendar
+    does not know yet: a public holiday (a day off) or a make-up working day (调休上班)."""
+
+    __tablename__ = "office_calendar_day"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(String(200))
+    added_by: Mapped[str] = mapped_column(String(80))

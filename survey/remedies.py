@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from .db import db
 from .models import Campaign, Remedy, Unit, User, audit
-from .workdays import DEFAULT_WORKING_DAYS, add_working_days
+from .workdays import DEFAULT_WORKING_DAYS, add_working_days, office_calendar
 
 STATUS_LABELS = {"open": _l("open, no plan yet"), "plan_submitted": _l("plan submitted"), "done": _l("done"),
                  "verified": _l("verified")}
@@ -43,12 +43,12 @@ def create_records(campaign: Campaign, actor: str, start: dt.date | None = None,
     from .disclosure import disclosed_results
     start = start or dt.date.today()
     have = set(db.session.scalars(select(Remedy.unit_id).filter_by(campaign_id=campaign.id)))
-    made = 0
+    made, office = 0, office_calendar()
     for unit in disclosed_results(campaign, with_previous=False).remedy:
         if unit.id in have:
             continue
         model = db.session.get(Unit, unit.id)
-        deadline = add_working_days(start, days)
+        deadline = add_working_days(start, days, office)
         items = [{"key": i.key, "zh": i.label.zh, "en": i.label.en, "rate": i.figures.total.rate}
                  for i in unit.remedy_items]
         db.session.add(Remedy(campaign_id=campaign.id, unit_id=unit.id, items=items, owner=owner_of(model),
@@ -74,6 +74,8 @@ def take_step(remedy: Remedy, step: str, actor: str, office: bool, text: str | N
             raise RemedyError(_("Write the plan or the report before submitting it."))
         setattr(remedy, step, text)
     remedy.status = gives
+    if step == "verify":
+        remedy.verified_on = dt.date.today()
     audit(actor, f"remedy.{step}", f"{remedy.campaign.slug}/{remedy.unit.code}", status=gives)
 
 

@@ -53,6 +53,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "remedy.view": ("office", "branch", "supervisor"),           # remedy records (scoped to units)
     "remedy.fill": ("office", "branch"),                         # a record's plan and report
     "remedy.office": ("office",),                                # create records, verify, remind
+    "remedy.ledger": ("office", "supervisor"),                   # the remedy ledger (整改台账), every unit
+    "calendar.manage": ("office",),                              # the office's holiday calendar
     "audit.view": ("office", "supervisor"),
     "plugins.view": ("office", "branch", "supervisor"),
     "users.manage": ("office",),

@@ -8,6 +8,10 @@ For such a date the office's own calendar decides: the dates it lists as holiday
 off, the dates it lists as make-up working days are working days, and otherwise Monday to
 Friday are working days. `Deadline.office_calendar` says when it was used, so the record can
 say its deadline rests on the office's calendar rather than the official one.
+
+The office's calendar is stored (OfficeCalendarDay) and edited in the admin (*Calendar*, the
+office only): `office_calendar()` reads it, `add_office_day()` and `remove_office_day()`
+change it, refusing a date the official calendar already decides.
 """
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import chinese_calendar
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 DEFAULT_WORKING_DAYS = 15
 
@@ -61,3 +67,76 @@ def add_working_days(start: dt.date, days: int = DEFAULT_WORKING_DAYS,
         used_office |= by_office
         left -= work
     return Deadline(day, used_office)
+
+
+# --- the office's calendar, stored ------------------------------------------------------------
+OFFICE_DAY_LABELS = {"holiday": _l("public holiday (day off)"), "workday": _l("make-up working day (调休上班)")}
+
+
+class CalendarError(ValueError):
+    """A date the office's calendar cannot take, in the reader's language (HTTP 422)."""
+
+
+def official_knows(day: dt.date) -> bool:
+    """The official calendar (chinesecalendar) decides this date."""
+    try:
+        chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def parse_day(text: str) -> dt.date:
+    """A date written YYYY-MM-DD; CalendarError naming what was given otherwise."""
+    try:
+        return dt.date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise CalendarError(_("“%(text)s” is not a date: write it as YYYY-MM-DD, e.g. 2027-02-08.",
+                              text=(text or "").strip()[:40])) from None
+
+
+def office_calendar() -> OfficeCalendar:
+    """The office's calendar as stored."""
+    from .db import db
+    from .models import OfficeCalendarDay
+    rows = db.session.execute(db.select(OfficeCalendarDay.day, OfficeCalendarDay.kind)).all()
+    return OfficeCalendar(holidays=frozenset(d for d, k in rows if k == "holiday"),
+                          workdays=frozenset(d for d, k in rows if k == "workday"))
+
+
+def add_office_day(day: dt.date, kind: str, actor: str, note: str | None = None) -> None:
+    """List a holiday or a make-up working day on the office's calendar (audited); CalendarError
+    for a date the official calendar decides, a make-up working day that is not a Saturday or
+    Sunday, a holiday on a weekend, or a date already listed."""
+    from .db import db
+    from .models import OfficeCalendarDay, audit
+    if kind not in OFFICE_DAY_LABELS:
+        raise CalendarError(_("Choose a public holiday or a make-up working day."))
+    if official_knows(day):
+        raise CalendarError(_("%(day)s is on the official calendar already (chinesecalendar knows its year): "
+                              "the office's calendar is only for dates it does not know yet.", day=day.isoformat()))
+    if kind == "workday" and day.weekday() < 5:
+        raise CalendarError(_("%(day)s is a weekday, a working day anyway: a make-up working day is a Saturday "
+                              "or Sunday declared a working day.", day=day.isoformat()))
+    if kind == "holiday" and day.weekday() >= 5:
+        raise CalendarError(_("%(day)s is a Saturday or Sunday, a day off anyway: list the weekdays of the "
+                              "holiday.", day=day.isoformat()))
+    existing = db.session.get(OfficeCalendarDay, day)
+    if existing is not None:
+        raise CalendarError(_("%(day)s is listed already, as a %(kind)s: remove it first to change it.",
+                              day=day.isoformat(), kind=OFFICE_DAY_LABELS[existing.kind]))
+    note = (note or "").strip()[:200] or None
+    db.session.add(OfficeCalendarDay(day=day, kind=kind, note=note, added_by=actor))
+    audit(actor, "calendar.add", day.isoformat(), kind=kind, note=note)
+
+
+def remove_office_day(day: dt.date, actor: str) -> bool:
+    """Take a date off the office's calendar (audited); False if it was not listed."""
+    from .db import db
+    from .models import OfficeCalendarDay, audit
+    existing = db.session.get(OfficeCalendarDay, day)
+    if existing is None:
+        return False
+    db.session.delete(existing)
+    audit(actor, "calendar.remove", day.isoformat(), kind=existing.kind)
+    return True

@@ -569,7 +569,7 @@ def test_every_admin_post_refuses_a_missing_or_wrong_csrf_token(app, admin_clien
     other = app.test_client()  # a token valid for another session is still wrong here
     foreign = csrf_from(other.get("/admin/login").get_data(as_text=True))
     values = {"slug": "csrf-2025", "code": "C-1", "serial": 1, "action": "open", "user_id": 1, "job_id": "0" * 32,
-              "remedy_id": 1, "sheet_id": 1, "box": "Box 1"}
+              "remedy_id": 1, "sheet_id": 1, "box": "Box 1", "day": "2027-02-08"}
     plausible = {"slug": "other-2025", "name": "新活动", "satisfaction_line": "70", "composition_minimum": "30",
                  "minimum_sample": "30", "minimum_cell": "5", "access": "both", "code": "C-9", "sector": "general",
                  "username": ADMIN_USER, "password": ADMIN_PASSWORD, "serial": "1", "reason": "r",

@@ -70,6 +70,9 @@ EXPECTED = {
     ("admin.remedies_create", "POST"): {O},
     ("admin.remedy_plan", "POST"): {O, B}, ("admin.remedy_report", "POST"): {O, B},
     ("admin.remedy_verify", "POST"): {O}, ("admin.remedy_remind", "POST"): {O},
+    ("admin.remedies_reevaluate", "POST"): {O}, ("admin.reevaluation", "GET"): {O, B, S},
+    ("admin.remedies_ledger", "GET"): {O, S},
+    ("admin.calendar", "GET"): {O}, ("admin.calendar_add", "POST"): {O}, ("admin.calendar_remove", "POST"): {O},
 }
 
 UNITS = [("C-1", "城关镇中心小学", "general", "城关镇"), ("C-2", "东街社区", "general", "东街街道")]
@@ -147,7 +150,7 @@ def build(app, rule):
         remedy = db.session.scalar(select(Remedy.id))
     values = {"slug": "roles-2025", "code": "C-1", "serial": 1, "action": "close", "user_id": victim,
               "key": "five-goods", "job_id": job, "sheet_id": 1, "box": "Box 1", "doubt_id": 1,
-              "remedy_id": remedy}
+              "remedy_id": remedy, "day": "2027-02-08"}
     if "action" in rule.arguments and "disable" in str(rule):
         values["action"] = "disable"
     return rule.build({k: values[k] if k in values else sorted(rule._converters[k].items)[0]
@@ -284,6 +287,7 @@ COMMAND_PERMISSIONS = {
     "campaign withdraw": "campaign.publish", "campaign urls": "print",
     "posters": "print", "ballots": "print", "tally-sheet": "print", "reconciliation": "paper.view",
     "report": "results.view", "export": "results.view",
+    "remedy reevaluate": "remedy.office", "remedy ledger": "remedy.ledger",
 }
 
 

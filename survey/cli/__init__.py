@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import backups, campaigns, database, plugins, printing, results, scanning, scrub, serving, units, users
+from . import backups, campaigns, database, plugins, printing, remedies, results, scanning, scrub, serving, units, users
 
 
 def _create_app(*_args, **_kwargs):
@@ -53,7 +53,7 @@ def main():
 
 for _command in (database.db_group, users.user_group, units.units_group, campaigns.campaign_group,
                  *printing.COMMANDS, *results.COMMANDS, scanning.scan, plugins.plugins, plugins.plugin_group, scrub.scrub,
-                 serving.serve, serving.worker, serving.demo, *backups.COMMANDS):
+                 serving.serve, serving.worker, serving.demo, *backups.COMMANDS, *remedies.COMMANDS):
     main.add_command(_command)
 
 
