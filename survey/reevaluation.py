@@ -25,7 +25,8 @@ from .models import Campaign, QuestionnaireSnapshot, Remedy, RespondentCategory,
 
 # what a re-evaluation keeps of the campaign it follows (the counting rules and how residents answer)
 COPIED_SETTINGS = ("satisfaction_line", "composition_minimum", "minimum_sample", "minimum_cell", "access",
-                   "allow_repeat", "show_comments", "personal_data", "scrub_interval", "hidden_categories")
+                   "allow_repeat", "show_comments", "personal_data", "scrub_interval", "hidden_categories",
+                   "dont_know", "leave_out")
 REMEDIED = ("done", "verified")
 
 

@@ -68,6 +68,7 @@ def test_one_action_makes_one_follow_up_with_the_same_questionnaires_and_setting
         original = db.session.get(Campaign, closed)
         original.minimum_cell, original.allow_repeat, original.hidden_categories = 4, True, ["deputy"]
         original.satisfaction_line = 0.75
+        original.dont_know, original.leave_out = True, "unit"  # paper: 不了解, a unit left out by phone
         db.session.commit()
     response = post(office, f"{BASE}/reevaluate")
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/campaigns/rem-2025-reeval")
@@ -76,7 +77,8 @@ def test_one_action_makes_one_follow_up_with_the_same_questionnaires_and_setting
         follow = db.session.scalar(select(Campaign).filter_by(slug="rem-2025-reeval"))
         assert follow.state == "draft" and follow.follows_campaign_id == closed and follow.previous_campaign_id == closed
         for name in ("satisfaction_line", "composition_minimum", "minimum_sample", "minimum_cell", "access",
-                     "allow_repeat", "show_comments", "personal_data", "scrub_interval", "hidden_categories"):
+                     "allow_repeat", "show_comments", "personal_data", "scrub_interval", "hidden_categories",
+                     "dont_know", "leave_out"):
             assert getattr(follow, name) == getattr(original, name), name
         assert [(u.code, u.name, u.parent, u.questionnaire) for u in follow.units] == [
             ("R-1", "城关镇中心小学", "城关镇", "five-goods")]
