@@ -102,11 +102,18 @@ def check_can_open(campaign: Campaign, registry: Registry) -> list[str]:
     return problems
 
 
-def transition(campaign: Campaign, action: str, registry: Registry, actor: str) -> None:
+class PaperNotCounted(CampaignError):
+    """Publishing refused: paper ballots are still on their way to the count."""
+
+
+def transition(campaign: Campaign, action: str, registry: Registry, actor: str,
+               leave_uncounted: bool = False) -> None:
     """Move a campaign to its next state; freeze questionnaires when it first opens.
 
     Closing commits the session and then scrubs the campaign (survey/anonymity.py), so that
     from the moment it is closed the database keeps no trace of who answered when.
+    Publishing ends counting: it is refused while paper is still on its way to the count
+    (survey.paper.left_uncounted), unless leave_uncounted says to publish without it (audited).
     """
     if action not in TRANSITIONS:
         raise CampaignError(f"unknown action {action!r}")
@@ -117,10 +124,18 @@ def transition(campaign: Campaign, action: str, registry: Registry, actor: str) 
         if problems:
             raise CampaignError("; ".join(problems))
         _freeze_missing(campaign, registry)
+    left_out = []
+    if action == "publish":
+        from .paper import left_uncounted
+        left_out = left_uncounted(campaign)
+        if left_out and not leave_uncounted:
+            raise PaperNotCounted(_("paper ballots are not all counted: %(what)s. Count them first, or publish "
+                                  "without them (they can no longer be counted once published)",
+                                  what="; ".join(left_out)))
     if action == "close":
         campaign.scrubbed_at = None  # due for a scrub until one has finished
     campaign.state = TARGET_STATE[action]
-    audit(actor, f"campaign.{action}", campaign.slug)
+    audit(actor, f"campaign.{action}", campaign.slug, **({"left_uncounted": left_out} if left_out else {}))
     if action == "publish":  # a remedy record for every unit under the line (docs/remedy.md)
         from .remedies import create_records
         create_records(campaign, actor)

@@ -274,3 +274,69 @@ def test_after_scrub_no_scan_record_links_a_serial_to_its_marks(app, make_campai
     free = forensics.freelist_pages(database)
     file_pages = forensics.main_file_pages(database)
     assert all(marker not in file_pages[number] for number in free)
+
+
+def _bad_scans(folder: Path) -> dict[str, Path]:
+    """Files a scanner never makes: a PDF of no pages, a PDF of garbage, a PNG of 96 million
+    pixels (1.5 MB on disk, gigabytes if decoded) and a TIFF of garbage."""
+    from PIL import Image
+    objects = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[]/Count 0>>"]
+    zero, offsets = b"%PDF-1.4\n", []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(zero))
+        zero += b"%d 0 obj%s endobj\n" % (n, body)
+    xref = len(zero)
+    zero += b"xref\n0 3\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    zero += b"trailer<</Size 3/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % xref
+    files = {"zero.pdf": zero,
+             "garbage.pdf": b"%PDF-1.4\n" + bytes(range(256)) * 8,
+             "garbage.tif": b"II*\x00" + bytes(range(256)) * 8}
+    out = {}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        out[name] = folder / name
+    Image.new("1", (12000, 8000)).save(folder / "huge.png")
+    out["huge.png"] = folder / "huge.png"
+    return out
+
+
+def test_files_that_are_not_scans_are_refused_by_name_and_leave_nothing(app, admin_client, make_campaign, runner,
+                                                                        tmp_path):
+    """A 0-page or damaged PDF, a damaged TIFF, an image far too large: the admin answers 422
+    (or records the file as failed, with the reason in the office's language) and the command
+    line prints the reason — never a 500 or a traceback, never a file left 'reading', nothing
+    left in the instance's scans folder."""
+    from survey.models import ScanFile, ScanPage
+    make_campaign(units=UNITS)
+    print_and_render(app, tmp_path, count=1)
+    bad = _bad_scans(tmp_path)
+    for name, path in bad.items():
+        result = runner.invoke(args=["scan", "test-2025", str(path)])
+        assert result.exit_code == 1 and "Traceback" not in result.output and name in result.output, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "has no pages" in runner.invoke(args=["scan", "test-2025", str(bad["zero.pdf"])]).output
+    assert "too large for a scanned ballot" in runner.invoke(args=["scan", "test-2025", str(bad["huge.png"])]).output
+    with app.app_context():
+        assert not db.session.scalar(select(func.count()).select_from(ScanPage))
+        assert not db.session.scalar(select(func.count()).select_from(ScanFile).where(ScanFile.state != "failed"))
+    for name, path in bad.items():
+        page = admin_client.get("/admin/campaigns/test-2025/scans").get_data(as_text=True)
+        with open(path, "rb") as f:
+            response = admin_client.post("/admin/campaigns/test-2025/scans", data={
+                "csrf_token": csrf_from(page), "files": (f, name)}, content_type="multipart/form-data")
+        assert response.status_code in (302, 422), (name, response.status_code)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with app.app_context():
+            if not db.session.scalar(select(func.count()).select_from(ScanFile).where(
+                    ScanFile.state.in_(("waiting", "reading")))):
+                break
+        time.sleep(0.5)
+    page = admin_client.get("/admin/campaigns/test-2025/scans").get_data(as_text=True)
+    assert "太大" in page or "没有页面" in page, page  # the reasons, in Chinese
+    assert "CV_IO" not in page and "Traceback" not in page
+    with app.app_context():
+        states = set(db.session.scalars(select(ScanFile.state)))
+        assert states <= {"failed"}, states
+        assert not db.session.scalar(select(func.count()).select_from(ScanPage))
+    assert not list((Path(app.instance_path) / "scans").glob("upload-*"))

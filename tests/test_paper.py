@@ -288,6 +288,7 @@ def test_reconciliation_error_names_unit_item_and_counts(app, batch, tmp_path):
     (lambda s, u: setattr(s, "ranges", [(4, 60)]), "No ballot No. 54, 55, 56, 57, 58, 59, 60 was printed"),
     (lambda s, u: setattr(s, "ranges", [(4, 30), (20, 53)]), "overlap"),
     (lambda s, u: setattr(s, "box", ""), "box or sheet label"),
+    (lambda s, u: setattr(s, "box", "z\x00z"), "control character"),  # PostgreSQL cannot store NUL
     (lambda s, u: setattr(s, "category", "party_member"), "Unknown respondent category party_member"),
 ])
 def test_bad_tally_sheets_are_refused_and_nothing_is_written(app, batch, tmp_path, change, message):
@@ -450,6 +451,7 @@ def test_admin_tally_sheet_error_then_accepted_by_two_clerks(app, admin_client, 
     ("ranges", "3-1", "runs backwards"),
     ("ranges", "1-9", "No ballot No. 4, 5, 6, 7, 8, 9 was printed"),
     ("box", "", "box or sheet label"),
+    ("box", "z\x00z", "control character"),
 ])
 def test_admin_bad_tally_input_is_named_and_nothing_is_written(app, admin_client, batch, field, value, message):
     admin_client.set_cookie("lang", "en", domain="localhost")
@@ -531,3 +533,37 @@ def test_a_category_the_campaign_hides_is_neither_printed_nor_entered(app, batch
             paper.enter_tally_sheet(campaign, sheet(app), "clerk-a")
     assert not (tmp_path / "hidden.pdf").exists()
     assert nothing_written(app)
+
+
+def test_publishing_is_refused_while_paper_is_not_all_counted(app, admin_client, runner, printed):
+    """Publishing ends counting: a ballot entered by one clerk only (and a tally sheet entered
+    once) would be lost without a word. The admin's preview and the CLI name them and refuse;
+    the office may publish without them, ticking so, and the audit log keeps what was left."""
+    from survey.models import AuditEntry
+    from survey.campaigns import transition
+    from survey.registry import current_registry
+    assert enter(app, 2, "clerk-a", values(app)) == "waiting"
+    with app.app_context():
+        transition(db.session.scalar(select(Campaign)), "close", current_registry(), "test")
+        db.session.commit()
+    refused = runner.invoke(args=["campaign", "publish", "test-2025"])
+    assert refused.exit_code != 0 and "2" in refused.output and "--leave-uncounted" in refused.output
+    assert "second clerk" in refused.output or "第二名录入员" in refused.output, refused.output
+    admin_client.set_cookie("lang", "en", domain="localhost")
+    preview = admin_client.get("/admin/campaigns/test-2025/publish").get_data(as_text=True)
+    assert "Paper not all counted" in preview and "ballots No. 2 wait for a second clerk" in preview
+    token = csrf_from(preview)
+    posted = admin_client.post("/admin/campaigns/test-2025/publish", data={"csrf_token": token, "confirm": "y"})
+    assert posted.status_code == 409 and "not all counted" in posted.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Campaign.state)) == "closed"
+    # the second clerk enters it: nothing is left, and publishing goes through
+    assert enter(app, 2, "clerk-b", values(app)) == "counted"
+    assert enter(app, 3, "clerk-a", values(app)) == "waiting"  # another, left out knowingly
+    posted = admin_client.post("/admin/campaigns/test-2025/publish",
+                               data={"csrf_token": token, "confirm": "y", "leave_uncounted": "y"})
+    assert posted.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Campaign.state)) == "published"
+        logged = db.session.scalar(select(AuditEntry).filter_by(action="campaign.publish"))
+        assert "3" in " ".join(logged.detail["left_uncounted"])

@@ -152,6 +152,8 @@ class PublishForm(OfficeForm):
 
     confirm = BooleanField(_l("I have checked the preview: publish these results now."), validators=[
         DataRequired(message=_l("Tick the box to confirm that these results are to be published."))])
+    leave_uncounted = BooleanField(_l("Publish without the paper ballots listed above as not counted: "
+                                      "they can no longer be counted once the results are published."))
 
 
 class WithdrawForm(OfficeForm):
@@ -364,9 +366,10 @@ def publish_page(campaign: Campaign, form: PublishForm, status: int = 200):
     from ..disclosure import disclosed_results, minimum_cell, publication_minimum
     from ..public_results import pct, points, public_remedies, sector_label
     locale = str(get_locale())
+    from ..paper import left_uncounted
     results = disclosed_results(campaign)
     return render_template("admin/publish.html", campaign=campaign, results=results, form=form,
-                           remedies=public_remedies(campaign),
+                           remedies=public_remedies(campaign), uncounted=left_uncounted(campaign),
                            locale=locale, pct=pct, points=points, minimum_cell=minimum_cell(campaign),
                            publication_minimum=publication_minimum(campaign),
                            withheld=withheld_groups(results, locale),
@@ -400,7 +403,8 @@ def campaign_publish(slug):
     if not form.validate_on_submit():
         return publish_page(campaign, form, 400 if form.csrf_token.errors else 422)
     try:
-        transition(campaign, "publish", current_registry(), current_user.username)
+        transition(campaign, "publish", current_registry(), current_user.username,
+                   leave_uncounted=form.leave_uncounted.data)
     except CampaignError as exc:
         db.session.rollback()
         flash(_("The results could not be published: %(reason)s", reason=exc), "error")

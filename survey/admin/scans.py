@@ -71,8 +71,11 @@ def scan_folder() -> Path:
 
 def _read_in_background(app, campaign_id: int, scan_id: int, path: Path) -> None:
     """Read a file outside the request; the file's row shows how far it got."""
+    from flask_babel import force_locale, get_locale
+    lang = str(get_locale())  # what the reader stores (a failure's reason) is in the uploader's language
+
     def work():
-        with app.app_context():
+        with app.app_context(), force_locale(lang):
             from ..models import Campaign
             campaign = db.session.get(Campaign, campaign_id)
             scan = db.session.get(ScanFile, scan_id)

@@ -72,16 +72,21 @@ def _transition_command(action, help_text):
     @click.argument("campaign")
     @with_appcontext
     @command_requires("campaign.publish" if action == "publish" else "campaign.manage")
-    def command(campaign):
+    @(click.option("--leave-uncounted", is_flag=True,
+                   help="Publish although paper ballots are not all counted (they can no longer be).")
+      if action == "publish" else (lambda f: f))
+    def command(campaign, leave_uncounted=False):
         from ..campaigns import CampaignError, transition
         from ..registry import current_registry
         c = get_campaign(campaign)
         try:
-            transition(c, action, current_registry(), "cli")
+            transition(c, action, current_registry(), "cli", leave_uncounted=leave_uncounted)
             db.session.commit()
         except CampaignError as exc:
             db.session.rollback()
-            raise click.ClickException(f"{c.slug}: {exc}")
+            from ..campaigns import PaperNotCounted
+            hint = " (--leave-uncounted)" if isinstance(exc, PaperNotCounted) else ""
+            raise click.ClickException(f"{c.slug}: {exc}{hint}")
         click.echo(f"{c.slug} is now {c.state}")
     return command
 

@@ -12,9 +12,13 @@ from pathlib import Path
 from typing import Iterator
 
 import cv2
+from flask_babel import gettext as _
 import numpy as np
 
 PDF_DPI = 300
+# the most pixels a page may have: A4 at 600 dpi is 35 million; more is not a scan of a ballot
+# (and decoding it could take gigabytes)
+MAX_PIXELS = 80_000_000
 SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 
 
@@ -30,7 +34,7 @@ def kind_of(name: str, head: bytes) -> str:
         return "tiff"
     if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8"):
         return "image"
-    raise ScanFileError(f"{name}: not a PDF, TIFF, PNG or JPEG file")
+    raise ScanFileError(_("%(name)s is not a PDF, TIFF, PNG or JPEG file.", name=name))
 
 
 def pages(path: str | Path) -> Iterator[tuple[int, np.ndarray]]:
@@ -40,16 +44,40 @@ def pages(path: str | Path) -> Iterator[tuple[int, np.ndarray]]:
         kind = kind_of(path.name, f.read(8))
     if kind == "pdf":
         yield from _pdf_pages(path)
-    elif kind == "tiff":
+        return
+    _check_size(path)
+    try:
+        yield from _image_pages(path, kind)
+    except cv2.error:
+        raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name)) from None
+
+
+def _check_size(path: Path) -> None:
+    """Refuse, before decoding, an image whose pages are far larger than a scanned ballot."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as image:
+            for frame in range(getattr(image, "n_frames", 1)):
+                image.seek(frame)
+                if image.width * image.height > MAX_PIXELS:
+                    raise ScanFileError(_("%(name)s: page %(page)d is %(w)d × %(h)d pixels, too large for a "
+                                          "scanned ballot; scan at 150–600 dpi.", name=path.name, page=frame + 1,
+                                          w=image.width, h=image.height))
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name)) from None
+
+
+def _image_pages(path: Path, kind: str) -> Iterator[tuple[int, np.ndarray]]:
+    if kind == "tiff":
         ok, images = cv2.imreadmulti(str(path), flags=cv2.IMREAD_GRAYSCALE)
         if not ok:
-            raise ScanFileError(f"{path.name}: the TIFF file cannot be read")
+            raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name))
         for n, image in enumerate(images, start=1):
             yield n, image
     else:
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         if image is None:
-            raise ScanFileError(f"{path.name}: the image cannot be read")
+            raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name))
         yield 1, image
 
 
@@ -62,10 +90,21 @@ def page_count(path: str | Path) -> int:
         info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True)
         for line in info.stdout.splitlines():
             if line.startswith("Pages:"):
-                return int(line.split()[1])
-        raise ScanFileError(f"{path.name}: the PDF file cannot be read")
+                count = int(line.split()[1])
+                if count < 1:
+                    raise ScanFileError(_("%(name)s has no pages.", name=path.name))
+                return count
+        if "page count 0" in info.stderr or "can not be after the last page (0)" in info.stderr:
+            raise ScanFileError(_("%(name)s has no pages.", name=path.name))
+        raise ScanFileError(_("%(name)s cannot be read as a PDF file.", name=path.name))
     if kind == "tiff":
-        return cv2.imcount(str(path))
+        try:
+            count = cv2.imcount(str(path))
+        except cv2.error:
+            count = 0
+        if count < 1:
+            raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name))
+        return count
     return 1
 
 
@@ -78,6 +117,7 @@ def _pdf_pages(path: Path) -> Iterator[tuple[int, np.ndarray]]:
                                    "-singlefile", "-png", str(path), str(stem)], capture_output=True)
             image = cv2.imread(str(stem) + ".png", cv2.IMREAD_GRAYSCALE)
             if done.returncode != 0 or image is None:
-                raise ScanFileError(f"{path.name}: page {number} of the PDF cannot be rendered")
+                raise ScanFileError(_("%(name)s: page %(page)d of the PDF cannot be rendered.", name=path.name,
+                                      page=number))
             Path(str(stem) + ".png").unlink()
             yield number, image

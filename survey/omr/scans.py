@@ -70,10 +70,18 @@ def add_file(campaign: Campaign, path: str | Path, name: str, actor: str) -> tup
             raise ScanError(_("%(name)s is not a PDF, TIFF, PNG or JPEG file.", name=name)) from None
     digest = file_digest(path)
     known = db.session.scalar(select(ScanFile).filter_by(campaign_id=campaign.id, sha256=digest))
+    if known is not None and known.state == "failed" and not known.pages_read:
+        known.state, known.error = "waiting", None  # nothing of it was read: read it again
+        db.session.commit()
+        return known, True
     if known is not None:
         return known, False
+    try:
+        pages = images.page_count(path)
+    except images.ScanFileError as exc:
+        raise ScanError(str(exc).replace(Path(path).name, name)) from None
     scan = ScanFile(campaign_id=campaign.id, sha256=digest, name=name[:200], uploaded_by=actor,
-                    pages=images.page_count(path), state="waiting")
+                    pages=pages, state="waiting")
     db.session.add(scan)
     audit(actor, "scan.upload", campaign.slug, file=name[:200], pages=scan.pages)
     db.session.commit()
@@ -136,9 +144,16 @@ def read_file(campaign: Campaign, scan: ScanFile, path: str | Path,
                 progress(1)
     except images.ScanFileError as exc:
         db.session.rollback()
-        scan.state, scan.error = "failed", str(exc)
+        message = str(exc).replace(Path(path).name, scan.name)
+        scan.state, scan.error = "failed", message
         db.session.commit()
-        raise ScanError(str(exc)) from None
+        raise ScanError(message) from None
+    except BaseException:  # never left "reading" for ever: the office sees it failed
+        db.session.rollback()
+        scan.state, scan.error = "failed", _("%(name)s could not be read to the end; upload it again.",
+                                             name=scan.name)
+        db.session.commit()
+        raise
     scan.state = "read"
     audit("scan", "scan.read", campaign.slug, file=scan.name, **summary)
     db.session.commit()

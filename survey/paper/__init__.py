@@ -23,7 +23,7 @@ from .double_entry import (
     resolve_ballot,
 )
 from .layout import ballot_layout
-from .reconciliation import Reconciliation, reconciliation, reconciliation_printout
+from .reconciliation import Reconciliation, left_uncounted, reconciliation, reconciliation_printout
 from .printing import next_serial, poster_printout, print_ballots, tally_sheet_printout
 from .tally_sheets import (
     MAX_COUNT, TallyCounts, check_tally_sheet, enter_tally_sheet, paper_aggregate_counts, parse_number, parse_ranges,
@@ -55,6 +55,7 @@ __all__ = [
     "enter_ballot",
     "enter_tally_sheet",
     "field_name",
+    "left_uncounted",
     "mismatches",
     "next_serial",
     "paper_aggregate_counts",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..db import db
 from ..models import BallotBatch, BallotToken, Campaign, PaperBallot, PaperTallySheet
@@ -123,3 +123,39 @@ def reconciliation_printout(campaign: Campaign, lang: str = "zh_CN", batch_id: i
     with force_locale(lang):
         record = reconciliation(campaign, batch_id)
     return ReconciliationRecord(record, lang)
+
+
+def left_uncounted(campaign: Campaign) -> list[str]:
+    """What of the paper is still on its way to the count, in the reader's language: ballots
+    entered by one clerk or entered differently, scanned ballots read and not counted or with
+    doubts undecided, tally sheets waiting for their second entry. Publishing ends counting, so
+    it is refused while this is not empty (survey.campaigns.transition), unless the office says
+    to leave them out."""
+    from ..models import PaperTallyEntry, ScanDoubt, ScanPage
+    from .tally_sheets import _serial_list
+    out = []
+    waiting = sorted(db.session.scalars(select(PaperBallot.serial).where(
+        PaperBallot.campaign_id == campaign.id, PaperBallot.status.in_(("pending", "mismatch")))))
+    if waiting:
+        out.append(_("ballots No. %(serials)s wait for a second clerk's entry or for their entries to be "
+                     "reconciled", serials=_serial_list(waiting)))
+    counted = set(db.session.scalars(select(PaperBallot.serial).where(
+        PaperBallot.campaign_id == campaign.id, PaperBallot.status.in_(("counted", "blank", "online")))))
+    scanned = set(db.session.scalars(select(ScanPage.serial).where(
+        ScanPage.campaign_id == campaign.id, ScanPage.serial.is_not(None),
+        ScanPage.status.in_(("read", "doubt")))))
+    doubts = set(db.session.scalars(select(ScanDoubt.serial).where(
+        ScanDoubt.campaign_id == campaign.id, ScanDoubt.decision.is_(None), ScanDoubt.serial.is_not(None))))
+    scanned = sorted(scanned - counted - set(waiting))
+    if scanned:
+        out.append(_("scanned ballots No. %(serials)s are not counted yet (count them, decide their doubts "
+                     "or scan their missing pages)", serials=_serial_list(scanned)))
+    unplaced = db.session.scalar(select(func.count()).select_from(ScanDoubt).where(
+        ScanDoubt.campaign_id == campaign.id, ScanDoubt.decision.is_(None), ScanDoubt.serial.is_(None)))
+    if unplaced or (doubts - set(scanned) - counted):
+        out.append(_("%(n)d scanned pages wait for a person's decision", n=unplaced + len(doubts - set(scanned) - counted)))
+    boxes = sorted(set(db.session.scalars(select(PaperTallyEntry.box).where(PaperTallyEntry.campaign_id == campaign.id))))
+    if boxes:
+        out.append(_("the tally sheets of %(boxes)s wait for their second entry",
+                     boxes=", ".join(str(b) for b in boxes)))
+    return out

@@ -133,6 +133,8 @@ def check_tally_sheet(campaign: Campaign, sheet: TallyCounts, lang: str = "en") 
         problems.append(_("Enter the box or sheet label (e.g. Box 3), so the two entries of this sheet can be compared."))
     elif len(sheet.box) > 40:
         problems.append(_("The box label is longer than 40 characters."))
+    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in sheet.box):
+        problems.append(_("The box label holds a control character; type it again with letters and numbers only."))
     if not sheet.category:
         problems.append(_("Choose the respondent category of these ballots."))
     if not sheet.ranges:
