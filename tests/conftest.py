@@ -41,8 +41,7 @@ def live_server(app):
     """The test's app served on a free loopback port (threaded); yields its base URL."""
     from werkzeug.serving import make_server
 
-    from survey.testing import free_port
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)  # the kernel's free port: no race for it
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -24,10 +24,13 @@ def app_config():
 
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", PORT, app, threaded=True)
+    # bound to a port the kernel picks (a port chosen earlier may be taken since by another
+    # worker's server); the codes carry it
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["SURVEY_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{PORT}"
+    yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
 
 

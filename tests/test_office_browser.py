@@ -15,9 +15,7 @@ from werkzeug.serving import make_server
 
 from survey.auth import create_user
 from survey.jobs import start_in_thread
-from survey.testing import free_port
 
-PORT = free_port()
 PUBLIC = "https://pingyi.example.gov.cn"
 
 pytestmark = [pytest.mark.browser,
@@ -33,11 +31,13 @@ def app_config():
 @pytest.fixture
 def office(app):
     """The app served on a free port with its background worker running in a thread."""
-    server = make_server("127.0.0.1", PORT, app, threaded=True)
+    # bound to a port the kernel picks: a port chosen earlier may be taken since by another
+    # worker's server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     worker = start_in_thread(app)
-    yield f"http://127.0.0.1:{PORT}"
+    yield f"http://127.0.0.1:{server.server_port}"
     worker.stop(graceful=True)
     server.shutdown()
 
@@ -166,7 +166,7 @@ def test_an_office_runs_a_campaign_in_the_browser(app, office, tmp_path, browser
     shot(page, "12-recent-jobs")
 
     # a loopback address: the admin says so, names the setting, and offers no printing
-    app.config["SURVEY_BASE_URL"] = f"http://127.0.0.1:{PORT}"
+    app.config["SURVEY_BASE_URL"] = office
     page.reload()
     refusal = page.locator("#qr-address").inner_text()
     assert "SURVEY_BASE_URL" in refusal and "instance/config.py" in refusal
