@@ -219,6 +219,13 @@ def point_of_service_problems(q: Questionnaire) -> list[str]:
     return problems
 
 
+def assembly_only(q: Questionnaire) -> bool:
+    """Whether a questionnaire is never answered through a unit's QR code: one that appraises the
+    unit's party members (a `members` item), which only the branch's assembly can judge; its
+    unit's QR code says to answer with the numbered ballot or on paper instead."""
+    return any(item.kind == "members" for item in q.items)
+
+
 def suggest(word: str, known, what: str) -> str:
     """"; did you mean `x`? (what: a, b, c)" for a misspelt name, or the valid ones."""
     known = sorted(str(k) for k in known)
