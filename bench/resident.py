@@ -174,9 +174,13 @@ def main() -> None:
             subprocess.run([sys.executable, "-c", SETUP], env={**os.environ, **env}, check=True)
             port = free_port()
             server = start([sys.executable, "-m", "survey.cli", "serve", "--bind", f"127.0.0.1:{port}",
-                            "--workers", "2"], env=env)
+                            "--workers", "2", "--allow-local-base-url"], env=env)
             try:
-                wait_for_port(port)
+                try:
+                    wait_for_port(port)
+                except TimeoutError:
+                    stop(server)
+                    raise SystemExit("survey serve did not start:\n" + server.stderr.read().decode(errors="replace"))
                 figures = measure(f"http://127.0.0.1:{port}", args.rounds)
             finally:
                 stop(server)

@@ -21,16 +21,18 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, select
 
 from forms import build_answer_form, collect_answers
 
-from . import nonces, personal_data, tokens
+from . import answering_time, nonces, personal_data, tokens
 from .db import db
 from .limits import answer_limit, limiter
 from .models import CODE_PATTERN, Campaign, QuestionnaireSnapshot, Unit
 from .plugins import RequiredCheckFailed
+from .questionnaire import assembly_only
 from .registry import current_registry
 from .responses import Sheet, store
 from .snapshot import frozen_by_id, frozen_for
@@ -38,7 +40,13 @@ from .visits import already_answered, mark_answered
 
 bp = Blueprint("answering", __name__)
 log = logging.getLogger("survey.answering")
+BALLOT_ONCE = _l("This ballot counts once: answer here by phone, or fill in the paper ballot, not both.")
 EXPIRED = _l("This form was opened too long ago. Your answers are kept: please check them and submit again.")
+
+
+def takes(minutes: int) -> str:
+    """The time a ballot states, in whole minutes (survey.answering_time)."""
+    return ngettext("It takes about %(num)d minute.", "It takes about %(num)d minutes.", minutes)
 
 
 def notice(status: int, title: str, message: str):
@@ -247,6 +255,10 @@ def answer_unit(code):
         return notice(409, _("Already answered"), _("This phone has already rated %(unit)s in this evaluation. Thank you!", unit=unit.name))
     unit = point_of_service(unit)
     frozen, form_class = _form_class(unit)
+    if assembly_only(frozen.questionnaire):
+        return notice(403, _("Answered at the assembly"), _(
+            "The appraisal of the party members of %(unit)s is answered at its assembly, with the numbered "
+            "ballot or the paper form handed out there, not through this code.", unit=unit.name))
     form = form_class(request.form if request.method == "POST" else None)
     form_id = _submitted_form_id()
     if request.method == "POST" and form.validate() and not _expired(form, form_id):
@@ -380,6 +392,11 @@ def answer_ballot(token):
             nonces.purge_expired()
             return redirect(url_for(".ballot_thanks"), code=303)
     status = 422 if request.method == "POST" else 200
+    lang = "en" if str(get_locale()).startswith("en") else "zh"
+    asked = [] if fixed else [c.label.get(lang) for c in categories]
+    intro = f"{BALLOT_ONCE} {takes(10)}"  # as shown, but for the figure itself
+    minutes = answering_time.ballot_minutes(forms, asked, lang, shown=[intro] + ([_("You are")] if asked else []),
+                                            optional=_("(optional)"))
     problems = (problems_of([form for _u, form in forms], bool(category_error), [r for r in (form_error, rate_error) if r])
                 if request.method == "POST" else NO_PROBLEMS)
     return render_template("answer/ballot.html", campaign=campaign, forms=forms, serial=row.serial,
@@ -387,6 +404,7 @@ def answer_ballot(token):
                            category_error=category_error, rate_error=rate_error,
                            may_leave_out=campaign.leave_out in ("unit", "items"),
                            form_error=form_error, problems=problems,
+                           once=BALLOT_ONCE, takes=takes(minutes),
                            form_id=_form_id_to_show(form_id),
                            form_id_field=nonces.FIELD), status
 

@@ -20,7 +20,9 @@ from pathlib import Path
 from .plugins import (
     ENTRY_POINT_GROUP, Registry, RequiredCheckFailed, _merge_scales, build_registry, check_scales, read_faults,
 )
-from .questionnaire import QuestionnaireError, load_any_questionnaire, suggest
+from .questionnaire import (
+    QuestionnaireError, load_any_questionnaire, not_judgeable_at_point_of_service, shown_by_qr_code, suggest,
+)
 from .questions import rated_questions
 from .snapshot import Frozen
 
@@ -65,6 +67,15 @@ def _report_registry(registry: Registry, report: CheckReport, only: set[str] | N
         if info.error:
             report.errors.append(f"plugin {info.name}: {info.error}")
         report.warnings.extend(f"plugin {info.name}: {w}" for w in info.warnings)
+    for key, q in sorted(registry.questionnaires.items()):
+        if only is not None and not any(key in info.questionnaires for info in registry.plugins if info.name in only):
+            continue
+        shown = shown_by_qr_code(q, registry.questionnaires)
+        if shown is q and q.audience == "assembly":  # a point-of-service one is refused on load
+            report.warnings.extend(
+                f"questionnaire {key!r}: {problem}; it names no point_of_service pair, so its units' QR codes "
+                f"show it to passers-by: name a point-of-service pair (docs/plugins.md, \"Who can judge what\")"
+                for problem in not_judgeable_at_point_of_service(q))
     exercise(registry)
     for info in registry.plugins:
         if (only is None or info.name in only) and info.runtime_error and not info.error:

@@ -223,8 +223,15 @@ NOT_AT_POINT_OF_SERVICE = ("领导", "班子", "党员", "党组织", "支部", 
 def point_of_service_problems(q: Questionnaire) -> list[str]:
     """Why a point-of-service questionnaire asks what its raters cannot know from their own
     visit: leadership, party members, 评诺 or a member appraisal (empty for an assembly one)."""
-    if q.audience != "point_of_service":
-        return []
+    return not_judgeable_at_point_of_service(q) if q.audience == "point_of_service" else []
+
+
+def not_judgeable_at_point_of_service(q: Questionnaire) -> list[str]:
+    """The items of any questionnaire that a rater at the point of service (a patient, a parent,
+    a passer-by) cannot judge from their own visit, each with why: a `commitments` or `members`
+    item, or an item keyed `leadership` or `members` or whose text names the leadership or the
+    party members (NOT_AT_POINT_OF_SERVICE). The toolkit has no "don't know" choice: such items
+    belong only on an assembly questionnaire, one its units' QR codes never show."""
     problems = []
     for item in q.items:
         if item.kind in ("commitments", "members"):
@@ -237,6 +244,22 @@ def point_of_service_problems(q: Questionnaire) -> list[str]:
             problems.append(f"item {item.key}: asks about the leadership or party members "
                             f"({', '.join(found) or item.key}), which a point-of-service rater cannot know")
     return problems
+
+
+def shown_by_qr_code(q: Questionnaire, known: dict) -> Questionnaire | None:
+    """The questionnaire a unit answering q shows through its QR code: q's point-of-service
+    pair when it names one, None when q is answered at the assembly only (`assembly_only`),
+    else q itself. known: the questionnaires by key."""
+    if assembly_only(q):
+        return None
+    return known.get(q.point_of_service, q) if q.point_of_service else q
+
+
+def assembly_only(q: Questionnaire) -> bool:
+    """Whether a questionnaire is never answered through a unit's QR code: one that appraises the
+    unit's party members (a `members` item), which only the branch's assembly can judge; its
+    unit's QR code says to answer with the numbered ballot or on paper instead."""
+    return any(item.kind == "members" for item in q.items)
 
 
 def suggest(word: str, known, what: str) -> str:

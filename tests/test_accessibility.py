@@ -4,10 +4,18 @@ tap target a resident meets is at least 44×44 px on a 360×740 phone, the langu
 
 Pages are reached as people reach them: the admin signs in through the login form, forms are
 sent empty to get their error states, ballots are printed so the paper-entry page has one.
+Every shipped questionnaire (the core's, every plugin's, the example branch's) is shown through
+a unit's QR code and on a ballot listing every unit; every admin page the url_map has is visited
+(the test fails on one it cannot build), the campaign page in each state too.
 """
+import datetime as dt
+import importlib
+import importlib.metadata
+import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from survey.db import db
 from survey.testing import ADMIN_PASSWORD, ADMIN_USER
@@ -19,6 +27,8 @@ PHONE = {"width": 360, "height": 740}
 LANGS = ("zh_CN", "en")
 # HTML pages only: files (any address ending in a file name), the JSON API and assets are not
 NOT_PAGES = ("results.api", "assets.asset", "static")
+EXAMPLE_BRANCH = Path(__file__).resolve().parents[1] / "plugins/example-branch"
+# admin addresses that send a file, not a page (the last part of the address is a file name)
 TAP_TARGETS = ("a[href], button, label.choice, textarea, select, "
                "input:not([type=hidden]):not([type=radio]):not([type=checkbox])")
 
@@ -27,6 +37,16 @@ TAP_TARGETS = ("a[href], button, label.choice, textarea, select, "
 def backend():
     """Pages look the same on either database: these checks run on SQLite only."""
     return "sqlite"
+
+
+@pytest.fixture
+def app_config():
+    """The example branch's plugin too, which scripts/install.sh does not install."""
+    if any(ep.name == "example-branch" for ep in importlib.metadata.entry_points(group="survey.plugins")):
+        return {}
+    if str(EXAMPLE_BRANCH) not in sys.path:
+        sys.path.append(str(EXAMPLE_BRANCH))
+    return {"SURVEY_EXTRA_PLUGINS": [("example-branch", importlib.import_module("survey_example_branch"))]}
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +62,16 @@ def site(app, make_campaign, make_tokens, live_server, full_answer):
     a published one; the admin user; returns what the pages need."""
     from survey import paper
     from survey.auth import create_user
-    from survey.models import Campaign
+    from survey.models import Campaign, Unit
     cid = make_campaign(slug="a11y-2025", units=[("GEN-001", "城关镇党委", "general"),
                                                  ("HOS-001", "县人民医院", "hospital")],
                         commitments=["三个月内修好村道"], show_comments=True)
     make_campaign(slug="draft-2025", units=[("DRF-001", "未开始单位", "general")], state="draft")
     make_campaign(slug="closed-2025", units=[("CLS-001", "已结束单位", "general")], state="closed")
     make_campaign(slug="pub-2025", units=[("PUB-001", "已公布单位", "general")], state="published")
+    make_campaign(slug="ballots-only", units=[("TOK-001", "只收测评票单位", "general")], access="tokens")
+    open_only = make_campaign(slug="qr-only", units=[("OPN-001", "只扫码单位", "general")], access="open")
+    no_ballots, = make_tokens(open_only)
     token, used = make_tokens(cid, n=2)
     answer = {**full_answer, "comment": "办事大厅排队太久", "commitments.1": "fulfilled"}
     assert app.test_client().post("/s/GEN-001", data=answer).status_code == 303  # counts and a comment to show
@@ -56,7 +79,53 @@ def site(app, make_campaign, make_tokens, live_server, full_answer):
         create_user(ADMIN_USER, ADMIN_PASSWORD)
         paper.print_ballots(db.session.get(Campaign, cid), str(Path(app.instance_path) / "b.pdf"), 1,
                             base_url=live_server, category="deputy")  # on the ballot of both units (a hospital names its own people served)
-    return {"base": live_server, "token": token, "used": used}
+        forms_token = every_questionnaire(app)
+        extra = records(app, cid)
+        form_codes = sorted(db.session.scalars(select(Unit.code).where(Unit.code.like("Q-%"))))
+    return {"base": live_server, "token": token, "used": used, "forms_token": forms_token, "no_ballots": no_ballots,
+            "form_codes": form_codes, **extra}
+
+
+def every_questionnaire(app) -> str:
+    """An open campaign with a unit answering each shipped questionnaire (commitments and party
+    members on every unit); returns a ballot token listing all of them."""
+    from survey.campaigns import transition
+    from survey.models import BallotBatch, BallotToken, Campaign, Unit
+    from survey.registry import current_registry
+    from survey.tokens import new_token, token_hash
+    registry = current_registry()
+    campaign = Campaign(slug="forms-2025", name="2025年度全部问卷")
+    db.session.add(campaign)
+    for n, (key, q) in enumerate(sorted(registry.questionnaires.items()), 1):
+        db.session.add(Unit(campaign=campaign, code=f"Q-{n:02d}", name=f"{key} 单位", sector=q.sector, questionnaire=key,
+                            commitments=["三个月内修好村道"], members=["张三", "李四"]))
+    db.session.flush()
+    transition(campaign, "open", registry, "test")
+    batch = BallotBatch(campaign_id=campaign.id, count=1, serial_from=1, serial_to=1)
+    db.session.add(batch)
+    db.session.flush()
+    token = new_token()
+    db.session.add(BallotToken(token_hash=token_hash(token), campaign_id=campaign.id, batch_id=batch.id, serial=1))
+    db.session.commit()
+    return token
+
+
+def records(app, cid) -> dict:
+    """A finished job, a remedy record (on the published campaign) and the admin's user id, so
+    the pages that show one have one."""
+    from survey.models import Campaign, Job, Remedy, Unit, User
+    job = Job(kind="report", campaign_id=cid, params={}, state="done", total=1, filename="report.pdf",
+              mimetype="application/pdf", content=b"%PDF-1.4", size=8, created_by=ADMIN_USER,
+              finished_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    published = db.session.scalar(select(Campaign).filter_by(slug="pub-2025"))
+    unit = db.session.scalar(select(Unit).filter_by(campaign_id=published.id))
+    remedy = Remedy(campaign_id=published.id, unit_id=unit.id, owner=None, starts_on=dt.date(2025, 12, 1),
+                    due_on=dt.date(2025, 12, 29), status="open", reminders=[],
+                    items=[{"key": "speed", "zh": "办事效率", "en": "Speed", "rate": 0.5}])
+    db.session.add_all([job, remedy])
+    db.session.commit()
+    user = db.session.scalar(select(User).filter_by(username=ADMIN_USER))
+    return {"job_id": job.id, "remedy_id": remedy.id, "user_id": user.id}
 
 
 def run_axe(page, axe_source, where):
@@ -115,7 +184,11 @@ def resident_pages(site):
         ("closed", f"{base}/s/CLS-001", None),
         ("published results", f"{base}/results/pub-2025", None),
         ("page not found", f"{base}/no/such/page", None),
-    ]
+        ("ballot only", f"{base}/s/TOK-001", None),
+        ("ballots not accepted", f"{base}/b/{site['no_ballots']}", None),
+        ("ballot of every questionnaire", f"{base}/b/{site['forms_token']}", None),
+        ("ballot of every questionnaire refused", f"{base}/b/{site['forms_token']}", submit_empty),
+    ] + [(f"unit form {code}", f"{base}/s/{code}", None) for code in site["form_codes"]]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -129,27 +202,55 @@ def test_resident_pages_pass_axe_and_have_44px_tap_targets(site, browser, axe_so
             action(page)
         where = f"{lang} {name} ({page.url})"
         problems += run_axe(page, axe_source, where) + small_targets(page, where)
+        if not page.locator("nav.lang a[href]").count():
+            problems.append(f"{where}: no language switch")
         seen += 1
     context.close()
-    assert seen == 15
+    assert seen == 19 + len(site["form_codes"]) and len(site["form_codes"]) >= 16
     assert not problems, "\n".join(problems)
 
 
-def admin_urls(app, base):
-    """Every admin GET page of the open campaign, with the arguments it needs."""
-    values = {"slug": "a11y-2025", "code": "GEN-001"}
-    urls = []
+def admin_urls(app, base, site):
+    """Every admin GET page the url_map has, with the arguments it needs (a remedy's on the
+    published campaign, which has one); fails on a page it cannot build, so a new page with a
+    new argument is not silently left out."""
+    values = {"slug": "a11y-2025", "code": "GEN-001", "job_id": site["job_id"], "user_id": site["user_id"],
+              "remedy_id": site["remedy_id"]}
+    urls, unbuilt = [], []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if (not rule.rule.startswith("/admin") or "GET" not in rule.methods or rule.endpoint in NOT_PAGES
                 or "." in rule.rule.rsplit("/", 1)[-1]  # a file: qr.png, posters.pdf, template.xlsx …
-                or set(rule.arguments) - set(values)):
+                or rule.endpoint == "admin.job_file"):  # the finished job's file
             continue
-        urls.append(base + rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1])
-    return urls + [f"{base}/admin/campaigns/a11y-2025/paper/entry?serial=1", f"{base}/results/a11y-2025"]
+        if set(rule.arguments) - set(values):
+            unbuilt.append(rule.rule)
+            continue
+        args = {k: values[k] for k in rule.arguments}
+        if "remedy_id" in args or rule.endpoint == "admin.remedies":
+            args["slug"] = "pub-2025"
+        urls.append(base + rule.build(args, append_unknown=False)[1])
+    assert not unbuilt, f"admin pages this test cannot reach (give it their arguments): {unbuilt}"
+    return urls + [f"{base}/admin/campaigns/a11y-2025/paper/entry?serial=1", f"{base}/results/a11y-2025",
+                   *(f"{base}/admin/campaigns/{slug}" for slug in ("draft-2025", "closed-2025", "pub-2025"))]
+
+
+# forms sent with their text fields emptied: the refused page, with its messages
+REFUSED = ("/admin/campaigns/new", "/admin/campaigns/a11y-2025/units/new", "/admin/campaigns/a11y-2025/edit",
+           "/admin/campaigns/a11y-2025/units/GEN-001/edit", "/admin/users/new", "/admin/password",
+           "/admin/users/{user_id}/reset-password")
+EMPTY_THE_FORM = """() => {
+  const form = [...document.querySelectorAll('main form[method=post], main form[method=POST]')]
+    .filter(f => f.querySelector('input[type=text], input[type=password], input:not([type])')).pop();
+  form.querySelectorAll('input[type=text], input[type=password], input:not([type]), textarea')
+    .forEach(e => { e.value = ''; });
+  return !!form;
+}"""
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_admin_pages_pass_axe(app, site, browser, axe_source, lang):
+    """Every admin page (admin_urls), the campaign page in every state, and the refused state
+    of every form one types into."""
     base = site["base"]
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     context.add_cookies([{"name": "lang", "value": lang, "url": base}])
@@ -163,18 +264,22 @@ def test_admin_pages_pass_axe(app, site, browser, axe_source, lang):
     page.fill("#password", ADMIN_PASSWORD)
     page.locator("button[type=submit]").click()
     page.wait_for_url(f"{base}/admin/")
-    urls = admin_urls(app, base)
+    urls = admin_urls(app, base, site)
     for url in urls:
         response = page.goto(url)
         assert response.status < 400, (url, response.status)
         problems += run_axe(page, axe_source, f"{lang} {url}")
-    for url in (f"{base}/admin/campaigns/new", f"{base}/admin/campaigns/a11y-2025/units/new"):
+    for path in REFUSED:
+        url = base + path.format(**site)
         page.goto(url)
-        page.locator("form.settings button[type=submit], main form[method=post] button[type=submit]").last.click()
+        assert page.evaluate(EMPTY_THE_FORM), url
+        with page.expect_response(lambda r: r.request.method == "POST") as sent:
+            page.locator("main form[method=post] button[type=submit]").last.click()
         page.wait_for_load_state()
+        assert sent.value.status == 422, (url, sent.value.status)
         problems += run_axe(page, axe_source, f"{lang} {url} refused")
     context.close()
-    assert len(urls) >= 14, urls
+    assert len(urls) >= 25, urls
     assert not problems, "\n".join(problems)
 
 

@@ -261,3 +261,61 @@ def test_a_double_tap_without_javascript_stores_one_answer(app, make_campaign, l
     context.close()
     assert len(posts) == 2  # the browser sends both: nothing on the page can stop it,
     assert stored(app) == 1  # but the form's single-use id counts the second as the first
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("javascript", (True, False))
+def test_a_double_tap_on_a_ballot_stores_one_ballot_and_thanks(app, make_campaign, make_tokens, live_server, browser,
+                                                               javascript):
+    """A numbered ballot tapped twice while it is on its way: one ballot stored, the token spent
+    once, and the thank-you page (never "ballot already used") on the phone."""
+    cid = make_campaign(units=[("GEN-001", "城关镇党委", "general"), ("GEN-002", "城关镇政府", "general")])
+    token, = make_tokens(cid, category="deputy")
+    context = phone(browser, java_script_enabled=javascript)
+    page = context.new_page()
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(f"{live_server}/b/{token}")
+    answer_all_but(page)
+    slow(context, page)
+    button = page.locator("button.submit")
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.click(x, y)
+    page.wait_for_timeout(200)
+    page.mouse.click(x, y)
+    page.wait_for_url("**/b/done", timeout=20_000)
+    heading = page.locator("h1").inner_text()
+    context.close()
+    assert "谢谢" in heading
+    assert len(posts) == (1 if javascript else 2)
+    assert stored(app) == 2  # one sheet per unit of the one ballot
+
+
+@pytest.mark.browser
+def test_a_refused_ballot_focuses_the_first_missing_question_and_chosen_answers_are_not_red(
+        make_campaign, make_tokens, live_server, browser):
+    cid = make_campaign(units=[("GEN-001", "城关镇党委", "general"), ("GEN-002", "城关镇政府", "general")])
+    token, = make_tokens(cid, category="deputy")
+    for javascript in (True, False):
+        context = phone(browser, java_script_enabled=javascript)
+        page = context.new_page()
+        page.goto(f"{live_server}/b/{token}")
+        names = answer_all_but(page)
+        second = sorted({n.split("-")[0] for n in names})[1]  # u<id>-…: the second unit's questions
+        missing = [n for n in names if n.startswith(second + "-")][3]
+        page.locator(f"input[name='{missing}']").first.evaluate("r => { r.checked = false }")
+        page.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        assert page.evaluate("document.activeElement.name") == missing
+        box = page.locator(f"#q-{missing}").bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 740, box
+        assert page.locator(".summary").inner_text().startswith("还有 1 题未作答。")
+        chosen = page.locator("label.choice:has(input:checked)")
+        assert chosen.count() == len(names) - 1
+        for i in range(chosen.count()):
+            question = chosen.nth(i).locator("xpath=ancestor::div[contains(@class,'q')][1]")
+            colours = chosen.nth(i).evaluate(REDDISH) + question.evaluate(REDDISH)
+            assert not any(is_red(c) for c in colours), colours
+        context.close()
