@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from survey.db import db
 from survey.models import Campaign, Remedy, Unit

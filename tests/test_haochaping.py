@@ -7,7 +7,6 @@ from survey import hookimpl
 from survey.db import db
 from survey.models import Campaign, Unit
 from survey.plugins import build_registry
-from survey.questionnaire import Scale
 from survey.responses import Sheet, store
 from survey.results import Figures, compute
 from survey.snapshot import frozen_for

@@ -43,7 +43,7 @@ from survey.models import (
 )
 from survey.registry import current_registry
 from survey.results import recount, tally_counts, visible_comments
-from survey.testing import GENERAL_ITEMS, VISIT_ITEMS, VISIT_OTHER, csrf_from
+from survey.testing import GENERAL_ITEMS, VISIT_ITEMS, VISIT_OTHER
 
 ITEMS = GENERAL_ITEMS  # the five-goods (assembly) form on ballots; the QR code answers general-visit
 CHOICES = ["satisfied", "basic", "unsatisfied"]

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from survey.db import db
 from survey.models import AuditEntry, Campaign, Remedy, Unit
-from survey.testing import csrf_from
 from survey.workdays import add_working_days
 
 from test_roles import make_user, sign_in
