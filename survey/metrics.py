@@ -21,23 +21,30 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import threading
 import time
 
 from flask import Response, abort, current_app, g, request
 
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _metrics: dict = {}
+_making = threading.Lock()  # two threads' first requests must not both register them
 
 
 def _get() -> dict:
     """The metric objects, made on first use (after gunicorn has set the multiprocess folder)."""
-    if not _metrics:
+    if _metrics:
+        return _metrics
+    with _making:
+        if _metrics:
+            return _metrics
         from prometheus_client import Counter, Histogram
-        _metrics["requests"] = Counter("survey_http_requests", "HTTP requests by route and status",
-                                       ["endpoint", "method", "status"])
-        _metrics["latency"] = Histogram("survey_http_request_duration_seconds",
-                                        "Time to answer a request, by route", ["endpoint"], buckets=BUCKETS)
-        _metrics["answers"] = Counter("survey_answers_stored", "Answer sheets stored (one per unit rated)")
+        made = {"requests": Counter("survey_http_requests", "HTTP requests by route and status",
+                                    ["endpoint", "method", "status"]),
+                "latency": Histogram("survey_http_request_duration_seconds",
+                                     "Time to answer a request, by route", ["endpoint"], buckets=BUCKETS),
+                "answers": Counter("survey_answers_stored", "Answer sheets stored (one per unit rated)")}
+        _metrics.update(made)  # all at once: a thread seeing any sees them all
     return _metrics
 
 

@@ -340,3 +340,40 @@ def test_files_that_are_not_scans_are_refused_by_name_and_leave_nothing(app, adm
         assert states <= {"failed"}, states
         assert not db.session.scalar(select(func.count()).select_from(ScanPage))
     assert not list((Path(app.instance_path) / "scans").glob("upload-*"))
+
+
+def test_two_counts_at_the_same_moment_count_each_ballot_once(app, make_campaign, runner, tmp_path):
+    """Two supervisors press "Count" at once (SQLite's default server: the second insert of a
+    ballot's row failed with a 500 before): neither fails, no ballot is refused, each ballot
+    counts once."""
+    import threading
+    from survey.omr import scans
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=6)
+    images, _truth = marked(pages, layout, seed=21, per_ballot=len(layout["pages"]), ink=sim.pen)
+    assert runner.invoke(args=["scan", "test-2025", str(save_tiff(images, tmp_path / "s.tif"))]).exit_code == 0
+    with app.app_context():
+        ready = [s.serial for s in scans.ballots(db.session.scalar(select(Campaign))) if s.status == "ready"]
+    assert ready
+    results, errors = [], []
+    start = threading.Barrier(2)
+
+    def press(who):
+        try:
+            with app.app_context():
+                start.wait()
+                results.append(scans.count_ready(db.session.scalar(select(Campaign)), who))
+        except Exception as exc:  # what the admin would have answered with a 500
+            errors.append(exc)
+    threads = [threading.Thread(target=press, args=(who,)) for who in ("sup-a", "sup-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert not any(r["refused"] for r in results), results
+    assert sorted(s for r in results for s in r["counted"]) == sorted(ready)  # each once, by one of them
+    with app.app_context():
+        counted = db.session.scalar(select(func.count()).select_from(PaperBallot).filter_by(status="counted"))
+        raters = db.session.scalar(select(func.sum(Tally.count)).filter_by(item="", choice="", channel="paper"))
+    assert counted == len(ready) and raters == len(ready) * len(UNITS)

@@ -38,7 +38,7 @@ from ..models import (
     audit,
 )
 from ..paper.ballot import BLANK, INVALID, PaperError
-from ..paper.double_entry import COUNTED, count_read_ballot, field_name
+from ..paper.double_entry import COUNTED, BallotBusy, count_read_ballot, field_name
 from ..paper.layout import ballot_layout
 from ..paper.printing import campaign_key
 from . import images
@@ -326,11 +326,19 @@ def values_of(campaign: Campaign, serial: int) -> tuple[dict, str | None]:
     return values, category
 
 
+def _counted_meanwhile(campaign: Campaign, serial: int) -> bool:
+    """Whether the ballot was counted from its scan since this count began (another person
+    pressed Count at the same moment): a fresh look, past this session's cache."""
+    db.session.expire_all()
+    ballot = db.session.scalar(select(PaperBallot).filter_by(campaign_id=campaign.id, serial=serial))
+    return ballot is not None and ballot.status in COUNTED and "scan" in (ballot.clerks or [])
+
+
 def count_ready(campaign: Campaign, actor: str) -> dict:
     """Count every ready ballot; return the serials counted and those refused, with why."""
     counted, refused = [], {}
     for state in ballots(campaign):
-        if state.status != "ready":
+        if state.status != "ready" or _counted_meanwhile(campaign, state.serial):
             continue
         values, category = values_of(campaign, state.serial)
         deciders = sorted({d for d in db.session.scalars(select(ScanDoubt.decided_by).where(
@@ -340,7 +348,11 @@ def count_ready(campaign: Campaign, actor: str) -> dict:
                                           ScanPage.status == "read")
         try:
             count_read_ballot(campaign, state.serial, values, category, ["scan", *deciders])
+        except BallotBusy:
+            continue  # another count has it: it counts there, once
         except PaperError as exc:
+            if _counted_meanwhile(campaign, state.serial):
+                continue  # another count took it while this one read it: counted there, once
             refused[state.serial] = str(exc)
             db.session.execute(ScanPage.__table__.update().where(ScanPage.id.in_(pages)).values(
                 status="refused", note=str(exc)[:500]))

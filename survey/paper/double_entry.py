@@ -176,6 +176,10 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
         raise
 
 
+class BallotBusy(PaperError):
+    """The ballot is being counted in another transaction at the same moment (not a refusal)."""
+
+
 def count_read_ballot(campaign: Campaign, serial: int, values: dict, category: str | None,
                       readers: list[str]) -> str:
     """Count a ballot read from its scanned pages (survey.omr), through the same checks and the
@@ -199,6 +203,10 @@ def count_read_ballot(campaign: Campaign, serial: int, values: dict, category: s
         if ballot.status == "online" or token.redeemed:
             raise _refuse_online(ballot, serial)
         return _count(campaign, form, ballot, token, entry, readers)
+    except IntegrityError:
+        db.session.rollback()
+        raise BallotBusy(_("Ballot No. %(serial)d is being counted by someone else at this moment.",
+                           serial=serial)) from None
     except BaseException:
         db.session.rollback()
         raise
