@@ -377,3 +377,13 @@ def test_two_counts_at_the_same_moment_count_each_ballot_once(app, make_campaign
         counted = db.session.scalar(select(func.count()).select_from(PaperBallot).filter_by(status="counted"))
         raters = db.session.scalar(select(func.sum(Tally.count)).filter_by(item="", choice="", channel="paper"))
     assert counted == len(ready) and raters == len(ready) * len(UNITS)
+    # a counted ballot scanned again (the same page as another file, a JPEG): set aside, no doubt
+    # for a person (there is nothing left to compare it with), not counted again
+    cv2.imwrite(str(tmp_path / "again.jpg"), images[ready[0] - 1], [cv2.IMWRITE_JPEG_QUALITY, 70])
+    again = runner.invoke(args=["scan", "test-2025", str(tmp_path / "again.jpg"), "--count"])
+    assert again.exit_code == 0 and "1 duplicate" in again.output and "0 doubts" in again.output, again.output
+    with app.app_context():
+        assert not db.session.scalar(select(func.count()).select_from(ScanDoubt).filter_by(serial=ready[0]))
+        assert db.session.scalar(select(func.sum(Tally.count)).filter_by(item="", choice="", channel="paper")) == raters
+        copy = db.session.scalar(select(ScanPage).filter_by(serial=ready[0], status="duplicate"))
+        assert copy.reading is None and "counted already" in copy.note

@@ -186,6 +186,13 @@ def _read_one(campaign, scan, position, grey, layout_for, summary) -> None:
     earlier = db.session.scalars(select(ScanPage).where(
         ScanPage.campaign_id == campaign.id, ScanPage.serial == code.serial, ScanPage.page == code.page,
         ScanPage.id != page.id, ScanPage.status.in_(("read", "doubt", "counted")))).all()
+    if any(e.status == "counted" for e in earlier):
+        # its ballot was counted from an earlier scan: what it was read then is forgotten, so
+        # there is nothing to compare; this copy is set aside (and its marks forgotten too)
+        page.status, page.reading = "duplicate", None
+        page.note = _("ballot No. %(serial)d is counted already; this copy is set aside", serial=code.serial)
+        summary["duplicate"] += 1
+        return
     if earlier:
         if any(_same_marks(e.reading, page.reading) for e in earlier):
             page.status, page.note = "duplicate", _("the same page was read before with the same marks")
