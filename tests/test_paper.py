@@ -309,6 +309,9 @@ def test_a_sheet_overlapping_ballots_counted_otherwise_is_refused_by_serial(app,
     more_ballots(app, tmp_path)
     answer = {f"u{u}-{k}": "satisfied" for u in ids(app) for k in ITEMS}
     assert client.post(f"/b/{printed[0]}", data=answer).status_code == 303
+    from survey import paper
+    with pytest.raises(paper.PaperError, match="already answered by phone"):
+        enter(app, 1, "clerk-a", values(app))  # its paper copy typed in too: refused and marked so
     enter(app, 2, "clerk-a", values(app))
     enter_sheet(app, sheet(app), "clerk-a", "clerk-b")
     from survey import paper
@@ -320,7 +323,7 @@ def test_a_sheet_overlapping_ballots_counted_otherwise_is_refused_by_serial(app,
             paper.enter_tally_sheet(campaign, wide, "clerk-b")
     text = " ".join(error.value.problems)
     assert "Ballots No. 1 were already answered by phone" in text
-    assert "Ballots No. 2 were entered one by one" in text
+    assert "Ballots No. 2 were entered one by one" in text and "1, 2 were entered" not in text
     assert "Ballots No. 4, 5, 6" in text and "and 30 more are counted on the tally sheet of Box 1" in text
     assert tally(app, channel="paper", item="", choice="", unit_id=ids(app)[0]) == 48
 

@@ -344,8 +344,8 @@ def _serials_in(column, ranges):
 def _spend(campaign: Campaign, sheet: TallyCounts) -> None:
     """Spend every token of the sheet's ranges, or refuse naming the ballots already counted."""
     ranges = sorted(sheet.ranges)
-    single = sorted(db.session.scalars(select(PaperBallot.serial).where(
-        PaperBallot.campaign_id == campaign.id, _serials_in(PaperBallot.serial, ranges))))
+    single = sorted(db.session.scalars(select(PaperBallot.serial).where(  # a row marked online was answered by phone
+        PaperBallot.campaign_id == campaign.id, PaperBallot.status != "online", _serials_in(PaperBallot.serial, ranges))))
     used = sorted(db.session.scalars(select(BallotToken.serial).where(
         BallotToken.campaign_id == campaign.id, BallotToken.redeemed.is_(True),
         _serials_in(BallotToken.serial, ranges)).with_for_update()))
