@@ -502,8 +502,12 @@ def test_clerks_enter_tally_sheets_and_only_a_supervisor_voids_one(app, batch):
     from survey.models import PaperTallySheet
     one, two = signed_in(app, "clerk-one", "clerk"), signed_in(app, "clerk-two", "clerk")
     url = "/admin/campaigns/test-2025/paper/tally"
+    home = one.get("/admin/").get_data(as_text=True)
+    assert 'href="/admin/campaigns/test-2025/paper/tally"' in home  # a clerk finds the sheets from home
     assert one.post(url, data=tally_form(app, one)).status_code == 302
-    assert two.post(url, data=tally_form(app, two)).status_code == 302
+    entered = two.post(url, data=tally_form(app, two), follow_redirects=True)
+    shown = entered.get_data(as_text=True)
+    assert entered.status_code == 200 and "both entries agree" in shown, shown[-800:]  # the outcome, not a 403
     assert tally(app, channel="paper", item="", choice="") == 3
     with app.app_context():
         sheet_id = db.session.scalar(select(PaperTallySheet.id))

@@ -15,7 +15,7 @@ from .. import paper
 from ..db import db
 from ..models import BallotBatch, RespondentCategory
 from ..models import PaperTallySheet
-from ..roles import current_scope, require
+from ..roles import can, current_scope, require
 from . import bp
 from .campaigns import get_campaign
 from .jobs import document_lang
@@ -284,7 +284,9 @@ def paper_tally(slug):
                        "counted": _("The tally sheet of %(box)s: both entries agree; it is added to the count.", box=box),
                        "mismatch": _("The tally sheet of %(box)s: the entries differ; it is listed for the supervisor.",
                                      box=box)}[outcome], "error" if outcome == "mismatch" else "ok")
-                return redirect(url_for(".paper_index", slug=slug))
+                # back to the paper ballots page, or, for a clerk who may not see it, to a new sheet
+                after = ".paper_index" if can("paper.view") else ".paper_tally"
+                return redirect(url_for(after, slug=slug))
     return render_template("admin/paper_tally.html", campaign=campaign, form=form, blocks=blocks,
                            categories=categories, problems=problems, values=request.form,
                            BLANK=paper.BLANK, INVALID=paper.INVALID), status
