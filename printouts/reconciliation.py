@@ -21,7 +21,7 @@ class ReconciliationRecord(ResultReport):
     def __init__(self, record, lang: str = "zh_CN", progress=None):
         super(ResultReport, self).__init__(progress)
         self.record, self.lang = record, lang
-        self.styles = self.make_styles(self.font)
+        self.styles = self.make_styles(self.font, lang)
         with force_locale(lang):
             label = _("Reconciliation record")
             self.title = f"{record.campaign.name} · {label}"
@@ -50,7 +50,7 @@ class ReconciliationRecord(ResultReport):
                   (_("Answered by phone"), r.by_phone), (_("Not returned"), r.not_returned)]
         if r.waiting:
             totals.append((_("Returned, waiting for the second entry"), r.waiting))
-        grid = Table([[self.p(label, "body") for label, _n in totals], [self.p(str(n), "h1") for _l, n in totals]],
+        grid = Table([[self.p(label, "head_body") for label, _n in totals], [self.p(str(n), "h1") for _l, n in totals]],
                      colWidths=[(180 * mm) / len(totals)] * len(totals), hAlign="LEFT")
         grid.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, "black"), ("INNERGRID", (0, 0), (-1, -1), 0.5, "black"),
                                   ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))

@@ -62,13 +62,18 @@ class ResultReport(Printout):
         self.results = results
         self.lang = lang
         self.title = f"{results.campaign.name} · {_('Result report')}"
-        self.styles = self.make_styles(self.font)
+        self.styles = self.make_styles(self.font, lang)
 
     @staticmethod
-    def make_styles(font: str) -> dict[str, ParagraphStyle]:
-        """The paragraph styles of the office's reports, in the CJK font."""
+    def make_styles(font: str, lang: str = "zh_CN") -> dict[str, ParagraphStyle]:
+        """The paragraph styles of the office's reports, in the CJK font. Text may break
+        anywhere (CJK: unit names hold no spaces), but an English document's own headings
+        ("head", "head_body") break between words only."""
         base = dict(fontName=font, wordWrap="CJK")
+        words = dict(fontName=font, wordWrap=None if str(lang).startswith("en") else "CJK")
         return {
+            "head": ParagraphStyle("head", fontSize=8, leading=10, **words),
+            "head_body": ParagraphStyle("head_body", fontSize=9.5, leading=13.5, spaceAfter=3, **words),
             "title": ParagraphStyle("title", fontSize=18, leading=24, spaceAfter=6, **base),
             "h1": ParagraphStyle("h1", fontSize=14, leading=19, spaceBefore=10, spaceAfter=5, textColor=RED, **base),
             "h2": ParagraphStyle("h2", fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=3, **base),
@@ -123,7 +128,8 @@ class ResultReport(Printout):
 
     def table(self, rows: list[list], widths=None, header=True, style=()) -> Table:
         """A table of plain values (wrapped in the CJK font), header repeated on each page."""
-        cells = [[c if isinstance(c, Flowable) else self.p(c, "cell") for c in row] for row in rows]
+        cells = [[c if isinstance(c, Flowable) else self.p(c, "head" if header and n == 0 else "cell") for c in row]
+                 for n, row in enumerate(rows)]
         table = Table(cells, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
         commands = [("FONT", (0, 0), (-1, -1), self.font, 8), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                     ("LINEBELOW", (0, 0), (-1, -1), 0.25, GREY),
