@@ -164,6 +164,16 @@ def paper_entry(slug):
     return make_response(page, status)
 
 
+def _printed_words(block, item: str, choice: str) -> str:
+    """An item and choice of a tally sheet as printed on it ("Good leadership team, Satisfied");
+    the keys as typed when the sheet has no such item or choice."""
+    q = next((q for q in block.questions if q.key == item), None)
+    if q is None:
+        return f"{item}, {choice}"
+    labels = dict(q.choices) | {paper.BLANK: _("none marked"), paper.INVALID: _("two or more marked")}
+    return f"{short_label(q.label)}, {labels.get(choice, choice)}"
+
+
 def _next_printed(campaign, serial: int | None) -> str:
     """The number proposed after a ballot is saved: the next one printed (a stack of ballots is
     entered in order, so Enter opens it), or nothing past the last printed batch."""
@@ -239,7 +249,7 @@ def _sheet_from_form(form_data, blocks) -> tuple[paper.TallyCounts, list[str]]:
             continue
         _c, unit_id, item, choice = parts
         block = names.get(int(unit_id))
-        where = f"{block.name} ({block.code}), {item}, {choice}" if block else name[:60]
+        where = f"{block.name} ({block.code}), {_printed_words(block, item, choice)}" if block else name[:60]
         n = paper.parse_number(form_data.get(name), where, problems)
         if n:
             counts[(int(unit_id), item, choice)] = n

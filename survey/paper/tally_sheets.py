@@ -27,7 +27,8 @@ from ..models import BallotBatch, BallotToken, Campaign, PaperAggregate, PaperBa
 from ..models import PaperTallySheet, Unit, audit
 from ..responses import add_to_tally
 from .ballot import (
-    BLANK, COUNTING_STATES, INVALID, PaperError, ReconciliationError, UnitBlock, check_category, unit_blocks,
+    BLANK, COUNTING_STATES, INVALID, PaperError, ReconciliationError, UnitBlock, all_categories, category_label,
+    check_category, unit_blocks,
 )
 
 MAX_COUNT = 1_000_000        # no sheet counts more ballots than this: a bigger number is a typing error
@@ -163,8 +164,10 @@ def check_tally_sheet(campaign: Campaign, sheet: TallyCounts, lang: str = "en") 
             problems.append(str(exc))
         wrong = sorted({b.category for b in batches if b.category and b.category != sheet.category})
         if wrong:
+            named = {c.key: category_label(c, lang) for c in all_categories(campaign.id)}
             problems.append(_("Ballots %(ranges)s were printed for the category %(printed)s, not %(category)s.",
-                              ranges=_range_text(sheet.ranges), printed=", ".join(wrong), category=sheet.category))
+                              ranges=_range_text(sheet.ranges), printed=", ".join(named.get(k, k) for k in wrong),
+                              category=named.get(sheet.category, sheet.category)))
     problems += _unknown_keys(sheet, blocks)
     problems += _reconcile(sheet, blocks)
     if problems:
