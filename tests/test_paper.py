@@ -290,6 +290,8 @@ def test_reconciliation_error_names_unit_item_and_counts(app, batch, tmp_path):
     (lambda s, u: setattr(s, "box", ""), "box or sheet label"),
     (lambda s, u: setattr(s, "box", "z\x00z"), "control character"),  # PostgreSQL cannot store NUL
     (lambda s, u: setattr(s, "category", "party_member"), "Unknown respondent category party_member"),
+    (lambda s, u: setattr(s, "category", "deputy"),
+     "were printed for the category Residents' representative, not People's congress deputy or CPPCC member"),
 ])
 def test_bad_tally_sheets_are_refused_and_nothing_is_written(app, batch, tmp_path, change, message):
     from survey import paper
