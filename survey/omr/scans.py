@@ -93,7 +93,7 @@ def _layout_for(campaign: Campaign):
     cache: dict[int, dict] = {}
 
     def layout_for(code: PageCode) -> dict:
-        if code.key is not None and code.key != key:
+        if code.key != key:  # every page printed with a layout carries its campaign's key
             raise PageUnreadable(_("this page belongs to another campaign's ballots"))
         token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=code.serial))
         if token is None:
