@@ -27,7 +27,7 @@ class PosterPrintout(Printout):
         with force_locale(lang):
             self.text = {
                 "scan": _("Scan with your phone to evaluate this unit"),
-                "how": _("Anonymous: no name, phone number or address is recorded. It takes about two minutes."),
+                "how": _("Anonymous: no name, phone number or address is recorded. It takes a minute or two."),
                 "or": _("Or open this address:"),
                 "print": _("Please print at 100% (no scaling)."),
             }
