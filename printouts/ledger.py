@@ -14,10 +14,10 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Frame, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from .base import Printout
-from .report import FOOTER, GREY, MARGIN, RED, ResultReport
+from .report import GREY, MARGIN, RED, paginate
 
 # column widths in mm (sum 267: the landscape page less its margins)
 WIDTHS = (14, 26, 40, 16, 16, 16, 16, 16, 28, 28, 16, 35)
@@ -63,18 +63,5 @@ class LedgerPrintout(Printout):
         return story + [table]
 
     def draw(self, canvas) -> None:
-        """Lay the story out on as many pages as it needs, with a footer on each."""
-        story = self.story()
-        width, height = self.pagesize
-        page = 0
-        while story:
-            page += 1
-            frame = Frame(MARGIN, MARGIN + FOOTER, width - 2 * MARGIN, height - 2 * MARGIN - FOOTER,
-                          leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-            ResultReport._fill(frame, canvas, story)
-            canvas.setFont(self.font, 7.5)
-            canvas.setFillColor(colors.grey)
-            canvas.drawString(MARGIN, MARGIN, self.title)
-            canvas.drawRightString(width - MARGIN, MARGIN, str(page))
-            canvas.showPage()
-            self.progress(page)
+        """Lay the story out on as many pages as it needs, with a footer on each (as a report)."""
+        paginate(self, canvas, self.story())

@@ -84,20 +84,8 @@ class ResultReport(Printout):
     # --- layout -------------------------------------------------------------------------------
     def draw(self, canvas) -> None:
         """Lay the story out on as many pages as it needs, with a footer on each."""
-        story = self.story()
-        width, height = self.pagesize
-        page = 0
-        while story:
-            page += 1
-            frame = Frame(MARGIN, MARGIN + FOOTER, width - 2 * MARGIN, height - 2 * MARGIN - FOOTER,
-                          leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-            self._fill(frame, canvas, story)
-            canvas.setFont(self.font, 7.5)
-            canvas.setFillColor(colors.grey)
-            canvas.drawString(MARGIN, MARGIN, self.title)
-            canvas.drawRightString(width - MARGIN, MARGIN, str(page))
-            canvas.showPage()
-            self.progress(page)
+        paginate(self, canvas, self.story())
+
 
     @staticmethod
     def _fill(frame: Frame, canvas, story: list[Flowable]) -> None:
@@ -331,3 +319,21 @@ class ResultReport(Printout):
                 out.append(self.p(u.name, "h2"))
                 out += [self.p(f"· {text}") for text in shown[u.id]]
         return out
+
+
+def paginate(printout: Printout, canvas, story: list[Flowable]) -> None:
+    """Lay story out on as many pages of printout.pagesize as it needs, each with a footer (the
+    printout's title and the page number): the result report, the reconciliation record, the ledger."""
+    width, height = printout.pagesize
+    page = 0
+    while story:
+        page += 1
+        frame = Frame(MARGIN, MARGIN + FOOTER, width - 2 * MARGIN, height - 2 * MARGIN - FOOTER,
+                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+        ResultReport._fill(frame, canvas, story)
+        canvas.setFont(printout.font, 7.5)
+        canvas.setFillColor(colors.grey)
+        canvas.drawString(MARGIN, MARGIN, printout.title)
+        canvas.drawRightString(width - MARGIN, MARGIN, str(page))
+        canvas.showPage()
+        printout.progress(page)

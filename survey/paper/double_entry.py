@@ -120,6 +120,22 @@ def _lock_ballot(campaign_id: int, serial: int) -> PaperBallot:
     return row
 
 
+def _open_to_count(campaign: Campaign, serial: int) -> tuple[PaperBallot, BallotToken]:
+    """The ballot's row (locked) and token, or PaperError when it cannot be counted any more:
+    counted already, on a tally sheet, or answered by phone (then marked so)."""
+    ballot = _lock_ballot(campaign.id, serial)
+    if ballot.status in COUNTED:
+        raise PaperError(_("Ballot No. %(serial)d has been counted already.", serial=serial))
+    covering = sheet_covering(campaign.id, serial)
+    if covering is not None:
+        raise PaperError(_("Ballot No. %(serial)d is counted on the tally sheet of %(box)s; it cannot be "
+                           "entered again.", serial=serial, box=covering.box))
+    token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=serial))
+    if ballot.status == "online" or token.redeemed:
+        raise _refuse_online(ballot, serial)
+    return ballot, token
+
+
 def _refuse_online(ballot: PaperBallot, serial: int):
     db.session.execute(delete(PaperEntry).filter_by(campaign_id=ballot.campaign_id, serial=serial))
     ballot.status = "online"
@@ -147,16 +163,7 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
     form = ballot_form(campaign, serial, _reader_lang())
     entry = _check_values(form, values, category)
     try:
-        ballot = _lock_ballot(campaign.id, serial)
-        if ballot.status in COUNTED:
-            raise PaperError(_("Ballot No. %(serial)d has been counted already.", serial=serial))
-        covering = sheet_covering(campaign.id, serial)
-        if covering is not None:
-            raise PaperError(_("Ballot No. %(serial)d is counted on the tally sheet of %(box)s; it cannot be "
-                               "entered again.", serial=serial, box=covering.box))
-        token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=serial))
-        if ballot.status == "online" or token.redeemed:
-            raise _refuse_online(ballot, serial)
+        ballot, token = _open_to_count(campaign, serial)
         entries = db.session.scalars(select(PaperEntry).filter_by(campaign_id=campaign.id, serial=serial)).all()
         if any(e.clerk == clerk for e in entries):
             raise PaperError(_("You have entered ballot No. %(serial)d already; another clerk must enter it.",
@@ -192,16 +199,7 @@ def count_read_ballot(campaign: Campaign, serial: int, values: dict, category: s
     form = ballot_form(campaign, serial, _reader_lang())
     entry = _check_values(form, values, category)
     try:
-        ballot = _lock_ballot(campaign.id, serial)
-        if ballot.status in COUNTED:
-            raise PaperError(_("Ballot No. %(serial)d has been counted already.", serial=serial))
-        covering = sheet_covering(campaign.id, serial)
-        if covering is not None:
-            raise PaperError(_("Ballot No. %(serial)d is counted on the tally sheet of %(box)s; it cannot be "
-                               "entered again.", serial=serial, box=covering.box))
-        token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=serial))
-        if ballot.status == "online" or token.redeemed:
-            raise _refuse_online(ballot, serial)
+        ballot, token = _open_to_count(campaign, serial)
         return _count(campaign, form, ballot, token, entry, readers)
     except IntegrityError:
         db.session.rollback()
