@@ -51,18 +51,24 @@ def ballot_form(campaign: Campaign, serial: int, lang: str) -> BallotForm:
                       [] if chosen else categories_for(campaign.id, units))
 
 
-SERIAL_CODE = re.compile(r"(?:0*([0-9]{1,9}))|(?:B:([0-9]{1,9}):P:[0-9]{1,3}/[0-9]{1,3}(?::K:[0-9A-F]{1,16})?)")
+SERIAL_CODE = re.compile(r"(?:0*([0-9]{1,9}))|(?:B:([0-9]{1,9}):P:[0-9]{1,3}/[0-9]{1,3}(?::K:([0-9A-F]{1,16}))?)")
 
 
 def parse_serial(campaign: Campaign, raw: str | None) -> int | None:
     """The ballot number typed or scanned: digits, a page code B:<serial>:P:<page>/<pages>
     (what a USB scanner types from a ballot page's small QR code), or the ballot's own
-    answering address …/b/<token>. None when nothing was given; PaperError when unreadable."""
+    answering address …/b/<token>. None when nothing was given; PaperError when unreadable, or
+    when the page code's campaign key (K:) is another campaign's: its ballot of that number is
+    not this campaign's."""
     raw = (raw or "").strip()
     if not raw:
         return None
     match = SERIAL_CODE.fullmatch(raw)
     if match:
+        from .printing import campaign_key
+        if match.group(3) and match.group(3) != campaign_key(campaign):
+            raise PaperError(_("“%(raw)s” is the page code of another campaign's ballot; enter this campaign's "
+                               "ballots here.", raw=raw[:40]))
         return int(match.group(1) or match.group(2))
     token = raw.rsplit("/b/", 1)[1] if "/b/" in raw else None
     if token:
