@@ -130,7 +130,7 @@ def _index(campaign, form):
     states = _reader().ballots(campaign)
     tally = {k: sum(s.status == k for s in states) for k in ("ready", "waiting", "counted", "refused")}
     doubts = db.session.scalar(select(db.func.count()).select_from(ScanDoubt).where(
-        ScanDoubt.campaign_id == campaign.id, ScanDoubt.decision.is_(None))) or 0
+        *_reader().undecided(campaign.id))) or 0
     reading = any(f.state in ACTIVE for f in files)
     return render_template("admin/scans.html", campaign=campaign, form=form, files=files, tally=tally,
                            doubts=doubts, reading=reading, action_form=DecisionForm(),
@@ -153,10 +153,9 @@ def scans_review(slug):
         except (_reader().ScanError, ValueError) as exc:
             flash(str(exc), "error")
         return redirect(url_for("admin.scans_review", slug=slug))
-    doubt = db.session.scalar(select(ScanDoubt).where(ScanDoubt.campaign_id == campaign.id,
-                                                      ScanDoubt.decision.is_(None)).order_by(ScanDoubt.id).limit(1))
-    left = db.session.scalar(select(db.func.count()).select_from(ScanDoubt).where(
-        ScanDoubt.campaign_id == campaign.id, ScanDoubt.decision.is_(None))) or 0
+    open_ones = _reader().undecided(campaign.id)
+    doubt = db.session.scalar(select(ScanDoubt).where(*open_ones).order_by(ScanDoubt.id).limit(1))
+    left = db.session.scalar(select(db.func.count()).select_from(ScanDoubt).where(*open_ones)) or 0
     page = db.session.get(ScanPage, doubt.page_id) if doubt else None
     unit = db.session.get(Unit, doubt.unit_id) if doubt and doubt.unit_id else None
     options = []

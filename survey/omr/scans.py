@@ -198,11 +198,12 @@ def _read_one(campaign, scan, position, grey, layout_for, summary) -> None:
             page.status, page.note = "duplicate", _("the same page was read before with the same marks")
             summary["duplicate"] += 1
             return
+        # a person chooses the page that is right; this copy's own doubts are asked too, for
+        # when it is the one chosen (those of the copy set aside are then no longer asked)
         page.status = "doubt"
         db.session.add(ScanDoubt(campaign_id=campaign.id, page_id=page.id, serial=code.serial,
                                  reason="duplicate_differs", choices=[e.id for e in earlier] + [page.id]))
         summary["doubts"] += 1
-        return
     page_h = ballot_page_height(layout_for(code))
     for item in [*reading.items, *([reading.category] if reading.category else [])]:
         if _doubtful(item):
@@ -215,6 +216,13 @@ def _read_one(campaign, scan, position, grey, layout_for, summary) -> None:
             summary["doubts"] += 1
     if page.status == "read":
         summary["read"] += 1
+
+
+def undecided(campaign_id: int) -> tuple:
+    """The conditions on ScanDoubt of what a person must still decide: undecided, and not on a
+    page set aside as a copy of another (a copy's doubts are moot once the other is chosen)."""
+    set_aside = select(ScanPage.id).where(ScanPage.campaign_id == campaign_id, ScanPage.status == "duplicate")
+    return ScanDoubt.campaign_id == campaign_id, ScanDoubt.decision.is_(None), ScanDoubt.page_id.not_in(set_aside)
 
 
 def ballot_page_height(layout: dict) -> float:
@@ -250,13 +258,14 @@ def decide(campaign: Campaign, doubt_id: int, decision: str, actor: str) -> Scan
                 if row is not None and row.status != "counted":
                     row.status, row.note = "duplicate", _("set aside by %(user)s", user=actor)
         chosen = db.session.get(ScanPage, int(decision))
-        if chosen.status == "duplicate":
-            chosen.status = "read"
     else:
         allowed = set(doubt.choices or []) | ({BLANK, INVALID} if doubt.item != "category" else set())
         if decision not in allowed:
             raise ScanError(_("Choose one of the boxes shown, “none” or “two or more”."))
     doubt.decision, doubt.decided_by = decision, actor
+    db.session.flush()
+    if doubt.reason == "duplicate_differs" and chosen.status in ("duplicate", "doubt"):
+        chosen.status = "doubt" if _open_doubts(chosen.id) else "read"  # its own doubts still to decide
     if page.status == "doubt" and not _open_doubts(page.id):
         page.status = "read"
     audit(actor, "scan.decide", campaign.slug, serial=doubt.serial, item=doubt.item, reason=doubt.reason)
@@ -288,8 +297,7 @@ def ballots(campaign: Campaign) -> list[BallotState]:
                                                      ScanPage.serial.is_not(None)).order_by(ScanPage.serial,
                                                                                             ScanPage.page))
     open_doubts = dict(db.session.execute(
-        select(ScanDoubt.serial, func.count()).where(ScanDoubt.campaign_id == campaign.id,
-                                                     ScanDoubt.decision.is_(None)).group_by(ScanDoubt.serial)).all())
+        select(ScanDoubt.serial, func.count()).where(*undecided(campaign.id)).group_by(ScanDoubt.serial)).all())
     for page in rows:
         state = out.setdefault(page.serial, BallotState(page.serial, page.pages or 1))
         if page.status in ("read", "counted") and page.page not in state.read:

@@ -144,14 +144,15 @@ def left_uncounted(campaign: Campaign) -> list[str]:
     scanned = set(db.session.scalars(select(ScanPage.serial).where(
         ScanPage.campaign_id == campaign.id, ScanPage.serial.is_not(None),
         ScanPage.status.in_(("read", "doubt")))))
+    from ..omr.scans import undecided
     doubts = set(db.session.scalars(select(ScanDoubt.serial).where(
-        ScanDoubt.campaign_id == campaign.id, ScanDoubt.decision.is_(None), ScanDoubt.serial.is_not(None))))
+        *undecided(campaign.id), ScanDoubt.serial.is_not(None))))
     scanned = sorted(scanned - counted - set(waiting))
     if scanned:
         out.append(_("scanned ballots No. %(serials)s are not counted yet (count them, decide their doubts "
                      "or scan their missing pages)", serials=_serial_list(scanned)))
     unplaced = db.session.scalar(select(func.count()).select_from(ScanDoubt).where(
-        ScanDoubt.campaign_id == campaign.id, ScanDoubt.decision.is_(None), ScanDoubt.serial.is_(None)))
+        *undecided(campaign.id), ScanDoubt.serial.is_(None)))
     if unplaced or (doubts - set(scanned) - counted):
         out.append(_("%(n)d scanned pages wait for a person's decision", n=unplaced + len(doubts - set(scanned) - counted)))
     boxes = sorted(set(db.session.scalars(select(PaperTallyEntry.box).where(PaperTallyEntry.campaign_id == campaign.id))))
