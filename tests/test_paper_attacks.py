@@ -81,3 +81,61 @@ def test_the_copy_chosen_of_a_page_scanned_twice_has_its_own_doubts_decided(app,
         assert [s.status for s in scans.ballots(campaign)] == ["waiting", "ready"]
         scans.decide(campaign, left[0].id, truth[(1, *faint[0])], "clerk-a")
         assert scans.count_ready(campaign, "sup") == {"counted": [1, 2], "refused": {}}
+
+
+def test_a_clerk_cannot_count_scanned_ballots_from_the_command_line(app, make_campaign, runner, tmp_path,
+                                                                   monkeypatch):
+    """Counting scanned ballots is a supervisor's or the office's (the admin's Count button
+    needs paper.resolve); `SURVEY_USER=<a clerk> survey scan … --count` must not count either.
+    A clerk may still read files (scan); what the command does is audited under their name."""
+    from survey.auth import create_user
+    from survey.models import AuditEntry as AuditLog
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=1)
+    images, _truth = marked(pages, layout, seed=9, per_ballot=1, ink=sim.pen)
+    scan = save_tiff(images, tmp_path / "s.tif")
+    with app.app_context():
+        create_user("clerk-a", "correct-horse-battery", "clerk", campaigns=[campaign_of()])
+        create_user("sup-a", "correct-horse-battery", "supervisor", campaigns=[campaign_of()])
+    monkeypatch.setenv("SURVEY_USER", "clerk-a")
+    refused = runner.invoke(args=["scan", "test-2025", str(scan), "--count"])
+    assert refused.exit_code == 1 and "paper.resolve" in refused.output, refused.output
+    with app.app_context():
+        assert not db.session.scalar(select(func.count()).select_from(PaperBallot))
+        assert not db.session.scalar(select(func.count()).select_from(ScanFile))  # refused before reading
+    assert runner.invoke(args=["scan", "test-2025", str(scan)]).exit_code == 0  # reading is a clerk's job
+    monkeypatch.setenv("SURVEY_USER", "sup-a")
+    counted = runner.invoke(args=["scan", "test-2025", str(scan), "--count"])
+    assert counted.exit_code == 0 and "counted 1 ballots" in counted.output, counted.output
+    with app.app_context():
+        actors = dict(db.session.execute(select(AuditLog.action, AuditLog.actor)
+                                         .where(AuditLog.action.in_(("scan.upload", "scan.count")))).all())
+    assert actors == {"scan.upload": "clerk-a", "scan.count": "sup-a"}
+
+
+def test_no_scan_is_taken_once_the_campaign_is_published(app, admin_client, make_campaign, runner, tmp_path):
+    """Publishing ends counting: a scanner's file given afterwards (command line or admin) is
+    refused with the campaign's state, and no page of it is kept (per-ballot records made
+    after the count is final would outlive every purpose)."""
+    from survey.campaigns import transition
+    from survey.registry import current_registry
+    from survey.testing import csrf_from
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=1)
+    images, _truth = marked(pages, layout, seed=9, per_ballot=1, ink=sim.pen)
+    scan = save_tiff(images, tmp_path / "s.tif")
+    with app.app_context():
+        for action in ("close", "publish"):
+            transition(campaign_of(), action, current_registry(), "test")
+        db.session.commit()
+    result = runner.invoke(args=["scan", "test-2025", str(scan), "--count"])
+    assert result.exit_code == 1 and "published" in result.output, result.output
+    page = admin_client.get("/admin/campaigns/test-2025/scans").get_data(as_text=True)
+    with open(scan, "rb") as f:
+        response = admin_client.post("/admin/campaigns/test-2025/scans", data={
+            "csrf_token": csrf_from(page), "files": (f, "s.tif")}, content_type="multipart/form-data")
+    assert response.status_code == 409 and "已公布" in response.get_data(as_text=True)
+    with app.app_context():
+        assert not db.session.scalar(select(func.count()).select_from(ScanFile))
+        assert not db.session.scalar(select(func.count()).select_from(ScanPage))
+    assert not list((Path(app.instance_path) / "scans").glob("upload-*"))

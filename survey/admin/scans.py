@@ -111,7 +111,7 @@ def scans_index(slug):
             except _reader().ScanError as exc:
                 path.unlink(missing_ok=True)
                 flash(str(exc), "error")
-                return _index(campaign, form), 422
+                return _index(campaign, form), 409 if isinstance(exc, _reader().CountingOver) else 422
             if not new:
                 path.unlink(missing_ok=True)
                 flash(_("%(name)s was read before (%(pages)d pages): it is not read or counted again.",

@@ -35,11 +35,18 @@ def scan(campaign, files, count, report):
         read_file,
         read_report,
     )
+    from ..roles import acting_user, allows
+    user = acting_user()
+    if count and user is not None and not allows(user.role, "paper.resolve"):
+        # counting is a supervisor's or the office's, as in the admin (its Count button)
+        raise click.ClickException(f"{user.username} is a {user.role} and may read scans but not count them "
+                                   "(it needs 'paper.resolve'; docs/users.md)")
+    actor = user.username if user else "cli"
     c = get_campaign(campaign)
     with force_locale("en"):
         for name in files:
             try:
-                scan_file, new = add_file(c, name, Path(name).name, "cli")
+                scan_file, new = add_file(c, name, Path(name).name, actor)
                 if not new:
                     click.echo(f"{name}: read before ({scan_file.pages} pages), not read again")
                     continue
@@ -54,7 +61,7 @@ def scan(campaign, files, count, report):
         waiting = [s for s in states if s.status == "waiting"]
         click.echo(f"{c.slug}: {ready} ballots ready, {len(waiting)} waiting for pages or a person's decision")
         if count:
-            done = count_ready(c, "cli")
+            done = count_ready(c, actor)
             click.echo(f"counted {len(done['counted'])} ballots")
             for serial, why in done["refused"].items():
                 click.echo(f"  ballot No. {serial} not counted: {why}", err=True)

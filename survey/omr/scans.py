@@ -37,7 +37,8 @@ from ..models import (
     Unit,
     audit,
 )
-from ..paper.ballot import BLANK, INVALID, PaperError
+from ..campaigns import state_label
+from ..paper.ballot import BLANK, COUNTING_STATES, INVALID, PaperError
 from ..paper.double_entry import COUNTED, BallotBusy, count_read_ballot, field_name
 from ..paper.layout import ballot_layout
 from ..paper.printing import campaign_key
@@ -61,8 +62,22 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+class CountingOver(ScanError):
+    """The campaign no longer counts paper (draft, or published: its count is final)."""
+
+
+def check_counting(campaign: Campaign) -> None:
+    """CountingOver unless the campaign counts paper now (open or closed): scanned pages of a
+    published campaign would be per-ballot records with no purpose left."""
+    if campaign.state not in COUNTING_STATES:
+        raise CountingOver(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
+                             state=state_label(campaign.state)))
+
+
 def add_file(campaign: Campaign, path: str | Path, name: str, actor: str) -> tuple[ScanFile, bool]:
-    """Record a file to read: (the file, True) or, for one read before, (that file, False)."""
+    """Record a file to read: (the file, True) or, for one read before, (that file, False).
+    CountingOver once the campaign's count is final."""
+    check_counting(campaign)
     with open(path, "rb") as f:
         try:
             images.kind_of(name, f.read(8))
@@ -131,6 +146,7 @@ def _doubtful(item: ItemReading) -> bool:
 def read_file(campaign: Campaign, scan: ScanFile, path: str | Path,
               progress: Callable[[int], None] | None = None) -> dict:
     """Read every page of a recorded file; return the counts of what was found."""
+    check_counting(campaign)  # published since the file was given: nothing of it is read
     layout_for = _layout_for(campaign)
     summary = {"pages": 0, "read": 0, "doubts": 0, "unreadable": 0, "duplicate": 0}
     scan.state = "reading"
