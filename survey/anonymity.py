@@ -286,6 +286,9 @@ def scrub(campaign_id: int) -> ScrubReport:
 
 def scrub_many(campaign_ids: list[int]) -> list[ScrubReport]:
     """Scrub several campaigns, compacting the tables once after all of them are rewritten."""
+    from .omr.records import forget_finished
+    for cid in campaign_ids:  # what is kept of scanned ballots no longer needed goes first
+        forget_finished(cid)
     db.session.commit()
     tables = _tables()
     marks = {cid: writes_mark(cid) for cid in campaign_ids}  # what is written from now on is due next time

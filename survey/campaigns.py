@@ -137,8 +137,11 @@ def transition(campaign: Campaign, action: str, registry: Registry, actor: str,
     campaign.state = TARGET_STATE[action]
     audit(actor, f"campaign.{action}", campaign.slug, **({"left_uncounted": left_out} if left_out else {}))
     if action == "publish":  # a remedy record for every unit under the line (docs/remedy.md)
+        from .omr.records import forget
         from .remedies import create_records
         create_records(campaign, actor)
+        if forget(campaign.id):  # the count is final: scan records go, and a scrub takes their traces
+            campaign.scrubbed_at = None
     if action == "close":
         scrub(campaign.id)
 

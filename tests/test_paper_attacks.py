@@ -2,8 +2,6 @@
 campaign's page code typed into keyboard entry, a ballot's two scans with other marks and a
 doubt on the second, a clerk counting from the command line, scans after publishing, scan
 records after the scrub (issue 12 and 13's promises, one test per attack)."""
-import importlib.util
-import random
 from pathlib import Path
 
 import cv2
@@ -139,3 +137,57 @@ def test_no_scan_is_taken_once_the_campaign_is_published(app, admin_client, make
         assert not db.session.scalar(select(func.count()).select_from(ScanFile))
         assert not db.session.scalar(select(func.count()).select_from(ScanPage))
     assert not list((Path(app.instance_path) / "scans").glob("upload-*"))
+
+
+def test_the_read_report_is_gone_after_the_scrub_files_too(app, admin_client, make_campaign, runner, tmp_path):
+    """The read report ties a ballot's serial to its marks; issue 13 says it goes with the
+    campaign's other per-ballot records at the scrub. A ballot counted by keyboard and then
+    scanned keeps nothing of its marks after a scrub (like a counted scan); once the campaign is
+    published (its count final) the scrub leaves no scan record at all, no page image, and no
+    upload left in the instance's scans folder by a read that never finished."""
+    import re as regex
+
+    from survey import paper
+    from survey.anonymity import scrub
+    from survey.campaigns import transition
+    from survey.registry import current_registry
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=3)
+    images, _truth = marked(pages, layout, seed=13, per_ballot=1, ink=sim.pen)
+    with app.app_context(), force_locale("en"):  # ballot 2 is counted by keyboard before it is scanned
+        campaign = campaign_of()
+        form = paper.ballot_form(campaign, 2, "en")
+        entry = {paper.field_name(b.unit_id, q.key): "satisfied" for b in form.blocks for q in b.questions}
+        paper.enter_ballot(campaign, 2, "clerk-a", entry)
+        assert paper.enter_ballot(campaign, 2, "clerk-b", entry) == "counted"
+    blurred = cv2.GaussianBlur(images[0], (61, 61), 20)  # a page no one can read: kept as an image
+    assert runner.invoke(args=["scan", "test-2025", str(save_tiff([*images[:2], blurred], tmp_path / "s.tif")),
+                               "--count"]).exit_code == 0
+    assert runner.invoke(args=["scan", "test-2025", str(save_tiff(images[2:], tmp_path / "t.tif"))]).exit_code == 0
+    stuck = Path(app.instance_path) / "scans"
+    stuck.mkdir(exist_ok=True)
+    with app.app_context():
+        cid = campaign_of().id
+    (stuck / f"upload-c{cid}-0123456789abcdef.tif").write_bytes(b"II*\x00 a read the server never finished")
+    (stuck / "upload-c999-0123456789abcdef.tif").write_bytes(b"II*\x00 another campaign's")
+
+    def report():
+        return admin_client.get("/admin/campaigns/test-2025/scans/report?format=json").get_json()
+    before = {b["serial"]: b for b in report()["ballots"]}
+    assert before[2]["ballot"] == "counted" and before[2]["items"]  # what was read on it, before the scrub
+    with app.app_context():
+        scrub(cid)
+    after = {b["serial"]: b for b in report()["ballots"]}
+    assert not after[2]["items"] and after[3]["items"]  # ballot 3 is still to count (read, not counted)
+    with app.app_context():
+        transition(campaign_of(), "close", current_registry(), "test")
+        transition(campaign_of(), "publish", current_registry(), "test", leave_uncounted=True)
+        db.session.commit()
+        assert campaign_of().scrubbed_at is None  # a scrub is due, to take the deleted rows' traces too
+        scrub(cid)
+        for table in (ScanFile, ScanPage, ScanDoubt):
+            assert not db.session.scalar(select(func.count()).select_from(table)), table
+    assert report() == {"campaign": "test-2025", "ballots": [], "unreadable": []}
+    assert sorted(p.name for p in stuck.iterdir()) == ["upload-c999-0123456789abcdef.tif"]
+    database = (Path(app.instance_path) / "survey.sqlite").read_bytes()
+    assert not regex.search(rb'"ratios"', database) and b"\x89PNG" not in database

@@ -27,6 +27,7 @@ from forms.office import OfficeForm
 
 from ..db import db
 from ..models import ScanDoubt, ScanFile, ScanPage, Unit
+from ..omr.records import scan_folder, undecided, upload_prefix
 from ..paper.ballot import BLANK, INVALID
 from ..roles import require
 from . import bp
@@ -61,12 +62,6 @@ def _scan_upload_size(endpoint, values):
     the CSRF check reads the form)."""
     if endpoint == "admin.scans_index" and request.method == "POST":
         request.max_content_length = int(current_app.config["SURVEY_SCAN_MAX_BYTES"])
-
-
-def scan_folder() -> Path:
-    folder = Path(current_app.instance_path) / "scans"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder
 
 
 def _read_in_background(app, campaign_id: int, scan_id: int, path: Path) -> None:
@@ -104,7 +99,7 @@ def scans_index(slug):
         added = 0
         for upload in request.files.getlist(form.files.name):
             name = os.path.basename(upload.filename or "scan")
-            path = scan_folder() / f"upload-{os.urandom(8).hex()}{Path(name).suffix.lower()[:6]}"
+            path = scan_folder() / f"{upload_prefix(campaign.id)}{os.urandom(8).hex()}{Path(name).suffix.lower()[:6]}"
             upload.save(path)
             try:
                 scan, new = _reader().add_file(campaign, path, name, current_user.username)
@@ -130,7 +125,7 @@ def _index(campaign, form):
     states = _reader().ballots(campaign)
     tally = {k: sum(s.status == k for s in states) for k in ("ready", "waiting", "counted", "refused")}
     doubts = db.session.scalar(select(db.func.count()).select_from(ScanDoubt).where(
-        *_reader().undecided(campaign.id))) or 0
+        *undecided(campaign.id))) or 0
     reading = any(f.state in ACTIVE for f in files)
     return render_template("admin/scans.html", campaign=campaign, form=form, files=files, tally=tally,
                            doubts=doubts, reading=reading, action_form=DecisionForm(),
@@ -153,7 +148,7 @@ def scans_review(slug):
         except (_reader().ScanError, ValueError) as exc:
             flash(str(exc), "error")
         return redirect(url_for("admin.scans_review", slug=slug))
-    open_ones = _reader().undecided(campaign.id)
+    open_ones = undecided(campaign.id)
     doubt = db.session.scalar(select(ScanDoubt).where(*open_ones).order_by(ScanDoubt.id).limit(1))
     left = db.session.scalar(select(db.func.count()).select_from(ScanDoubt).where(*open_ones)) or 0
     page = db.session.get(ScanPage, doubt.page_id) if doubt else None

@@ -44,6 +44,7 @@ from ..paper.layout import ballot_layout
 from ..paper.printing import campaign_key
 from . import images
 from .marks import ItemReading
+from .records import forget, undecided  # noqa: F401 (part of this module's interface)
 from .reader import PageCode, PageUnreadable, crop, read_page
 
 CONFIDENCE = 0.5  # an item read less surely than this goes to a person
@@ -234,13 +235,6 @@ def _read_one(campaign, scan, position, grey, layout_for, summary) -> None:
         summary["read"] += 1
 
 
-def undecided(campaign_id: int) -> tuple:
-    """The conditions on ScanDoubt of what a person must still decide: undecided, and not on a
-    page set aside as a copy of another (a copy's doubts are moot once the other is chosen)."""
-    set_aside = select(ScanPage.id).where(ScanPage.campaign_id == campaign_id, ScanPage.status == "duplicate")
-    return ScanDoubt.campaign_id == campaign_id, ScanDoubt.decision.is_(None), ScanDoubt.page_id.not_in(set_aside)
-
-
 def ballot_page_height(layout: dict) -> float:
     return layout["page_size"][1]
 
@@ -324,14 +318,14 @@ def ballots(campaign: Campaign) -> list[BallotState]:
             state.status = "counted"
         if page.status == "refused":
             state.status = "refused"
-    counted = set(db.session.scalars(select(PaperBallot.serial).where(
-        PaperBallot.campaign_id == campaign.id, PaperBallot.status.in_(COUNTED))))
+    settled = dict(db.session.execute(select(PaperBallot.serial, PaperBallot.status).where(
+        PaperBallot.campaign_id == campaign.id, PaperBallot.status.in_((*COUNTED, "online")))).all())
     for state in out.values():
         state.doubts = open_doubts.get(state.serial, 0)
         if state.status in ("counted", "refused"):
             continue
-        if state.serial in counted:
-            state.status = "counted"
+        if state.serial in settled:  # counted by keyboard, or answered by phone (refused when counted)
+            state.status = "refused" if settled[state.serial] == "online" else "counted"
         elif not state.doubts and sorted(state.read) == list(range(1, state.pages + 1)):
             state.status = "ready"
     return sorted(out.values(), key=lambda s: s.serial)
@@ -346,6 +340,8 @@ def values_of(campaign: Campaign, serial: int) -> tuple[dict, str | None]:
                                 ScanDoubt.decision.is_not(None)))}
     values, category = {}, None
     for page in pages:
+        if page.reading is None:  # forgotten (survey.omr.records): nothing of it is counted
+            continue
         for item in page.reading["items"]:
             value = decisions.get((page.id, item["unit_id"], item["item"]), item["value"])
             values[field_name(item["unit_id"], item["item"])] = value
@@ -422,10 +418,3 @@ def read_report(campaign: Campaign) -> dict:
                                    "confidence": item["confidence"], "doubt": item["doubt"]})
         out["ballots"].append(entry)
     return out
-
-
-def forget(campaign_id: int) -> None:
-    """Delete every scan record of a campaign (per-ballot records; the scrub calls this)."""
-    db.session.execute(delete(ScanDoubt).where(ScanDoubt.campaign_id == campaign_id))
-    db.session.execute(delete(ScanPage).where(ScanPage.campaign_id == campaign_id))
-    db.session.execute(delete(ScanFile).where(ScanFile.campaign_id == campaign_id))

@@ -144,7 +144,7 @@ def left_uncounted(campaign: Campaign) -> list[str]:
     scanned = set(db.session.scalars(select(ScanPage.serial).where(
         ScanPage.campaign_id == campaign.id, ScanPage.serial.is_not(None),
         ScanPage.status.in_(("read", "doubt")))))
-    from ..omr.scans import undecided
+    from ..omr.records import undecided
     doubts = set(db.session.scalars(select(ScanDoubt.serial).where(
         *undecided(campaign.id), ScanDoubt.serial.is_not(None))))
     scanned = sorted(scanned - counted - set(waiting))
