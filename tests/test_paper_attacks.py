@@ -191,3 +191,26 @@ def test_the_read_report_is_gone_after_the_scrub_files_too(app, admin_client, ma
     assert sorted(p.name for p in stuck.iterdir()) == ["upload-c999-0123456789abcdef.tif"]
     database = (Path(app.instance_path) / "survey.sqlite").read_bytes()
     assert not regex.search(rb'"ratios"', database) and b"\x89PNG" not in database
+
+
+def test_a_pdf_page_metres_wide_is_refused_before_it_is_rendered(app, make_campaign, runner, tmp_path):
+    """A PDF of one 1.76 m square page: pdftoppm would render 434 million pixels (860 MB, 14 s)
+    and the reader then decode them; it is refused by name, with the page's size, and no file
+    is recorded."""
+    objects = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R 4 0 R]/Count 2>>",
+               b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>",
+               b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 5000 5000]>>"]
+    pdf, offsets = b"%PDF-1.4\n", []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj%s endobj\n" % (n, body)
+    xref = len(pdf)
+    pdf += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    pdf += b"trailer<</Size 5/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % xref
+    (tmp_path / "poster.pdf").write_bytes(pdf)
+    make_campaign(units=UNITS)
+    print_and_render(app, tmp_path, count=1)
+    result = runner.invoke(args=["scan", "test-2025", str(tmp_path / "poster.pdf")])
+    assert result.exit_code == 1 and "poster.pdf: page 2 measures 1764 × 1764 mm" in result.output, result.output
+    with app.app_context():
+        assert not db.session.scalar(select(func.count()).select_from(ScanFile))

@@ -6,6 +6,7 @@ a greyscale array with its position in the file.
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -93,6 +94,7 @@ def page_count(path: str | Path) -> int:
                 count = int(line.split()[1])
                 if count < 1:
                     raise ScanFileError(_("%(name)s has no pages.", name=path.name))
+                _check_pdf_sizes(path, count)
                 return count
         if "page count 0" in info.stderr or "can not be after the last page (0)" in info.stderr:
             raise ScanFileError(_("%(name)s has no pages.", name=path.name))
@@ -106,6 +108,20 @@ def page_count(path: str | Path) -> int:
             raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name))
         return count
     return 1
+
+
+PDF_PAGE_SIZE = re.compile(r"^Page\s+([0-9]+) size:\s+([0-9.]+) x ([0-9.]+) pts", re.M)
+
+
+def _check_pdf_sizes(path: Path, count: int) -> None:
+    """Refuse, before rendering, a PDF page far larger than a scanned ballot (a page of a few
+    metres would be rendered as gigabytes of pixels, for minutes)."""
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", str(count), str(path)], capture_output=True, text=True)
+    for page, w, h in PDF_PAGE_SIZE.findall(info.stdout):
+        if float(w) * float(h) * (PDF_DPI / 72) ** 2 > MAX_PIXELS:
+            raise ScanFileError(_("%(name)s: page %(page)s measures %(w)d × %(h)d mm, far larger than a ballot; "
+                                  "scan the ballots on A4.", name=path.name, page=page,
+                                  w=round(float(w) * 25.4 / 72), h=round(float(h) * 25.4 / 72)))
 
 
 def _pdf_pages(path: Path) -> Iterator[tuple[int, np.ndarray]]:
