@@ -14,13 +14,14 @@ from survey.models import Campaign, PaperBallot, ScanDoubt, ScanFile, ScanPage
 
 from test_omr import UNITS, marked, print_and_render, save_tiff, sim
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+SQLITE = pytest.mark.parametrize("backend", ["sqlite"])  # the rules are the same on both; PostgreSQL adds time
 
 
 def campaign_of(slug="test-2025"):
     return db.session.scalar(select(Campaign).filter_by(slug=slug))
 
 
+@SQLITE
 def test_keyboard_entry_refuses_another_campaigns_page_code(app, make_campaign, tmp_path):
     """A USB scanner reads the page code of another campaign's ballot No. 1 (K: its key): the
     clerk must not be shown, and count, this campaign's ballot No. 1."""
@@ -52,6 +53,7 @@ def _faint(image, layout, reading):
     return item["unit_id"], item["item"]
 
 
+@SQLITE
 def test_the_copy_chosen_of_a_page_scanned_twice_has_its_own_doubts_decided(app, make_campaign, runner, tmp_path):
     """Ballots 1 and 2 are scanned twice, each second copy with a faint stroke the first lacks.
     For ballot 1 a person chooses the second copy: its faint item is a doubt like any other and
@@ -81,6 +83,7 @@ def test_the_copy_chosen_of_a_page_scanned_twice_has_its_own_doubts_decided(app,
         assert scans.count_ready(campaign, "sup") == {"counted": [1, 2], "refused": {}}
 
 
+@SQLITE
 def test_a_clerk_cannot_count_scanned_ballots_from_the_command_line(app, make_campaign, runner, tmp_path,
                                                                    monkeypatch):
     """Counting scanned ballots is a supervisor's or the office's (the admin's Count button
@@ -111,6 +114,7 @@ def test_a_clerk_cannot_count_scanned_ballots_from_the_command_line(app, make_ca
     assert actors == {"scan.upload": "clerk-a", "scan.count": "sup-a"}
 
 
+@SQLITE
 def test_no_scan_is_taken_once_the_campaign_is_published(app, admin_client, make_campaign, runner, tmp_path):
     """Publishing ends counting: a scanner's file given afterwards (command line or admin) is
     refused with the campaign's state, and no page of it is kept (per-ballot records made
@@ -139,6 +143,7 @@ def test_no_scan_is_taken_once_the_campaign_is_published(app, admin_client, make
     assert not list((Path(app.instance_path) / "scans").glob("upload-*"))
 
 
+@SQLITE
 def test_the_read_report_is_gone_after_the_scrub_files_too(app, admin_client, make_campaign, runner, tmp_path):
     """The read report ties a ballot's serial to its marks; issue 13 says it goes with the
     campaign's other per-ballot records at the scrub. A ballot counted by keyboard and then
@@ -193,6 +198,7 @@ def test_the_read_report_is_gone_after_the_scrub_files_too(app, admin_client, ma
     assert not regex.search(rb'"ratios"', database) and b"\x89PNG" not in database
 
 
+@SQLITE
 def test_a_pdf_page_metres_wide_is_refused_before_it_is_rendered(app, make_campaign, runner, tmp_path):
     """A PDF of one 1.76 m square page: pdftoppm would render 434 million pixels (860 MB, 14 s)
     and the reader then decode them; it is refused by name, with the page's size, and no file
@@ -214,3 +220,25 @@ def test_a_pdf_page_metres_wide_is_refused_before_it_is_rendered(app, make_campa
     assert result.exit_code == 1 and "poster.pdf: page 2 measures 1764 × 1764 mm" in result.output, result.output
     with app.app_context():
         assert not db.session.scalar(select(func.count()).select_from(ScanFile))
+
+
+def test_a_long_tiff_is_read_page_by_page_not_all_at_once(tmp_path):
+    """A scanner's TIFF of hundreds of pages (300 dpi A4: 8.7 MB a page once decoded) must not
+    be decoded whole before the first page is read: 300 pages would take 2.6 GB. Measured on 40
+    small pages: at most a few pages are held at a time."""
+    import tracemalloc
+
+    import numpy as np
+    from PIL import Image
+
+    from survey.omr import images
+    frames = [Image.fromarray(np.full((700, 500), 200 + n % 50, dtype=np.uint8)) for n in range(40)]
+    frames[0].save(tmp_path / "long.tif", save_all=True, append_images=frames[1:], compression="tiff_deflate")
+    tracemalloc.start()
+    try:
+        seen = [(n, int(page[0, 0])) for n, page in images.pages(tmp_path / "long.tif")]
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seen == [(n + 1, 200 + n % 50) for n in range(40)]
+    assert peak < 10 * 700 * 500, f"{peak / (700 * 500):.0f} pages held at once"

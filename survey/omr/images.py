@@ -20,6 +20,7 @@ PDF_DPI = 300
 # the most pixels a page may have: A4 at 600 dpi is 35 million; more is not a scan of a ballot
 # (and decoding it could take gigabytes)
 MAX_PIXELS = 80_000_000
+TIFF_PAGES_AT_ONCE = 4  # pages of a multi-page TIFF decoded together
 SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 
 
@@ -69,12 +70,16 @@ def _check_size(path: Path) -> None:
 
 
 def _image_pages(path: Path, kind: str) -> Iterator[tuple[int, np.ndarray]]:
-    if kind == "tiff":
-        ok, images = cv2.imreadmulti(str(path), flags=cv2.IMREAD_GRAYSCALE)
-        if not ok:
-            raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name))
-        for n, image in enumerate(images, start=1):
-            yield n, image
+    if kind == "tiff":  # a few pages at a time: a file of hundreds would take gigabytes decoded at once
+        total = page_count(path)
+        for start in range(0, total, TIFF_PAGES_AT_ONCE):
+            ok, images = cv2.imreadmulti(str(path), start, min(TIFF_PAGES_AT_ONCE, total - start),
+                                         flags=cv2.IMREAD_GRAYSCALE)
+            if not ok:
+                raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name))
+            for n, image in enumerate(images, start=start + 1):
+                yield n, image
+            del images
     else:
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         if image is None:
