@@ -242,3 +242,14 @@ def test_a_long_tiff_is_read_page_by_page_not_all_at_once(tmp_path):
         tracemalloc.stop()
     assert seen == [(n + 1, 200 + n % 50) for n in range(40)]
     assert peak < 10 * 700 * 500, f"{peak / (700 * 500):.0f} pages held at once"
+
+
+def test_ballot_ranges_typed_with_spaces_around_the_dash():
+    """A clerk copies "21 - 300" (or "21 至 300") as written on the box: it is the range 21–300,
+    not the refusal “21 -” is not a number."""
+    from survey.paper.tally_sheets import parse_ranges
+    problems = []
+    assert parse_ranges(" 21 - 300 , 305  310 – 320；330 至 331", problems) == [(21, 300), (305, 305), (310, 320),
+                                                                               (330, 331)]
+    assert problems == []
+    assert parse_ranges("21 -", problems) == [] and "21-" in problems[0]

@@ -88,9 +88,10 @@ def parse_number(raw, where: str, problems: list[str]) -> int:
 
 
 def parse_ranges(raw: str, problems: list[str]) -> list[tuple[int, int]]:
-    """Serial ranges as typed: "21-300, 305, 310–320"."""
+    """Serial ranges as typed: "21-300, 305, 310–320" (spaces around the dash too: "21 - 300")."""
     out = []
-    for part in re.split(r"[,，;；\s]+(?![-–~至到])", (raw or "").strip()):
+    raw = re.sub(r"\s*([-–~至到])\s*", r"\1", (raw or "").strip())
+    for part in re.split(r"[,，;；\s]+", raw):
         part = part.strip()
         if not part:
             continue
