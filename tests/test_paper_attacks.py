@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from survey.db import db
 from survey.models import Campaign, PaperBallot, ScanDoubt, ScanFile, ScanPage
 
+from test_browser import live_server  # noqa: F401 (a fixture; browser is the session's, in conftest)
 from test_omr import UNITS, marked, print_and_render, save_tiff, sim
 
 SQLITE = pytest.mark.parametrize("backend", ["sqlite"])  # the rules are the same on both; PostgreSQL adds time
@@ -253,3 +254,76 @@ def test_ballot_ranges_typed_with_spaces_around_the_dash():
                                                                                (330, 331)]
     assert problems == []
     assert parse_ranges("21 -", problems) == [] and "21-" in problems[0]
+
+
+@SQLITE
+def test_the_read_report_and_review_name_things_as_printed_in_the_readers_language(app, admin_client, make_campaign,
+                                                                                  runner, tmp_path):
+    """The read report showed answer keys (leadership, satisfied), page states (doubt, read)
+    and file ids, and an unidentified page's reason in English only, in the Chinese admin. Now
+    items and choices are named as printed, states and reasons in the reader's language, and
+    the file by its name."""
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=1)
+    images, truth = marked(pages, layout, seed=3, per_ballot=1, ink=sim.pen)
+    blurred = cv2.GaussianBlur(images[0], (61, 61), 20)
+    assert runner.invoke(args=["scan", "test-2025", str(save_tiff([images[0], blurred], tmp_path / "s.tif"))]
+                         ).exit_code == 0  # the command line reads in English: its reasons are stored so
+    page = save_tiff([blurred], tmp_path / "zh.tif")  # uploaded in the Chinese admin: the reason in Chinese
+    form = admin_client.get("/admin/campaigns/test-2025/scans").get_data(as_text=True)
+    from survey.testing import csrf_from
+    with open(page, "rb") as f:
+        assert admin_client.post("/admin/campaigns/test-2025/scans", data={
+            "csrf_token": csrf_from(form), "files": (f, "第二批.tif")}, content_type="multipart/form-data").status_code == 302
+    import time
+    for _ in range(120):
+        with app.app_context():
+            if db.session.scalar(select(ScanFile.state).filter_by(name="第二批.tif")) == "read":
+                break
+        time.sleep(0.25)
+    zh = admin_client.get("/admin/campaigns/test-2025/scans/report").get_data(as_text=True)
+    assert "满意" in zh and "领导班子" in zh and "已读取" in zh, zh
+    for key in (">satisfied<", ">leadership<", "· read", "· doubt"):
+        assert key not in zh, key
+    assert "第二批.tif" in zh and "本页上读不出测评票页码" in zh
+    admin_client.set_cookie("lang", "en")
+    en = admin_client.get("/admin/campaigns/test-2025/scans/report").get_data(as_text=True)
+    assert "Satisfied" in en and ">satisfied<" not in en and "s.tif, page 2: no ballot page code" in en
+
+
+@SQLITE
+@pytest.mark.browser
+def test_paper_and_scan_pages_fit_a_phone(app, make_campaign, runner, live_server, browser, tmp_path):  # noqa: F811
+    """At 360 px, in English (longer words) and Chinese, the campaign list, the paper ballots
+    page (its batches table), the scanned ballots page (its summary: the counts stood off the
+    screen's edge), the review and the read report scroll only inside their tables' boxes."""
+    from survey.auth import create_user
+    from survey.testing import ADMIN_PASSWORD, ADMIN_USER
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=2)
+    images, _truth = marked(pages, layout, seed=3, per_ballot=1, ink=sim.pen)
+    _faint(images[0], layout, {"items": [{"unit_id": b["unit_id"], "item": b["item"], "doubt": None,
+                                          "ratios": [0.0] * 3, "choices": [b["choice"]] * 3}
+                                         for b in layout["pages"][0]["boxes"] if "item" in b][:1]})
+    assert runner.invoke(args=["scan", "test-2025", str(save_tiff(images, tmp_path / "s.tif"))]).exit_code == 0
+    with app.app_context():
+        create_user(ADMIN_USER, ADMIN_PASSWORD)
+    wide = []
+    for lang in ("en", "zh_CN"):
+        context = browser.new_context(viewport={"width": 360, "height": 740})
+        context.add_cookies([{"name": "lang", "value": lang, "url": live_server}])
+        page = context.new_page()
+        page.goto(f"{live_server}/admin/login")
+        page.fill("input[name=username]", ADMIN_USER)
+        page.fill("input[name=password]", ADMIN_PASSWORD)
+        page.press("input[name=password]", "Enter")
+        page.wait_for_url("**/admin/")
+        for path in ("/admin/", "/admin/campaigns/test-2025/paper/", "/admin/campaigns/test-2025/scans",
+                     "/admin/campaigns/test-2025/scans/review", "/admin/campaigns/test-2025/scans/report"):
+            page.goto(live_server + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 360:
+                wide.append((lang, path, width))
+                page.screenshot(path=str(tmp_path / f"{lang}-{path.strip('/').replace('/', '-')}.png"), full_page=True)
+        context.close()
+    assert not wide, wide

@@ -244,7 +244,26 @@ def scans_report(slug):
     report = _reader().read_report(campaign)
     if request.args.get("format") == "json":
         return jsonify(report)
-    return render_template("admin/scan_report.html", campaign=campaign, report=report)
+    return render_template("admin/scan_report.html", campaign=campaign, report=report,
+                           labels=_printed_labels(campaign), states=PAGE_STATES)
+
+
+PAGE_STATES = {"read": _l("read"), "doubt": _l("waiting for a decision"), "unreadable": _l("unreadable"),
+               "duplicate": _l("set aside as a copy"), "counted": _l("counted"), "refused": _l("not counted")}
+
+
+def _printed_labels(campaign) -> dict:
+    """(unit code, item) → (the item's short label as printed, {choice: label}), in the reader's
+    language, so the read report names items and choices as the ballot prints them."""
+    from flask_babel import get_locale
+    from printouts.ballots import short_label
+
+    from ..paper.ballot import BLANK, INVALID, ballot_units, unit_blocks
+    marks = {BLANK: _("none marked"), INVALID: _("two or more marked")}
+    units = ballot_units(campaign.id)
+    return {(b.code, q.key): (short_label(q.label), dict(q.choices) | marks)
+            for b in (unit_blocks(campaign.id, units, str(get_locale() or "zh_CN")) if units else [])
+            for q in b.questions}
 
 
 @bp.post("/campaigns/<slug>/scans/count")

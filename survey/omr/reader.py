@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 import zxingcpp
+from flask_babel import gettext as _
 
 from .marks import ItemReading, decide
 
@@ -73,7 +74,7 @@ def find_page_code(grey: np.ndarray) -> PageCode:
                                    dtype=np.float64) / scale
                 serial, page, pages, key = match.groups()
                 return PageCode(int(serial), int(page), int(pages), key, corners)
-    raise PageUnreadable("no ballot page code could be read on this page")
+    raise PageUnreadable(_("no ballot page code could be read on this page"))
 
 
 def _canon(x: float, y: float, page_h: float) -> tuple[float, float]:
@@ -130,7 +131,7 @@ def register(grey: np.ndarray, code: PageCode, layout: dict, page_layout: dict,
     # square would be unstable far from it
     first, _inliers = cv2.estimateAffinePartial2D(code.corners, printed_qr)
     if first is None:
-        raise PageUnreadable("the page code's corners do not give the page's position")
+        raise PageUnreadable(_("the page code's corners do not give the page's position"))
     inverse = np.linalg.inv(np.vstack([first, [0, 0, 1]]))
     src, dst = [*code.corners], [*printed_qr]
     scale = np.sqrt(abs(np.linalg.det(inverse[:2, :2])))  # image px per canonical px (about)
@@ -145,7 +146,7 @@ def register(grey: np.ndarray, code: PageCode, layout: dict, page_layout: dict,
             dst.append(centre_canon[0, 0])
             marks += 1
     if marks < 2:
-        raise PageUnreadable(f"only {marks} of the 4 corner marks were found: the page cannot be placed")
+        raise PageUnreadable(_("only %(n)d of the 4 corner marks were found: the page cannot be placed", n=marks))
     src_arr, dst_arr = np.array(src, dtype=np.float64), np.array(dst, dtype=np.float64)
     # the corner marks span the page: weight them over the code's corners (a small square)
     weights = [1] * 4 + [3] * marks
@@ -157,7 +158,7 @@ def register(grey: np.ndarray, code: PageCode, layout: dict, page_layout: dict,
         affine, _inliers = cv2.estimateAffine2D(src_w, dst_w)
         matrix = None if affine is None else np.vstack([affine, [0, 0, 1]])
     if matrix is None:
-        raise PageUnreadable("the corner marks do not give the page's position")
+        raise PageUnreadable(_("the corner marks do not give the page's position"))
     mapped = cv2.perspectiveTransform(src_arr[4:].reshape(-1, 1, 2), matrix).reshape(-1, 2)
     residual = float(np.mean(np.hypot(*(mapped - dst_arr[4:]).T)))
     return matrix, marks, residual
@@ -229,8 +230,8 @@ def read_page(grey: np.ndarray, layout_for, modules_for) -> PageReading:
     code = find_page_code(grey)
     layout = layout_for(code)
     if not 1 <= code.page <= len(layout["pages"]) or code.pages != len(layout["pages"]):
-        raise PageUnreadable(f"page {code.page}/{code.pages} does not match the {len(layout['pages'])} pages "
-                             "this ballot was printed with")
+        raise PageUnreadable(_("page %(page)d/%(pages)d does not match the %(printed)d pages this ballot was printed "
+                               "with", page=code.page, pages=code.pages, printed=len(layout["pages"])))
     page_layout = layout["pages"][code.page - 1]
     matrix, marks, residual = register(grey, code, layout, page_layout, modules_for(code))
     page_w, page_h = layout["page_size"]
@@ -243,11 +244,11 @@ def read_page(grey: np.ndarray, layout_for, modules_for) -> PageReading:
     rects = [b["rect"] for b in boxes]
     found = borders_found(dark, rects, page_h)
     if float(np.median(found)) < 0.5:
-        raise PageUnreadable("the boxes on this page are not where this campaign's ballot prints them: "
-                             "it may be another campaign's or a copy printed at another size")
+        raise PageUnreadable(_("the boxes on this page are not where this campaign's ballot prints them: "
+                               "it may be another campaign's or a copy printed at another size"))
     if residual > MAX_RESIDUAL:
-        raise PageUnreadable(f"the corner marks do not line up with the printed page ({residual:.1f} px off): "
-                             "the sheet may be bent, folded or photographed at an angle")
+        raise PageUnreadable(_("the corner marks do not line up with the printed page (%(off).1f px off): "
+                               "the sheet may be bent, folded or photographed at an angle", off=residual))
     ratios = box_ratios(dark, rects, page_h)
     shades = box_ratios(255 - flat, rects, page_h) / 255  # faint pencil the threshold leaves out
     reading = PageReading(code, marks_found=marks, residual=residual, warped=warped)

@@ -404,11 +404,13 @@ def read_report(campaign: Campaign) -> dict:
     """Per ballot and page, what was read and how sure: for the supervisor before counting."""
     units = dict(db.session.execute(select(Unit.id, Unit.code).where(Unit.campaign_id == campaign.id)).all())
     out = {"campaign": campaign.slug, "ballots": [], "unreadable": []}
+    names = dict(db.session.execute(select(ScanFile.id, ScanFile.name).where(ScanFile.campaign_id == campaign.id)).all())
     states = {s.serial: s for s in ballots(campaign)}
     for page in db.session.scalars(select(ScanPage).where(ScanPage.campaign_id == campaign.id)
                                    .order_by(ScanPage.serial, ScanPage.page, ScanPage.id)):
         if page.serial is None:
-            out["unreadable"].append({"file": page.file_id, "position": page.position, "why": page.note})
+            out["unreadable"].append({"file": page.file_id, "file_name": names.get(page.file_id), "position": page.position,
+                                      "why": page.note})
             continue
         entry = {"serial": page.serial, "page": page.page, "pages": page.pages, "status": page.status,
                  "ballot": states[page.serial].status if page.serial in states else None,
