@@ -507,6 +507,8 @@ class ScanFile(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     uploaded_by: Mapped[str] = mapped_column(String(80))
     uploaded_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    # while it is read: when reading last moved on (cleared at the end); minutes old, the read stopped
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class ScanPage(db.Model):

@@ -327,3 +327,38 @@ def test_paper_and_scan_pages_fit_a_phone(app, make_campaign, runner, live_serve
                 page.screenshot(path=str(tmp_path / f"{lang}-{path.strip('/').replace('/', '-')}.png"), full_page=True)
         context.close()
     assert not wide, wide
+
+
+@SQLITE
+def test_a_read_stopped_by_a_restart_is_resumed_not_taken_as_read(app, admin_client, make_campaign, runner, tmp_path):
+    """The server reading an upload is restarted after page 1 of 2 (its thread dies with it):
+    the file stayed 'reading' for ever, the page refreshed itself for ever, publishing went
+    ahead, and uploading the file again answered 'read before' — page 2 was never read. Now the
+    page says where it stopped, publishing names it, and the same file again reads page 2
+    only."""
+    import datetime as dt
+
+    from survey.paper import left_uncounted
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=2)
+    images, _truth = marked(pages, layout, seed=5, per_ballot=1, ink=sim.pen)
+    scan = save_tiff(images, tmp_path / "s.tif")
+    assert runner.invoke(args=["scan", "test-2025", str(scan)]).exit_code == 0
+    with app.app_context():  # what a process killed after page 1 leaves in the database
+        db.session.execute(ScanPage.__table__.delete().where(ScanPage.position == 2))
+        row = db.session.scalar(select(ScanFile))
+        row.state, row.pages_read = "reading", 1
+        row.read_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(minutes=10)
+        db.session.commit()
+        with force_locale("en"):
+            assert any("s.tif (1/2)" in line for line in left_uncounted(campaign_of()))
+    page = admin_client.get("/admin/campaigns/test-2025/scans").get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in page and "读到第1页（共2页）时中断" in page
+    again = runner.invoke(args=["scan", "test-2025", str(scan), "--count"])
+    assert again.exit_code == 0 and "1 pages, 1 read" in again.output and "counted 2 ballots" in again.output, \
+        again.output
+    with app.app_context():
+        row = db.session.scalar(select(ScanFile))
+        assert (row.state, row.pages_read, row.read_at) == ("read", 2, None)
+        assert sorted(db.session.scalars(select(ScanPage.position))) == [1, 2]  # page 1 not read twice
+        assert not left_uncounted(campaign_of())

@@ -126,9 +126,10 @@ def _index(campaign, form):
     tally = {k: sum(s.status == k for s in states) for k in ("ready", "waiting", "counted", "refused")}
     doubts = db.session.scalar(select(db.func.count()).select_from(ScanDoubt).where(
         *undecided(campaign.id))) or 0
-    reading = any(f.state in ACTIVE for f in files)
+    stopped = {f.id for f in files if _reader().stopped(f)}
+    reading = any(f.state in ACTIVE and f.id not in stopped for f in files)  # the page refreshes itself
     return render_template("admin/scans.html", campaign=campaign, form=form, files=files, tally=tally,
-                           doubts=doubts, reading=reading, action_form=DecisionForm(),
+                           doubts=doubts, reading=reading, stopped=stopped, action_form=DecisionForm(),
                            waiting=[s for s in states if s.status == "waiting"],
                            refused=[s for s in states if s.status == "refused"])
 

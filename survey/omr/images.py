@@ -39,17 +39,18 @@ def kind_of(name: str, head: bytes) -> str:
     raise ScanFileError(_("%(name)s is not a PDF, TIFF, PNG or JPEG file.", name=name))
 
 
-def pages(path: str | Path) -> Iterator[tuple[int, np.ndarray]]:
-    """(page number from 1, greyscale image) for every page of the file, in file order."""
+def pages(path: str | Path, first: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """(page number from 1, greyscale image) for every page of the file from page first, in
+    file order (pages before first are not decoded)."""
     path = Path(path)
     with open(path, "rb") as f:
         kind = kind_of(path.name, f.read(8))
     if kind == "pdf":
-        yield from _pdf_pages(path)
+        yield from _pdf_pages(path, first)
         return
     _check_size(path)
     try:
-        yield from _image_pages(path, kind)
+        yield from _image_pages(path, kind, first)
     except cv2.error:
         raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name)) from None
 
@@ -69,10 +70,10 @@ def _check_size(path: Path) -> None:
         raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name)) from None
 
 
-def _image_pages(path: Path, kind: str) -> Iterator[tuple[int, np.ndarray]]:
+def _image_pages(path: Path, kind: str, first: int = 1) -> Iterator[tuple[int, np.ndarray]]:
     if kind == "tiff":  # a few pages at a time: a file of hundreds would take gigabytes decoded at once
         total = page_count(path)
-        for start in range(0, total, TIFF_PAGES_AT_ONCE):
+        for start in range(first - 1, total, TIFF_PAGES_AT_ONCE):
             ok, images = cv2.imreadmulti(str(path), start, min(TIFF_PAGES_AT_ONCE, total - start),
                                          flags=cv2.IMREAD_GRAYSCALE)
             if not ok:
@@ -80,7 +81,7 @@ def _image_pages(path: Path, kind: str) -> Iterator[tuple[int, np.ndarray]]:
             for n, image in enumerate(images, start=start + 1):
                 yield n, image
             del images
-    else:
+    elif first <= 1:
         image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         if image is None:
             raise ScanFileError(_("%(name)s cannot be read as an image.", name=path.name))
@@ -129,10 +130,10 @@ def _check_pdf_sizes(path: Path, count: int) -> None:
                                   w=round(float(w) * 25.4 / 72), h=round(float(h) * 25.4 / 72)))
 
 
-def _pdf_pages(path: Path) -> Iterator[tuple[int, np.ndarray]]:
+def _pdf_pages(path: Path, first: int = 1) -> Iterator[tuple[int, np.ndarray]]:
     total = page_count(path)
     with tempfile.TemporaryDirectory(prefix="survey-scan-") as folder:
-        for number in range(1, total + 1):
+        for number in range(first, total + 1):
             stem = Path(folder) / f"p{number}"
             done = subprocess.run(["pdftoppm", "-gray", "-r", str(PDF_DPI), "-f", str(number), "-l", str(number),
                                    "-singlefile", "-png", str(path), str(stem)], capture_output=True)

@@ -15,6 +15,7 @@ each ballot once through the same path as double entry.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,19 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+STOPPED_AFTER = dt.timedelta(minutes=3)  # a page takes seconds: a read this long without one has stopped
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def stopped(scan: ScanFile) -> bool:
+    """Whether a file shown waiting or reading is no longer read by anyone (the server that
+    read it was restarted or killed): uploading it again reads the pages it did not."""
+    return scan.state in ("waiting", "reading") and (scan.read_at is None or scan.read_at < _now() - STOPPED_AFTER)
+
+
 class CountingOver(ScanError):
     """The campaign no longer counts paper (draft, or published: its count is final)."""
 
@@ -86,8 +100,9 @@ def add_file(campaign: Campaign, path: str | Path, name: str, actor: str) -> tup
             raise ScanError(_("%(name)s is not a PDF, TIFF, PNG or JPEG file.", name=name)) from None
     digest = file_digest(path)
     known = db.session.scalar(select(ScanFile).filter_by(campaign_id=campaign.id, sha256=digest))
-    if known is not None and known.state == "failed" and not known.pages_read:
-        known.state, known.error = "waiting", None  # nothing of it was read: read it again
+    if known is not None and (known.state == "failed" or stopped(known)) and known.pages_read < known.pages:
+        # not read to the end (it failed, or the process reading it stopped): read the rest
+        known.state, known.error, known.read_at = "waiting", None, _now()
         db.session.commit()
         return known, True
     if known is not None:
@@ -97,7 +112,7 @@ def add_file(campaign: Campaign, path: str | Path, name: str, actor: str) -> tup
     except images.ScanFileError as exc:
         raise ScanError(str(exc).replace(Path(path).name, name)) from None
     scan = ScanFile(campaign_id=campaign.id, sha256=digest, name=name[:200], uploaded_by=actor,
-                    pages=pages, state="waiting")
+                    pages=pages, state="waiting", read_at=_now())
     db.session.add(scan)
     audit(actor, "scan.upload", campaign.slug, file=name[:200], pages=scan.pages)
     db.session.commit()
@@ -146,32 +161,34 @@ def _doubtful(item: ItemReading) -> bool:
 
 def read_file(campaign: Campaign, scan: ScanFile, path: str | Path,
               progress: Callable[[int], None] | None = None) -> dict:
-    """Read every page of a recorded file; return the counts of what was found."""
+    """Read every page of a recorded file not read yet (all of them, or those after where a read
+    that stopped had got to); return the counts of what was found."""
     check_counting(campaign)  # published since the file was given: nothing of it is read
     layout_for = _layout_for(campaign)
     summary = {"pages": 0, "read": 0, "doubts": 0, "unreadable": 0, "duplicate": 0}
-    scan.state = "reading"
+    scan.state, scan.read_at = "reading", _now()
     db.session.commit()
     try:
-        for position, grey in images.pages(path):
+        for position, grey in images.pages(path, first=scan.pages_read + 1):
             _read_one(campaign, scan, position, grey, layout_for, summary)
-            scan.pages_read = position
+            scan.pages_read, scan.read_at = position, _now()
             db.session.commit()
             if progress:
                 progress(1)
     except images.ScanFileError as exc:
         db.session.rollback()
         message = str(exc).replace(Path(path).name, scan.name)
-        scan.state, scan.error = "failed", message
+        scan.state, scan.error, scan.read_at = "failed", message, None
         db.session.commit()
         raise ScanError(message) from None
     except BaseException:  # never left "reading" for ever: the office sees it failed
         db.session.rollback()
         scan.state, scan.error = "failed", _("%(name)s could not be read to the end; upload it again.",
                                              name=scan.name)
+        scan.read_at = None
         db.session.commit()
         raise
-    scan.state = "read"
+    scan.state, scan.read_at = "read", None
     audit("scan", "scan.read", campaign.slug, file=scan.name, **summary)
     db.session.commit()
     return summary

@@ -128,10 +128,10 @@ def reconciliation_printout(campaign: Campaign, lang: str = "zh_CN", batch_id: i
 def left_uncounted(campaign: Campaign) -> list[str]:
     """What of the paper is still on its way to the count, in the reader's language: ballots
     entered by one clerk or entered differently, scanned ballots read and not counted or with
-    doubts undecided, tally sheets waiting for their second entry. Publishing ends counting, so
-    it is refused while this is not empty (survey.campaigns.transition), unless the office says
-    to leave them out."""
-    from ..models import PaperTallyEntry, ScanDoubt, ScanPage
+    doubts undecided, scanned files not read to the end, tally sheets waiting for their second
+    entry. Publishing ends counting, so it is refused while this is not empty
+    (survey.campaigns.transition), unless the office says to leave them out."""
+    from ..models import PaperTallyEntry, ScanDoubt, ScanFile, ScanPage
     from .tally_sheets import _serial_list
     out = []
     waiting = sorted(db.session.scalars(select(PaperBallot.serial).where(
@@ -155,6 +155,13 @@ def left_uncounted(campaign: Campaign) -> list[str]:
         *undecided(campaign.id), ScanDoubt.serial.is_(None)))
     if unplaced or (doubts - set(scanned) - counted):
         out.append(_("%(n)d scanned pages wait for a person's decision", n=unplaced + len(doubts - set(scanned) - counted)))
+    files = db.session.scalars(select(ScanFile).where(
+        ScanFile.campaign_id == campaign.id, ScanFile.pages_read < ScanFile.pages,
+        ScanFile.state.in_(("waiting", "reading")) | ((ScanFile.state == "failed") & (ScanFile.pages_read > 0)))
+        .order_by(ScanFile.id)).all()
+    if files:
+        out.append(_("the scanned files %(files)s are not read to the end (upload them again to read the rest)",
+                     files=", ".join(f"{f.name} ({f.pages_read}/{f.pages})" for f in files)))
     boxes = sorted(set(db.session.scalars(select(PaperTallyEntry.box).where(PaperTallyEntry.campaign_id == campaign.id))))
     if boxes:
         out.append(_("the tally sheets of %(boxes)s wait for their second entry",
