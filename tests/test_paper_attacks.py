@@ -362,3 +362,26 @@ def test_a_read_stopped_by_a_restart_is_resumed_not_taken_as_read(app, admin_cli
         assert (row.state, row.pages_read, row.read_at) == ("read", 2, None)
         assert sorted(db.session.scalars(select(ScanPage.position))) == [1, 2]  # page 1 not read twice
         assert not left_uncounted(campaign_of())
+
+
+@SQLITE
+def test_the_reconciliation_record_counts_scanned_ballots_not_yet_counted_as_returned(app, make_campaign, runner,
+                                                                                     tmp_path):
+    """Three ballots are scanned, one counted, one waiting for a person's decision, one read
+    and not counted yet: the record to be signed said 2 of them were 'not returned'. They were
+    handed back: returned, waiting."""
+    from survey import paper
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=5)
+    images, _truth = marked(pages, layout, seed=17, per_ballot=1, ink=sim.pen)
+    first = str(save_tiff(images[:1], tmp_path / "a.tif"))
+    assert runner.invoke(args=["scan", "test-2025", first]).exit_code == 0
+    with app.app_context():
+        reading = db.session.scalar(select(ScanPage.reading).filter_by(serial=1))
+    assert "counted 1 ballots" in runner.invoke(args=["scan", "test-2025", first, "--count"]).output
+    _faint(images[1], layout, reading)  # ballot 2: a doubt (ballot 1's marks found an empty box)
+    assert runner.invoke(args=["scan", "test-2025", str(save_tiff(images[1:3], tmp_path / "b.tif"))]).exit_code == 0
+    with app.app_context(), force_locale("en"):
+        record = paper.reconciliation(campaign_of())
+        assert (record.issued, record.returned, record.valid, record.waiting, record.not_returned) == (5, 3, 1, 2, 2)
+        assert record.batches[0].unaccounted == 2

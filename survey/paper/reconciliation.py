@@ -1,7 +1,8 @@
 """The assembly's reconciliation record (计票结果报告单): what became of every ballot printed.
 
 Per printed batch: ballots issued, answered by phone, entered one by one (with answers, or
-left wholly blank, or still waiting for the second entry), counted on tally sheets, and not
+left wholly blank, or still waiting for the second entry or, scanned, for a decision or a page
+or the count), counted on tally sheets, and not
 (yet) accounted for; per tally sheet: its ranges, issued, returned, valid and invalid; and for
 the assembly (or one batch): issued, returned, valid, invalid, blank, answered by phone and not
 returned, where issued = returned + answered by phone + not returned.
@@ -15,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..db import db
-from ..models import BallotBatch, BallotToken, Campaign, PaperBallot, PaperTallySheet
+from ..models import BallotBatch, BallotToken, Campaign, PaperBallot, PaperTallySheet, ScanPage
 from .ballot import PaperError, all_categories
 
 
@@ -28,7 +29,7 @@ class BatchLine:
     by_phone: int = 0
     counted: int = 0     # entered one by one, with answers
     blank: int = 0       # entered one by one, wholly blank
-    waiting: int = 0     # entered once, or entries differ
+    waiting: int = 0     # entered once, or entries differ, or scanned and not counted yet
     on_sheets: int = 0   # in the ranges of accepted tally sheets
 
     @property
@@ -95,11 +96,16 @@ def reconciliation(campaign: Campaign, batch_id: int | None = None) -> Reconcili
     covered = {n for s in sheets for a, z in s.serial_ranges or [] for n in range(a, z + 1)}
     entered = dict(db.session.execute(select(PaperBallot.serial, PaperBallot.status)
                                       .filter_by(campaign_id=campaign.id)).all())
+    # scanned and not counted yet (read, or waiting for a decision or a page): returned, waiting
+    scanned = set(db.session.scalars(select(ScanPage.serial).where(
+        ScanPage.campaign_id == campaign.id, ScanPage.serial.is_not(None), ScanPage.status.in_(("read", "doubt")))))
     out = Reconciliation(campaign, sheets=sheets, categories={c.key: c for c in all_categories(campaign.id)})
     for batch in batches:
         line = BatchLine(batch, issued=batch.count)
-        redeemed = db.session.scalars(select(BallotToken.serial).where(
-            BallotToken.batch_id == batch.id, BallotToken.redeemed.is_(True)))
+        redeemed = set(db.session.scalars(select(BallotToken.serial).where(
+            BallotToken.batch_id == batch.id, BallotToken.redeemed.is_(True))))
+        line.waiting += sum(1 for n in scanned - set(entered) - covered - redeemed
+                            if batch.serial_from <= n <= batch.serial_to)
         for serial in redeemed:
             status = entered.get(serial)
             if serial not in covered and status not in ("counted", "blank"):
