@@ -385,3 +385,31 @@ def test_the_reconciliation_record_counts_scanned_ballots_not_yet_counted_as_ret
         record = paper.reconciliation(campaign_of())
         assert (record.issued, record.returned, record.valid, record.waiting, record.not_returned) == (5, 3, 1, 2, 2)
         assert record.batches[0].unaccounted == 2
+
+
+@SQLITE
+def test_upload_names_with_a_nul_byte_or_no_name_are_named_safely(app, admin_client, make_campaign, tmp_path):
+    """An upload named with a NUL byte answered 500 ('embedded null byte'); one named 'x.png/'
+    was listed with no name at all; control characters were kept in the name shown and
+    audited. Every such file is read under a clean name, and nothing is left on disk."""
+    from survey.testing import csrf_from
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=1)
+    ok, png = cv2.imencode(".png", pages[0])
+    for n, name in enumerate(["scan.ti\x00f", "x.png/", "a\x1b[31mred\x07.png", "..\\..\\b.png"]):
+        form = admin_client.get("/admin/campaigns/test-2025/scans").get_data(as_text=True)
+        import io
+        response = admin_client.post("/admin/campaigns/test-2025/scans", data={
+            "csrf_token": csrf_from(form), "files": (io.BytesIO(png.tobytes() + bytes([n])), name)},
+            content_type="multipart/form-data")
+        assert response.status_code == 302, (name, response.status_code)
+    import time
+    for _ in range(120):
+        with app.app_context():
+            if not db.session.scalar(select(func.count()).select_from(ScanFile).where(ScanFile.state != "read")):
+                break
+        time.sleep(0.25)
+    with app.app_context():
+        names = sorted(db.session.scalars(select(ScanFile.name)))
+    assert names == ["....b.png", "a[31mred.png", "scan", "scan.tif"], names
+    assert not list((Path(app.instance_path) / "scans").iterdir())

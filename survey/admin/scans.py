@@ -3,6 +3,7 @@ doubts with the cropped image beside the choices, check the read report, count r
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -64,6 +65,13 @@ def _scan_upload_size(endpoint, values):
         request.max_content_length = int(current_app.config["SURVEY_SCAN_MAX_BYTES"])
 
 
+def upload_name(raw: str | None) -> str:
+    """The name an uploaded file is shown and audited under: its last part (after / or \\),
+    printable characters only (no NUL, no terminal escapes), at most 200; "scan" if none is left."""
+    name = re.split(r"[/\\]", raw or "")[-1]
+    return "".join(ch for ch in name if ch.isprintable()).strip()[:200] or "scan"
+
+
 def _read_in_background(app, campaign_id: int, scan_id: int, path: Path) -> None:
     """Read a file outside the request; the file's row shows how far it got."""
     from flask_babel import force_locale, get_locale
@@ -98,8 +106,10 @@ def scans_index(slug):
             return _index(campaign, form), 422
         added = 0
         for upload in request.files.getlist(form.files.name):
-            name = os.path.basename(upload.filename or "scan")
-            path = scan_folder() / f"{upload_prefix(campaign.id)}{os.urandom(8).hex()}{Path(name).suffix.lower()[:6]}"
+            name = upload_name(upload.filename)
+            suffix = Path(name).suffix.lower()
+            suffix = suffix if suffix in (".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg") else ""
+            path = scan_folder() / f"{upload_prefix(campaign.id)}{os.urandom(8).hex()}{suffix}"
             upload.save(path)
             try:
                 scan, new = _reader().add_file(campaign, path, name, current_user.username)
