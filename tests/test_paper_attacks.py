@@ -413,3 +413,36 @@ def test_upload_names_with_a_nul_byte_or_no_name_are_named_safely(app, admin_cli
         names = sorted(db.session.scalars(select(ScanFile.name)))
     assert names == ["....b.png", "a[31mred.png", "scan", "scan.tif"], names
     assert not list((Path(app.instance_path) / "scans").iterdir())
+
+
+@SQLITE
+def test_the_same_file_given_twice_at_the_same_moment_is_read_once(app, make_campaign, tmp_path):
+    """Two clerks upload the same scanner file at once: the second insert of its row hit the
+    unique (campaign, SHA-256) and failed (a 500 in the admin). One of them records it, the
+    other is told it is known."""
+    import threading
+
+    from survey.omr import scans
+    make_campaign(units=UNITS)
+    pages, _layout = print_and_render(app, tmp_path, count=1)
+    path = tmp_path / "same.pdf"  # a PDF: its pages are counted by pdfinfo, between the look-up and the insert
+    from PIL import Image
+    Image.fromarray(pages[0]).save(path, resolution=200)
+    start, results, errors = threading.Barrier(2), [], []
+
+    def give(who):
+        try:
+            with app.app_context():
+                start.wait()
+                results.append(scans.add_file(campaign_of(), path, "same.pdf", who)[1])
+        except Exception as exc:  # what the admin would have answered with a 500
+            errors.append(exc)
+    threads = [threading.Thread(target=give, args=(who,)) for who in ("clerk-a", "clerk-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert sorted(results) == [False, True]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ScanFile)) == 1

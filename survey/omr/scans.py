@@ -24,6 +24,7 @@ from typing import Callable
 import cv2
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from printouts.ballots import qr_matrix
 
@@ -115,7 +116,11 @@ def add_file(campaign: Campaign, path: str | Path, name: str, actor: str) -> tup
                     pages=pages, state="waiting", read_at=_now())
     db.session.add(scan)
     audit(actor, "scan.upload", campaign.slug, file=name[:200], pages=scan.pages)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same file given at the same moment by someone else: theirs is read
+        db.session.rollback()
+        return db.session.scalar(select(ScanFile).filter_by(campaign_id=campaign.id, sha256=digest)), False
     return scan, True
 
 
