@@ -446,3 +446,41 @@ def test_the_same_file_given_twice_at_the_same_moment_is_read_once(app, make_cam
     assert sorted(results) == [False, True]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ScanFile)) == 1
+
+
+@SQLITE
+def test_two_clerks_entering_the_same_tally_sheet_at_once(app, make_campaign, tmp_path):
+    """Clerks A and B press Save on the same box's sheet at the same moment, with the same
+    numbers: neither fails, and the sheet is counted once (not left as two 'waiting' entries
+    listed for a supervisor as differing, with no difference to show)."""
+    import threading
+
+    from survey import paper
+    from survey.models import PaperTallySheet
+    from test_paper import UNITS as TWO_UNITS
+    from test_paper import enter_sheet, more_ballots, sheet
+    make_campaign(units=TWO_UNITS)
+    print_and_render(app, tmp_path, count=3)
+    more_ballots(app, tmp_path)
+    start, results, errors = threading.Barrier(2), [], []
+
+    def save(clerk):
+        try:
+            start.wait()
+            results.append(enter_sheet(app, sheet(app), clerk)[0])
+        except Exception as exc:  # a 500 in the admin
+            errors.append(exc)
+    threads = [threading.Thread(target=save, args=(c,)) for c in ("clerk-a", "clerk-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors or all(isinstance(e, paper.PaperError) for e in errors), errors
+    with app.app_context(), force_locale("en"):
+        campaign = campaign_of()
+        if errors:  # told to save again: then it counts
+            assert "same moment" in str(errors[0])
+            results.append(enter_sheet(app, sheet(app), "clerk-b" if "clerk-a" in results else "clerk-a")[0])
+        assert sorted(results) == ["counted", "waiting"], results
+        assert not paper.tally_mismatches(campaign)
+        assert db.session.scalar(select(func.count()).select_from(PaperTallySheet)) == 1

@@ -270,6 +270,7 @@ def enter_tally_sheet(campaign: Campaign, sheet: TallyCounts, clerk: str, lang: 
     check_tally_sheet(campaign, sheet, lang)
     box = sheet.box.strip()
     try:
+        _lock_tally_entry(campaign)
         if db.session.scalar(select(PaperTallySheet.id).filter_by(campaign_id=campaign.id, box=box, voided_by=None)):
             raise PaperError(_("The tally sheet of %(box)s has been counted already; a supervisor may void it "
                                "to have it entered again.", box=box))
@@ -289,6 +290,16 @@ def enter_tally_sheet(campaign: Campaign, sheet: TallyCounts, clerk: str, lang: 
     except BaseException:
         db.session.rollback()
         raise
+
+
+def _lock_tally_entry(campaign: Campaign) -> None:
+    """Take the campaign's tally-entry lock for this transaction, so two clerks saving the same
+    box at the same moment see each other's entry (an entry stored as 'waiting' beside an equal
+    one would never count): a write to the campaign's row as the transaction's first statement
+    (SQLite: the write lock, waited for; PostgreSQL: the row lock). What was read before is let
+    go first; nothing had been written."""
+    db.session.commit()
+    db.session.execute(update(Campaign).where(Campaign.id == campaign.id).values(id=Campaign.id))
 
 
 def resolve_tally_sheet(campaign: Campaign, box: str, supervisor: str, chosen_clerk: str, lang: str = "en") -> None:
