@@ -484,3 +484,21 @@ def test_two_clerks_entering_the_same_tally_sheet_at_once(app, make_campaign, tm
         assert sorted(results) == ["counted", "waiting"], results
         assert not paper.tally_mismatches(campaign)
         assert db.session.scalar(select(func.count()).select_from(PaperTallySheet)) == 1
+
+
+@SQLITE
+def test_a_page_whose_boxes_are_elsewhere_is_unreadable_with_its_reason(app, make_campaign, tmp_path):
+    """A page read against a layout whose boxes are elsewhere (another campaign's ballot under
+    the same key, a copy printed at another size) is unreadable, with the reason in the
+    reader's language — not a TypeError from the reason's own translation."""
+    from printouts.ballots import qr_matrix
+    from survey.omr.reader import PageUnreadable, read_page
+    make_campaign(units=UNITS)
+    make_campaign(slug="other-2025", units=[("OTH-001", "别处党委", "general")])
+    _pages, layout = print_and_render(app, tmp_path, count=1)
+    foreign, _other = print_and_render(app, tmp_path, count=1, slug="other-2025", name="o")
+
+    def modules(code):
+        return len(qr_matrix(f"B:{code.serial}:P:{code.page}/{code.pages}:K:{code.key}", fixed_mask=True))
+    with app.app_context(), force_locale("zh_CN"), pytest.raises(PageUnreadable, match="本页方框不在"):
+        read_page(foreign[0], lambda code: layout, modules)

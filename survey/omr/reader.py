@@ -238,7 +238,7 @@ def read_page(grey: np.ndarray, layout_for, modules_for) -> PageReading:
     size = (int(round(page_w * PX)), int(round(page_h * PX)))
     warped = cv2.warpPerspective(grey, matrix, size, flags=cv2.INTER_LINEAR, borderValue=255)
     flat = flatten(warped)
-    threshold, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    threshold, _binary = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     dark = (flat < min(threshold, 200)).astype(np.uint8)
     boxes = page_layout["boxes"]
     rects = [b["rect"] for b in boxes]
