@@ -502,3 +502,28 @@ def test_a_page_whose_boxes_are_elsewhere_is_unreadable_with_its_reason(app, mak
         return len(qr_matrix(f"B:{code.serial}:P:{code.page}/{code.pages}:K:{code.key}", fixed_mask=True))
     with app.app_context(), force_locale("zh_CN"), pytest.raises(PageUnreadable, match="本页方框不在"):
         read_page(foreign[0], lambda code: layout, modules)
+
+
+@SQLITE
+def test_the_review_of_a_page_scanned_twice_shows_what_differs(app, admin_client, make_campaign, runner, tmp_path):
+    """Choosing between two scans of a page: the review showed a broken image (a read page
+    keeps none) and two buttons, nothing of what differs. It lists each line read differently,
+    as printed, with what each scan reads."""
+    make_campaign(units=UNITS)
+    pages, layout = print_and_render(app, tmp_path, count=1)
+    images, truth = marked(pages, layout, seed=7, per_ballot=1, ink=sim.pen)
+    assert runner.invoke(args=["scan", "test-2025", str(save_tiff(images, tmp_path / "a.tif"))]).exit_code == 0
+    with app.app_context():
+        reading = db.session.scalar(select(ScanPage.reading).filter_by(serial=1))
+    second = images[0].copy()
+    unit_id, item = _faint(second, layout, reading)
+    assert runner.invoke(args=["scan", "test-2025", str(save_tiff([second], tmp_path / "b.tif"))]).exit_code == 0
+    admin_client.set_cookie("lang", "en")
+    page = admin_client.get("/admin/campaigns/test-2025/scans/review").get_data(as_text=True)
+    assert "scanned twice" in page and "scan-crop" not in page, page
+    value = next(i["value"] for i in reading["items"] if (i["unit_id"], i["item"]) == (unit_id, item))
+    label = {"satisfied": "Satisfied", "basic": "Basically satisfied", "unsatisfied": "Dissatisfied",
+             "!blank": "none marked", "!invalid": "two or more marked"}[value]
+    import re as regex
+    rows = regex.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page)
+    assert len(rows) == 1 and rows[0][2:] == (label, "not read surely"), rows

@@ -164,21 +164,48 @@ def scans_review(slug):
     left = db.session.scalar(select(db.func.count()).select_from(ScanDoubt).where(*open_ones)) or 0
     page = db.session.get(ScanPage, doubt.page_id) if doubt else None
     unit = db.session.get(Unit, doubt.unit_id) if doubt and doubt.unit_id else None
-    options = []
+    options, differences = [], []
     if doubt is not None:
         if doubt.reason == "unreadable":
             options = [("set_aside", _("Set the page aside (enter its ballot by keyboard)"))]
         elif doubt.reason == "duplicate_differs":
             options = [(str(p), _("Page read from file %(file)s, page %(position)d", file=_file_name(p), position=_position(p)))
                        for p in doubt.choices or []]
+            differences = _copies_differ(campaign, doubt)
         else:
             labels = _choice_labels(campaign, doubt)
             options = [(c, labels.get(c, c)) for c in doubt.choices or []]
             if doubt.item != "category":
                 options += [(BLANK, _("none marked")), (INVALID, _("two or more marked"))]
+    has_image = doubt is not None and bool(doubt.crop or (page is not None and page.image))
     return render_template("admin/scan_review.html", campaign=campaign, doubt=doubt, page=page, unit=unit,
-                           options=options, left=left, form=form, reasons=REASONS,
+                           options=options, left=left, form=form, reasons=REASONS, differences=differences,
+                           has_image=has_image,
                            item_label=_item_label(campaign, doubt) if doubt and doubt.unit_id else None)
+
+
+def _copies_differ(campaign, doubt) -> list[tuple[str, str, list[str]]]:
+    """Where the copies of a page scanned twice were read differently: (unit, item as printed,
+    what each copy reads, in the order of the choices offered), for the reviewer to hold
+    against the paper."""
+    from flask_babel import get_locale
+
+    from ..paper.double_entry import ballot_form
+    copies = [db.session.get(ScanPage, p) for p in doubt.choices or []]
+    read = [{(i["unit_id"], i["item"]): i["value"] for i in ((c.reading or {}).get("items", []) if c else [])}
+            for c in copies]
+    category = [((c.reading or {}).get("category") or {}).get("value") if c else None for c in copies]
+    marks = {BLANK: _("none marked"), INVALID: _("two or more marked"), None: _("not read surely")}
+    out = []
+    if len(set(category)) > 1:
+        out.append(("", _("Respondent category"), [marks.get(v, v) for v in category]))
+    for block in ballot_form(campaign, doubt.serial, str(get_locale() or "zh_CN")).blocks:
+        for q in block.questions:
+            values = [r.get((block.unit_id, q.key), "") for r in read]
+            if len(set(values)) > 1:
+                labels = dict(q.choices) | marks
+                out.append((block.name, q.label, [labels.get(v, v) for v in values]))
+    return out
 
 
 def _item_label(campaign, doubt) -> str | None:
