@@ -527,3 +527,45 @@ def test_the_review_of_a_page_scanned_twice_shows_what_differs(app, admin_client
     import re as regex
     rows = regex.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page)
     assert len(rows) == 1 and rows[0][2:] == (label, "not read surely"), rows
+
+
+@SQLITE
+def test_the_scan_pages_stay_quick_for_an_assembly_of_two_thousand(app, admin_client, make_campaign, tmp_path):
+    """2,000 scanned ballots of 200 items: the scanned ballots page (which refreshes itself every
+    3 s while a file is read) loaded every page's reading to count the ballots (18 s a load on
+    this shared machine); the read report put 400,000 lines on one page. Now the counting reads
+    four columns, never the readings, and the report shows 50 ballots at a time (the JSON holds
+    them all)."""
+    from survey.models import Unit
+    from survey.omr import scans
+    make_campaign(units=UNITS)
+    with app.app_context():
+        campaign = campaign_of()
+        unit = db.session.scalar(select(Unit.id).filter_by(code="GEN-001"))
+        scan = ScanFile(campaign_id=campaign.id, sha256="0" * 64, name="big.tif", uploaded_by="a", pages=2000,
+                        pages_read=2000, state="read")
+        db.session.add(scan)
+        db.session.flush()
+        reading = {"items": [{"unit_id": unit, "item": f"i{n}", "value": "satisfied", "confidence": 0.9,
+                              "ratios": [0.0, 0.5, 0.0], "choices": ["satisfied", "basic", "unsatisfied"],
+                              "doubt": None, "corrected": False} for n in range(200)], "category": None}
+        db.session.execute(ScanPage.__table__.insert(), [
+            {"campaign_id": campaign.id, "file_id": scan.id, "position": n, "serial": n, "page": 1, "pages": 1,
+             "status": "read", "confidence": 0.9, "reading": reading} for n in range(1, 2001)])
+        db.session.commit()
+        from sqlalchemy import event
+        statements = []
+
+        def seen(conn, cursor, statement, *args):
+            statements.append(statement)
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            states = scans.ballots(campaign_of())
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        assert len(states) == 2000 and all(s.status == "ready" for s in states)
+        page_queries = [q for q in statements if "FROM scan_page" in q]
+        assert page_queries and not any("reading" in q.split("FROM")[0] for q in page_queries), page_queries
+    page = admin_client.get("/admin/campaigns/test-2025/scans/report?part=2").get_data(as_text=True)
+    assert page.count("<h3>") == 50 and "第51号测评票" in page and "第101号测评票" not in page
+    assert "<b>第51–100号测评票</b>" in page and 'part=40"' in page

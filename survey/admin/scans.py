@@ -279,11 +279,29 @@ def scans_doubt_image(slug, doubt_id):
 def scans_report(slug):
     """What was read on every page and how sure, for the supervisor before counting (JSON too)."""
     campaign = get_campaign(slug)
-    report = _reader().read_report(campaign)
     if request.args.get("format") == "json":
-        return jsonify(report)
-    return render_template("admin/scan_report.html", campaign=campaign, report=report,
+        return jsonify(_reader().read_report(campaign))
+    serials = _reader().scanned_serials(campaign)  # the page shows REPORT_BALLOTS ballots at a time
+    parts = [serials[n:n + REPORT_BALLOTS] for n in range(0, len(serials), REPORT_BALLOTS)] or [[]]
+    part = min(max(request.args.get("part", 1, type=int), 1), len(parts))
+    shown = parts[part - 1]
+    report = _reader().read_report(campaign, (shown[0], shown[-1]) if shown else (0, -1))
+    if part == 1:  # the pages no one could identify, once, with the first part
+        report["unreadable"] = _unidentified(campaign)
+    return render_template("admin/scan_report.html", campaign=campaign, report=report, part=part,
+                           parts=[(n + 1, p[0], p[-1]) for n, p in enumerate(parts) if p],
                            labels=_printed_labels(campaign), states=PAGE_STATES)
+
+
+REPORT_BALLOTS = 50  # ballots on one part of the read report page
+
+
+def _unidentified(campaign) -> list[dict]:
+    """The pages no one could identify, for the read report."""
+    names = dict(db.session.execute(select(ScanFile.id, ScanFile.name).where(ScanFile.campaign_id == campaign.id)).all())
+    return [{"file": p.file_id, "file_name": names.get(p.file_id), "position": p.position, "why": p.note}
+            for p in db.session.execute(select(ScanPage.file_id, ScanPage.position, ScanPage.note).where(
+                ScanPage.campaign_id == campaign.id, ScanPage.serial.is_(None)).order_by(ScanPage.id))]
 
 
 PAGE_STATES = {"read": _l("read"), "doubt": _l("waiting for a decision"), "unreadable": _l("unreadable"),
