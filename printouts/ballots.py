@@ -293,7 +293,12 @@ class BallotPrintout(Printout):
                 "continued": _("(continued)"),
                 "print": _("Please print at 100% (no scaling)."),
                 "page": _("Page %(page)d of %(pages)d"),
+                "reasons": _("Reasons for a poor rating"),
             }
+        self.questions_by_key = {}
+        for block in blocks:
+            for q in block.questions:
+                self.questions_by_key.setdefault(q.key, []).append(q)
         self.grids = self._grids()
         plans = {o: self._paginate(o) for o in SIZES}
         self.orientation = min(SIZES, key=lambda o: (len(plans[o]), o != "portrait"))
@@ -326,27 +331,39 @@ class BallotPrintout(Printout):
         return max(70.0, min(widest + 8, 150.0))
 
     def _chunks(self, questions, width: float) -> list[tuple[int, tuple]]:
-        """The questions split into column chunks that fit width: (index of the first, questions)."""
-        chunks, start, used = [], 0, 0.0
-        for i, q in enumerate(questions):
-            w = len(q.choices) * PITCH + GROUP_GAP
-            if i > start and used + w > width:
-                chunks.append((start, tuple(questions[start:i])))
-                start, used = i, 0.0
+        """The questions split into column chunks that fit width: (number of the first item,
+        questions); an item's poor-rating reasons stay in its chunk."""
+        chunks, start, used, first, number = [], [], 0.0, 1, 1
+        for number, group in column_groups(questions):
+            w = sum(len(q.choices) for q in group) * PITCH + GROUP_GAP
+            if start and used + w > width and group[0].reason_of is None:
+                chunks.append((first, tuple(start)))
+                start, used, first = [], 0.0, number
+            start += group
             used += w
-        chunks.append((start, tuple(questions[start:])))
+        chunks.append((first, tuple(start)))
         return chunks
 
     def _legend_lines(self, grid: _Grid, body_w: float) -> list[list[str]]:
-        """The legend rows: each question's number and full label, in one or two columns."""
+        """The legend rows: each question's number and full label, in one or two columns; an
+        item's poor-rating reasons after it."""
         columns = 2 if body_w > 600 and len(grid.questions) > 3 else 1
         col_w = body_w / columns - 8
-        entries = [wrap(f"{grid.first_item + k}. {q.label}", self.font, BODY, col_w)
-                   for k, q in enumerate(grid.questions)]
+        entries = [wrap(self._group_legend(number, group), self.font, BODY, col_w)
+                   for number, group in column_groups(grid.questions, grid.first_item)]
         # the criteria a member appraisal rates against (五带头), once for the grid's units
         notes = dict.fromkeys(note for _n, block in grid.units for note in block.notes if note)
         entries += [wrap(note, self.font, BODY, col_w) for note in notes]
         return [entries[i:i + columns] for i in range(0, len(entries), columns)]
+
+    def _group_legend(self, number: int, group: tuple) -> str:
+        if group[0].reason_of is None:
+            return f"{number}. {group[0].label}"
+        item = self.questions_by_key[group[0].reason_of][0]
+        with force_locale(self.lang):
+            return _("Reasons for a poor rating on item %(number)d (%(poor)s): tick any, or none — %(reasons)s",
+                     number=number, poor=_(" or ").join(label for key, label in item.choices if key in group[0].poor),
+                     reasons=_(", ").join(q.choices[0][1] for q in group))
 
     def _choice_head_h(self, questions) -> float:
         tallest = 0.0
@@ -359,8 +376,9 @@ class BallotPrintout(Printout):
     def _grid_parts(self, grid: _Grid, body_w: float, name_w: float) -> dict:
         """Heights of a grid's fixed parts on a page: legend, headings, and each unit row."""
         legend = self._legend_lines(grid, body_w)
-        heads = [wrap(f"{grid.first_item + k}. {short_label(q.label)}", self.font, BODY,
-                      len(q.choices) * PITCH - 1)[:3] for k, q in enumerate(grid.questions)]
+        heads = [wrap(f"{number}. {short_label(group[0].label)}" if group[0].reason_of is None else self.text["reasons"],
+                      self.font, BODY, sum(len(q.choices) for q in group) * PITCH - 1)[:3]
+                 for number, group in column_groups(grid.questions, grid.first_item)]
         head_h = max(len(h) for h in heads) * LEADING + 2
         rows = [wrap(f"{n}. {b.name}", self.font, BODY, name_w - 6)[:2] for n, b in grid.units]
         return {"legend": legend, "legend_h": sum(max(len(e) for e in row) for row in legend) * LEADING + 6,
@@ -383,7 +401,7 @@ class BallotPrintout(Printout):
         for questions, units, extras in self.grids:
             name_w = self._name_width(units) if units else 0
             for first, chunk in (self._chunks(questions, body_w - name_w) if units else []):
-                grid = _Grid(chunk, first + 1, units)
+                grid = _Grid(chunk, first, units)
                 parts = self._grid_parts(grid, body_w, name_w)
                 fixed = parts["legend_h"] + parts["head_h"] + parts["choice_h"]
                 index = 0
@@ -529,10 +547,12 @@ class BallotPrintout(Printout):
         for (number, block), row_h in zip(grid.units, parts["row_h"]):
             by = top - row_h + (row_h - BOX) / 2
             x = MARGIN + name_w
-            for q in grid.questions:
-                for k, (choice, _label) in enumerate(q.choices):
-                    yield block, q, choice, x + k * PITCH + 1.3, by
-                x += len(q.choices) * PITCH + GROUP_GAP
+            for _number, group in column_groups(grid.questions):
+                for q in group:
+                    for k, (choice, _label) in enumerate(q.choices):
+                        yield block, q, choice, x + k * PITCH + 1.3, by
+                    x += len(q.choices) * PITCH
+                x += GROUP_GAP
             top -= row_h
 
     # static parts: one form per page of the layout ----------------------------------------
@@ -604,18 +624,20 @@ class BallotPrintout(Printout):
             ly -= max(len(e) for e in row) * LEADING
         top = y - parts["legend_h"]
         x0 = MARGIN + name_w
-        grid_w = sum(len(q.choices) * PITCH + GROUP_GAP for q in grid.questions) - GROUP_GAP
+        groups = column_groups(grid.questions)
+        grid_w = sum(sum(len(q.choices) for q in g) * PITCH + GROUP_GAP for _n, g in groups) - GROUP_GAP
         bottom = top - parts["head_h"] - parts["choice_h"] - sum(parts["row_h"])
         x = x0
         c.setLineWidth(0.5)
-        for q, head in zip(grid.questions, parts["heads"]):
-            w = len(q.choices) * PITCH
+        for (_number, group), head in zip(groups, parts["heads"]):
+            labels = [label for q in group for _key, label in q.choices]
+            w = len(labels) * PITCH
             hy = top - LEADING + 2
             for line in head:
                 c.drawCentredString(x + w / 2, hy, line)
                 hy -= LEADING
             cy = top - parts["head_h"]
-            for k, (_key, label) in enumerate(q.choices):
+            for k, label in enumerate(labels):
                 cx = x + k * PITCH + PITCH / 2
                 self._choice_head(c, label, cx, cy, parts["choice_h"] - 4)
             c.rect(x - 1.2, bottom, w + 1.2, top - bottom, stroke=1, fill=0)
@@ -639,8 +661,9 @@ class BallotPrintout(Printout):
     def _draw_key(self, c: Canvas, grid: _Grid, top: float, parts: dict, name_w: float) -> None:
         """Above the units, when every item has the same choices: their numbers (the keys the
         clerks type) and labels, in printed order."""
-        choices = grid.questions[0].choices
-        if any(q.choices != choices for q in grid.questions):
+        items = [q for q in grid.questions if q.reason_of is None]
+        choices = items[0].choices
+        if any(q.choices != choices for q in items):
             return
         room = parts["head_h"] + parts["choice_h"] - LEADING - 2
         if len(choices) * LEADING > room:
@@ -714,6 +737,22 @@ class BallotPrintout(Printout):
             self.progress(1)
         if done != self.count:
             raise RuntimeError(f"{done} ballots drawn, {self.count} expected")
+
+
+def column_groups(questions, start: int = 1) -> list[tuple[int, tuple]]:
+    """The questions as printed in a grid's column groups, each with its number: an item alone
+    (numbered from start), or the poor-rating reasons of the item before it (差评原因, one box
+    each), under that item's number."""
+    groups, number = [], start - 1
+    for q in questions:
+        if getattr(q, "reason_of", None) is not None and groups and getattr(groups[-1][1][0], "reason_of", None) == q.reason_of:
+            groups[-1] = (number, groups[-1][1] + (q,))
+        elif getattr(q, "reason_of", None) is not None:
+            groups.append((max(number, start), (q,)))
+        else:
+            number += 1
+            groups.append((number, (q,)))
+    return groups
 
 
 def own_question(q) -> bool:

@@ -20,7 +20,8 @@ from ..tokens import TokenUsed, redeem
 from ..tokens import find as find_token
 from .tally_sheets import sheet_covering
 from .ballot import (
-    BLANK, COUNTING_STATES, INVALID, PaperError, UnitBlock, ballot_units, categories_for, check_category, unit_blocks,
+    BLANK, COUNTING_STATES, INVALID, PaperError, UnitBlock, ballot_units, categories_for, check_category, keep_reasons,
+    unit_blocks,
 )
 
 
@@ -47,7 +48,7 @@ def ballot_form(campaign: Campaign, serial: int, lang: str) -> BallotForm:
     batch = row.batch
     units = ballot_units(campaign.id, batch.unit_codes)
     chosen = check_category(campaign.id, units, batch.category)
-    return BallotForm(serial, batch, unit_blocks(campaign.id, units, lang), chosen,
+    return BallotForm(serial, batch, unit_blocks(campaign.id, units, lang, reasons=True), chosen,
                       [] if chosen else categories_for(campaign.id, units))
 
 
@@ -102,6 +103,8 @@ def _check_values(form: BallotForm, values: dict, category: str | None) -> dict:
         for q in block.questions:
             name = field_name(block.unit_id, q.key)
             value = values.get(name)
+            if value is None and q.reason_of is not None:
+                value = BLANK  # a reason box is optional (and not on ballots printed before reasons were)
             if value not in {k for k, _l in q.choices} | {BLANK, INVALID}:
                 raise PaperError(_("%(unit)s: “%(item)s” has no answer entered; enter the box marked, "
                                    "“none” or “two or more”.", unit=block.name, item=q.label))
@@ -247,7 +250,8 @@ def _count(campaign, form: BallotForm, ballot: PaperBallot, token: BallotToken, 
         for q in block.questions:
             value = entry["answers"][field_name(block.unit_id, q.key)]
             if value not in (BLANK, INVALID):
-                answers[q.key] = (value, None, q.scale)
+                answers[q.key] = (value, None, q.scale or None)
+        answers = keep_reasons(answers, block.questions)
         if answers:  # a unit left wholly blank on the ballot was not rated
             sheets.append(Sheet(campaign.id, block.unit_id, block.questionnaire, entry["category"], answers))
     try:
