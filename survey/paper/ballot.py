@@ -59,6 +59,14 @@ class UnitBlock:
     notes: tuple[str, ...] = ()  # printed under the unit's name: a member appraisal's criteria (五带头)
 
 
+def check_counting(campaign: Campaign) -> None:
+    """PaperError unless the campaign's paper may be counted now (open or closed)."""
+    if campaign.state not in COUNTING_STATES:
+        from ..campaigns import state_label
+        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
+                           state=state_label(campaign.state)))
+
+
 def questions_for(frozen, unit: Unit, lang: str, dont_know: bool = False, reasons: bool = False) -> list[Question]:
     """The paper questions of one unit: its rated questions (comments stay off paper), each with
     a box per choice in printed order (don't know last, when the campaign offers it); with

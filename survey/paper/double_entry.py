@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..campaigns import state_label
 from ..db import db
 from ..models import BallotBatch, BallotToken, Campaign, RespondentCategory, Unit
 from ..models import PaperBallot, PaperEntry
@@ -20,7 +19,7 @@ from ..tokens import TokenUsed, redeem
 from ..tokens import find as find_token
 from .tally_sheets import sheet_covering
 from .ballot import (
-    BLANK, COUNTING_STATES, INVALID, PaperError, UnitBlock, ballot_units, categories_for, check_category, keep_reasons,
+    BLANK, INVALID, check_counting, PaperError, UnitBlock, ballot_units, categories_for, check_category, keep_reasons,
     unit_blocks,
 )
 
@@ -160,9 +159,7 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
     Raises PaperError when the ballot cannot be entered: not printed, counted already,
     answered by phone (it is then marked so), or entered by this clerk already.
     """
-    if campaign.state not in COUNTING_STATES:
-        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=state_label(campaign.state)))
+    check_counting(campaign)
     form = ballot_form(campaign, serial, _reader_lang())
     entry = _check_values(form, values, category)
     try:
@@ -196,9 +193,7 @@ def count_read_ballot(campaign: Campaign, serial: int, values: dict, category: s
     same counting as two agreeing clerks: its token is spent, a ballot answered by phone is
     refused (PaperError, and marked so), one counted already is refused. readers: "scan" and
     the people who resolved its doubts, kept like the clerks' names."""
-    if campaign.state not in COUNTING_STATES:
-        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=state_label(campaign.state)))
+    check_counting(campaign)
     form = ballot_form(campaign, serial, _reader_lang())
     entry = _check_values(form, values, category)
     try:
@@ -215,9 +210,7 @@ def count_read_ballot(campaign: Campaign, serial: int, values: dict, category: s
 
 def resolve_ballot(campaign: Campaign, serial: int, supervisor: str, chosen_clerk: str) -> str:
     """A supervisor (not one of the clerks) picks the entry that matches the paper ballot."""
-    if campaign.state not in COUNTING_STATES:
-        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=state_label(campaign.state)))
+    check_counting(campaign)
     form = ballot_form(campaign, serial, _reader_lang())
     try:
         ballot = _lock_ballot(campaign.id, serial)
