@@ -5,217 +5,25 @@ form XObject drawn once per batch; per ballot only the serial, the token QR (pag
 page QR ("B:<serial>:P:<page>/<pages>", no token) are drawn. Pages are written to the file as
 they are finished (StreamingCanvas), so memory stays flat however many ballots there are.
 
-Also the helpers every printout here shares: QR codes as one path, text wrapping, corner marks.
+The drawing helpers every printout shares are in printouts/drawing.py, the streaming canvas in
+printouts/streaming.py.
 """
 from __future__ import annotations
 
-import zlib
-from array import array
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable
 
-import qrcode
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from qrcode.constants import ERROR_CORRECT_M
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.rl_accel import fp_str
-from reportlab.pdfbase.pdfdoc import PDFIndirectObject, PDFObject, PDFResourceDictionary
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from .base import Printout
+from .drawing import MARK, corner_marks, draw_qr, fit_size, mark_positions, qr_matrix, qr_version, wrap
+from .streaming import StreamingCanvas
 
-W, H = A4
 MARGIN = 42
-MARK = 12  # corner marks: filled squares this many points wide, 20 points from each edge
-
-
-# --- shared drawing helpers -----------------------------------------------------------------
-def qr_matrix(data: str, fixed_mask: bool = False, version: int | None = None) -> list[list[bool]]:
-    """The QR modules (no quiet zone). fixed_mask skips the mask search, for the page codes
-    that only machines read: a valid code, about seven times faster to make. A known version
-    (same length of data as before) skips the search for the size."""
-    q = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0,
-                      mask_pattern=0 if fixed_mask else None)
-    q.add_data(data)
-    q.make(fit=version is None)
-    return q.get_matrix()
-
-
-def qr_version(data: str) -> int:
-    """The smallest QR version that holds data (at error correction level M)."""
-    q = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-    q.add_data(data)
-    return q.best_fit()
-
-
-def draw_qr(canvas: Canvas, matrix, x: float, y: float, size: float) -> None:
-    """Draw a QR code as one filled path (runs of dark modules), quiet zone included in size."""
-    n = len(matrix)
-    cell = size / (n + 8)
-    ops = []
-    for r, row in enumerate(matrix):
-        yy = n - 1 - r
-        col = 0
-        while col < n:
-            if row[col]:
-                start = col
-                while col < n and row[col]:
-                    col += 1
-                ops.append(f"{start} {yy} {col - start} 1 re")
-            else:
-                col += 1
-    canvas.saveState()
-    canvas.setFillGray(0)
-    canvas.transform(cell, 0, 0, cell, x + 4 * cell, y + 4 * cell)
-    canvas.addLiteral(" ".join(ops) + " f")
-    canvas.restoreState()
-
-
-def wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Break text into lines no wider than width: between words for Latin, anywhere for CJK."""
-    lines, line = [], ""
-    for ch in text.replace("\r", ""):
-        if ch == "\n":
-            lines.append(line)
-            line = ""
-            continue
-        trial = line + ch
-        if not line or stringWidth(trial, font, size) <= width:
-            line = trial
-            continue
-        cut = line.rfind(" ")
-        if ch != " " and cut > 0 and line[cut - 1:cut].isascii() and ch.isascii():
-            lines.append(line[:cut])
-            line = line[cut + 1:] + ch
-        else:
-            lines.append(line.rstrip())
-            line = ch.lstrip()
-    if line:
-        lines.append(line)
-    return lines or [""]
-
-
-def fit_size(text: str, font: str, size: float, width: float, smallest: float) -> float:
-    """The largest font size ≤ size (down to smallest) at which text fits on one line."""
-    while size > smallest and stringWidth(text, font, size) > width:
-        size -= 0.5
-    return size
-
-
-def corner_marks(canvas: Canvas, width: float = W, height: float = H) -> None:
-    """Four filled squares near the corners, for scanners to find and straighten the page."""
-    for x, y in _mark_positions(width, height):
-        canvas.rect(x, y, MARK, MARK, stroke=0, fill=1)
-
-
-# --- a canvas that streams pages to the file -----------------------------------------------
-class _PageTree(PDFObject):
-    """The page tree: one node listing every page written, kept as an array of numbers."""
-
-    def __init__(self):
-        self.kids = array("q")
-
-    def format(self, document):
-        kids = " ".join(f"{n} 0 R" for n in self.kids)
-        return f"<< /Count {len(self.kids)} /Kids [ {kids} ] /Type /Pages >>".encode("latin-1")
-
-
-class StreamingCanvas(Canvas):
-    """A ReportLab canvas that writes each page (content and page object) as soon as it is
-    finished; only the forms, fonts and a number per page stay in memory until save().
-
-    Object numbers of the pages are reserved up front, so the number of pages is given.
-    Every page shares one resource dictionary: the fonts and every form drawn.
-    """
-
-    HEADER = b"%PDF-1.4\n%\x93\x8c\x8b\x9e survey-toolkit\n"
-
-    def __init__(self, out: BinaryIO, pages: int, font: str, pagesize=A4):
-        super().__init__(out, pagesize=pagesize, pageCompression=1, initialFontName=font)
-        self._out, self._pages, self._written = out, pages, 0
-        self._pos = 0
-        self._forms_used: set[str] = set()
-        doc = self._doc
-        self._tree = _PageTree()
-        doc.Pages = doc.Catalog.Pages = self._tree
-        self._tree_ref = doc.Reference(self._tree).format(doc)
-        self._resources = PDFResourceDictionary()
-        self._resources.basicFonts()
-        self._resources_ref = doc.Reference(self._resources).format(doc)
-        self._base = doc.objectcounter
-        doc.objectcounter += 2 * pages
-        self._offsets = array("q", bytes(8 * 2 * pages))
-        self._emit(self.HEADER)
-
-    def _emit(self, data: bytes) -> None:
-        self._out.write(data)
-        self._pos += len(data)
-
-    def _object(self, number: int, body: bytes) -> None:
-        self._offsets[number - self._base - 1] = self._pos
-        self._emit(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-
-    def showPage(self):
-        """Write the finished page to the file and start the next one."""
-        if self._written >= self._pages:
-            raise RuntimeError(f"more pages drawn than the {self._pages} reserved")
-        self._code.append(" ")
-        stream = self._psCommandsBeforePage + [self._preamble] + self._code + self._psCommandsAfterPage
-        data = zlib.compress(("\n".join(stream) + "\n").encode("latin-1"))
-        self._forms_used.update(self._formsinuse)
-        content = self._base + 1 + 2 * self._written
-        page = content + 1
-        self._object(content, b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(data) + data + b"\nendstream")
-        width, height = self._pagesize
-        self._object(page, (f"<< /Contents {content} 0 R /MediaBox [ 0 0 {fp_str(width)} {fp_str(height)} ] "
-                            f"/Parent ").encode("latin-1") + self._tree_ref + b" /Resources "
-                     + self._resources_ref + b" /Type /Page >>")
-        self._tree.kids.append(page)
-        self._written += 1
-        self._startPage()
-
-    def save(self):
-        """Write the shared objects (fonts, forms, page tree, catalog), the xref and trailer."""
-        if self._code and any(s.strip() for s in self._code):
-            self.showPage()
-        if self._written != self._pages:
-            raise RuntimeError(f"{self._written} pages drawn, {self._pages} reserved")
-        doc = self._doc
-        if self._forms_used:
-            self._resources.XObject = doc.xobjDict(sorted(self._forms_used))
-        for font in doc.delayedFonts:
-            font.addObjects(doc)
-        doc.info.invariant = doc.invariant
-        doc.info.digest(doc.signature)
-        root = doc.Reference(doc.Catalog).format(doc)
-        info = doc.Reference(doc.info).format(doc)
-        doc.Outlines.prepare(doc, self)
-        if doc.Outlines.ready < 0:
-            doc.Catalog.Outlines = None
-        doc.encrypt.prepare(doc)
-        reserved = range(self._base + 1, self._base + 1 + 2 * self._pages)
-        offsets = {}
-        number = 0
-        while True:
-            number += 1
-            if number in reserved:
-                continue
-            if number not in doc.numberToId:
-                break
-            name = doc.numberToId[number]
-            offsets[number] = self._pos
-            self._emit(PDFIndirectObject(name, doc.idToObject[name]).format(doc))
-        last = number - 1
-        xref = self._pos
-        rows = [b"xref\n0 %d\n0000000000 65535 f \n" % (last + 1)]
-        for n in range(1, last + 1):
-            offset = self._offsets[n - self._base - 1] if n in reserved else offsets[n]
-            rows.append(b"%010d 00000 n \n" % offset)
-        self._emit(b"".join(rows))
-        self._emit(b"trailer\n<< /ID " + doc.ID() + b" /Info " + info + b" /Root " + root
-                   + b" /Size %d >>\nstartxref\n%d\n%%%%EOF\n" % (last + 1, xref))
 
 # --- the ballot's layout: grids of boxes --------------------------------------------------------
 # Sizes for people reading without glasses in a meeting hall: body text 9 pt, boxes 4.2 mm.
@@ -497,7 +305,7 @@ class BallotPrintout(Printout):
             token = (width - MARGIN - TOKEN_QR + 4, height - TOP - TOKEN_QR + 6, TOKEN_QR) if index == 0 else None
             pages.append({"page": index + 1, "page_qr": _rect(*qr, qr[2]), "boxes": boxes,
                           "token_qr": _rect(*token, token[2]) if token else None})
-        marks = [_rect(x, y, MARK, MARK) for x, y in _mark_positions(width, height)]
+        marks = [_rect(x, y, MARK, MARK) for x, y in mark_positions(width, height)]
         return {"format": 1, "unit": "pt", "origin": "bottom-left", "page_size": [round(width, 2), round(height, 2)],
                 "orientation": self.orientation, "box": round(BOX, 2), "corner_marks": marks, "pages": pages}
 
@@ -769,6 +577,3 @@ def page_code(serial: int, page: int, pages: int, campaign_key: str | None = Non
 def _rect(x, y, w, h) -> list[float]:
     return [round(x, 2), round(y, 2), round(w, 2), round(h, 2)]
 
-
-def _mark_positions(width, height):
-    return ((20, 20), (width - 20 - MARK, 20), (20, height - 20 - MARK), (width - 20 - MARK, height - 20 - MARK))
