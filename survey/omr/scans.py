@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from printouts.ballots import qr_matrix
+from printouts.drawing import qr_matrix
 
 from ..db import db
 from ..models import (
