@@ -1,0 +1,64 @@
+"""A hostile reader of remedy records (issue 15, docs/remedy.md): record ids no database can hold,
+calendar dates that are not written YYYY-MM-DD, the Chinese message of a refused verification,
+and the name `survey remedy reevaluate` gives the follow-up campaign residents will see."""
+from __future__ import annotations
+
+from html import unescape
+
+from sqlalchemy import select
+
+from survey.db import db
+from survey.models import Campaign, OfficeCalendarDay
+
+from test_reevaluation import BASE, finish
+from test_remedy import closed, post, publish, records  # noqa: F401  (the fixture)
+from test_roles import sign_in
+
+HUGE = ("9223372036854775808", "99999999999999999999")  # 2**63, beyond any SQL integer
+
+
+def test_an_id_no_database_can_hold_is_not_found_not_a_server_error(app, closed):
+    office = sign_in(app, "office")
+    publish(office)
+    for rid in HUGE:
+        assert office.get(f"{BASE}/{rid}").status_code == 404, rid
+        for step in ("plan", "report", "verify", "remind"):
+            assert post(office, f"{BASE}/{rid}/{step}", text="x").status_code == 404, (rid, step)
+    # the other numbered admin addresses alike
+    for url in (f"/admin/users/{HUGE[1]}/disable", f"/admin/campaigns/rem-2025/paper/tally-sheets/{HUGE[1]}/void",
+                f"/admin/campaigns/rem-2025/paper/mismatches/{HUGE[1]}"):
+        assert post(office, url).status_code == 404, url
+    assert office.get(f"/admin/users/{HUGE[1]}/reset-password").status_code == 404
+    assert office.get(f"/admin/campaigns/rem-2025/scans/doubt/{HUGE[1]}.png").status_code == 404
+
+
+def test_the_calendar_takes_only_dates_written_yyyy_mm_dd(app, closed):
+    office = sign_in(app, "office")
+    for day in ("20270208", "2027W061", "2027-W06-1"):  # Python's fromisoformat reads all three as 2027-02-08
+        response = office.post("/admin/calendar/add?lang=en", data={
+            "day": day, "kind": "holiday", "note": "", "csrf_token": office.csrf("/admin/calendar")})
+        assert response.status_code == 422, day
+        assert "write it as YYYY-MM-DD" in unescape(response.get_data(as_text=True)), day
+    with app.app_context():
+        assert db.session.scalars(select(OfficeCalendarDay)).all() == []
+
+
+def test_a_refused_verification_reads_as_chinese(app, closed):
+    office = sign_in(app, "office")
+    publish(office)
+    rid = records(app, closed)["R-1"]["id"]
+    refused = office.post(f"{BASE}/{rid}/verify", data={"csrf_token": office.csrf()})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "现在不能验收" in text and "不能已验收" not in text
+
+
+def test_the_command_names_the_follow_up_in_the_language_residents_read(app, closed, runner):
+    office, branch = sign_in(app, "office"), sign_in(app, "branch")
+    finish(app, office, branch, codes=("R-1",))
+    result = runner.invoke(args=["remedy", "reevaluate", "rem-2025"])
+    assert result.exit_code == 0 and "re-evaluation campaign rem-2025-reeval made" in result.output
+    with app.app_context():
+        original = db.session.get(Campaign, closed)
+        follow = db.session.scalar(select(Campaign).filter_by(slug="rem-2025-reeval"))
+        assert follow.name == f"{original.name} · 补课复评"  # posters and the public page show it
