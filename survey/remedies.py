@@ -79,7 +79,7 @@ def take_step(remedy: Remedy, step: str, actor: str, office: bool, text: str | N
     audit(actor, f"remedy.{step}", f"{remedy.campaign.slug}/{remedy.unit.code}", status=gives)
 
 
-STEP_WORDS = {"plan": _l("given a plan"), "report": _l("reported done"), "verify": _l("verified")}
+STEP_WORDS = {"plan": _l("given a plan"), "report": _l("reported done"), "verify": _l("checked and verified")}  # not the status word: 不能验收, not 不能已验收
 
 
 def remind(remedy: Remedy, actor: str, on: dt.date | None = None) -> None:
