@@ -8,7 +8,8 @@ import datetime as dt
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .db import db
 from .models import Campaign, Remedy, Unit, User, audit
@@ -66,20 +67,38 @@ def take_step(remedy: Remedy, step: str, actor: str, office: bool, text: str | N
     if who == "office" and not office:
         raise RemedyError(_("Only the campaign office verifies a remedy."))
     if remedy.status != need:
-        raise RemedyError(_("This record is %(status)s: it cannot be %(step)s now.",
-                            status=STATUS_LABELS[remedy.status], step=STEP_WORDS[step]))
+        raise _not_now(remedy, step)
+    values = {"status": gives}
     if step in ("plan", "report"):
         text = (text or "").strip()
         if not text:
             raise RemedyError(_("Write the plan or the report before submitting it."))
-        setattr(remedy, step, text)
-    remedy.status = gives
+        values[step] = text
     if step == "verify":
-        remedy.verified_on = dt.date.today()
+        values["verified_on"] = dt.date.today()
+    # only from the status read above: of two requests at once (a double tap, two admins) one
+    # takes the step and the other is refused, rather than both "succeeding" and one text lost
+    moved = db.session.execute(update(Remedy).where(Remedy.id == remedy.id, Remedy.status == need)
+                               .values(**values).execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        db.session.refresh(remedy)
+        raise _not_now(remedy, step)
+    for name, value in values.items():
+        set_committed_value(remedy, name, value)
     audit(actor, f"remedy.{step}", f"{remedy.campaign.slug}/{remedy.unit.code}", status=gives)
 
 
-STEP_WORDS = {"plan": _l("given a plan"), "report": _l("reported done"), "verify": _l("checked and verified")}  # not the status word: 不能验收, not 不能已验收
+STEP_WORDS = {"plan": _l("given a plan"), "report": _l("reported done")}
+
+
+def _not_now(remedy: Remedy, step: str) -> RemedyError:
+    """The refusal of a step the record's status does not allow, naming the status. Verifying has
+    a sentence of its own: its word is the status word "verified" (已验收), and 现在不能已验收 is no
+    Chinese."""
+    status = STATUS_LABELS[remedy.status]
+    if step == "verify":
+        return RemedyError(_("This record is %(status)s: it cannot be verified now.", status=status))
+    return RemedyError(_("This record is %(status)s: it cannot be %(step)s now.", status=status, step=STEP_WORDS[step]))
 
 
 def remind(remedy: Remedy, actor: str, on: dt.date | None = None) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from html import unescape
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from survey.db import db
 from survey.models import Campaign, OfficeCalendarDay
@@ -62,3 +63,22 @@ def test_the_command_names_the_follow_up_in_the_language_residents_read(app, clo
         original = db.session.get(Campaign, closed)
         follow = db.session.scalar(select(Campaign).filter_by(slug="rem-2025-reeval"))
         assert follow.name == f"{original.name} · 补课复评"  # posters and the public page show it
+
+
+def test_two_plans_at_once_one_is_taken_the_other_refused(app, closed):
+    """A double tap or two admins: the second request read the record while it was still open."""
+    from survey.models import AuditEntry, Remedy
+    from survey.remedies import RemedyError, take_step
+    office = sign_in(app, "office")
+    publish(office)
+    rid = records(app, closed)["R-1"]["id"]
+    with app.app_context():
+        stale = db.session.get(Remedy, rid)
+        assert stale.status == "open"
+        with db.engine.begin() as other:  # the first request takes the step meanwhile
+            other.execute(update(Remedy).where(Remedy.id == rid).values(status="plan_submitted", plan="第一份方案"))
+        with pytest.raises(RemedyError):
+            take_step(stale, "plan", "branch", office=False, text="第二份方案")
+        db.session.rollback()
+        assert db.session.scalars(select(AuditEntry).filter_by(action="remedy.plan")).all() == []
+    assert records(app, closed)["R-1"]["plan"] == "第一份方案"
