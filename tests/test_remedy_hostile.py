@@ -82,3 +82,32 @@ def test_two_plans_at_once_one_is_taken_the_other_refused(app, closed):
         db.session.rollback()
         assert db.session.scalars(select(AuditEntry).filter_by(action="remedy.plan")).all() == []
     assert records(app, closed)["R-1"]["plan"] == "第一份方案"
+
+
+def test_an_item_withheld_for_its_few_answers_is_not_named_under_the_line(app, client, make_campaign):
+    """40 raters, all unsatisfied; only 2 of them answered `overall` (fewer than the minimum cell
+    of 5): its figures are withheld (small_item), so naming it among the items that pulled the
+    unit down would say what those 2 answered — on the public page, the API and the record."""
+    from survey.campaigns import transition
+    from survey.models import Remedy, Unit
+    from survey.registry import current_registry
+    from survey.responses import Sheet, store
+    from test_ballot_results import ITEMS
+    cid = make_campaign(slug="few-2025", units=[("F-1", "城关镇中心小学", "general")], state="open")
+    with app.app_context():
+        uid = db.session.scalar(select(Unit.id).filter_by(campaign_id=cid))
+
+        def sheet(items):
+            return Sheet(cid, uid, "five-goods", "resident", {k: ("unsatisfied", None, "satisfaction") for k in items})
+        store([sheet([k for k in ITEMS if k != "overall"]) for _ in range(38)] + [sheet(ITEMS) for _ in range(2)])
+        campaign = db.session.get(Campaign, cid)
+        transition(campaign, "close", current_registry(), "test")
+        transition(campaign, "publish", current_registry(), "test")
+        db.session.commit()
+        record = db.session.scalar(select(Remedy).filter_by(campaign_id=cid))
+        named = [i["key"] for i in record.items]
+    api = client.get("/api/campaigns/few-2025/results").get_json()["units"][0]
+    overall = next(i for i in api["items"] if i["key"] == "overall")
+    assert overall["rate"] is None  # withheld: 2 answers
+    assert "overall" not in api["remedy_items"]
+    assert "overall" not in named and "leadership" in named
