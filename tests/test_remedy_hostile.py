@@ -111,3 +111,25 @@ def test_an_item_withheld_for_its_few_answers_is_not_named_under_the_line(app, c
     assert overall["rate"] is None  # withheld: 2 answers
     assert "overall" not in api["remedy_items"]
     assert "overall" not in named and "leadership" in named
+
+
+def test_a_record_to_do_is_not_painted_as_a_running_campaign(app, closed):
+    """The list and the record showed "open, no plan yet" in the green of an open campaign
+    (class "state open") and "verified" in plain grey."""
+    import re
+    from pathlib import Path
+
+    import survey
+    office = sign_in(app, "office")
+    publish(office)
+    rid = records(app, closed)["R-1"]["id"]
+    css = (Path(survey.__file__).parent / "static/office.css").read_text()
+
+    def colour(cls):
+        found = re.search(r"\.state\.%s[,{][^}]*?background:(#[0-9a-f]+)" % re.escape(cls), css)
+        return found and found.group(1)
+    for url in (BASE, f"{BASE}/{rid}"):
+        page = office.get(url).get_data(as_text=True)
+        assert 'class="state remedy-open"' in page and 'class="state open"' not in page, url
+    shades = {status: colour(f"remedy-{status}") for status in ("open", "plan_submitted", "done", "verified")}
+    assert all(shades.values()) and shades["open"] != shades["verified"]
