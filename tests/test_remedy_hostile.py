@@ -133,3 +133,17 @@ def test_a_record_to_do_is_not_painted_as_a_running_campaign(app, closed):
         assert 'class="state remedy-open"' in page and 'class="state open"' not in page, url
     shades = {status: colour(f"remedy-{status}") for status in ("open", "plan_submitted", "done", "verified")}
     assert all(shades.values()) and shades["open"] != shades["verified"]
+
+
+def test_the_ledger_command_into_a_missing_folder_says_so_in_one_line(app, closed, runner, tmp_path):
+    office = sign_in(app, "office")
+    publish(office)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = runner.invoke(args=["remedy", "ledger", "rem-2025", "--format", "xlsx",
+                                 "--out", str(out / "no-such-folder" / "ledger.xlsx")])
+    assert result.exit_code == 1 and "does not exist: create it first" in result.output, result.output
+    assert not isinstance(result.exception, FileNotFoundError)
+    good = runner.invoke(args=["remedy", "ledger", "rem-2025", "--format", "pdf", "--out", str(out / "l.pdf")])
+    assert good.exit_code == 0 and "(2 remedy records)" in good.output, good.output
+    assert (out / "l.pdf").read_bytes().startswith(b"%PDF") and list(out.iterdir()) == [out / "l.pdf"]
