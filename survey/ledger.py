@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .config import office_today
 from .db import db
 from .models import Campaign, Remedy
 from .remedies import STATUS_LABELS
@@ -76,7 +77,7 @@ def reevaluation_text(row) -> str:
 def ledger_rows(campaign: Campaign, lang: str, today: dt.date | None = None) -> list[LedgerRow]:
     """The campaign's remedy records as ledger rows, by unit code, in `lang`."""
     from .reevaluation import comparison, follow_up_of
-    today = today or dt.date.today()
+    today = today or office_today()
     follow_up = follow_up_of(campaign)
     compared = {c.code: c for c in comparison(campaign, follow_up)} if follow_up is not None else {}
     records = sorted(db.session.scalars(select(Remedy).filter_by(campaign_id=campaign.id)), key=lambda r: r.unit.code)

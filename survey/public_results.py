@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from .config import office_today
 from .db import db
 from .models import Campaign, Remedy
 from .registry import current_registry
@@ -81,7 +82,7 @@ class PublicRemedy:
 def public_remedies(campaign: Campaign, on: dt.date | None = None) -> dict[int, PublicRemedy]:
     """unit id -> its remedy record as the public sees it, for the campaign's records (a read:
     nothing is written)."""
-    on = on or dt.date.today()
+    on = on or office_today()
     shown = {}
     for record in db.session.scalars(select(Remedy).filter_by(campaign_id=campaign.id)):
         status = "overdue" if record.overdue(on) else record.status

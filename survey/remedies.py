@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .config import office_today
 from .db import db
 from .models import Campaign, Remedy, Unit, User, audit
 from .workdays import DEFAULT_WORKING_DAYS, add_working_days, office_calendar
@@ -42,7 +43,7 @@ def create_records(campaign: Campaign, actor: str, start: dt.date | None = None,
     """A record for every unit under the line (as disclosed) that has none yet; the number made.
     The deadline is `days` working days after `start` (today)."""
     from .disclosure import disclosed_results
-    start = start or dt.date.today()
+    start = start or office_today()
     have = set(db.session.scalars(select(Remedy.unit_id).filter_by(campaign_id=campaign.id)))
     made, office = 0, office_calendar()
     for unit in disclosed_results(campaign, with_previous=False).remedy:
@@ -75,7 +76,7 @@ def take_step(remedy: Remedy, step: str, actor: str, office: bool, text: str | N
             raise RemedyError(_("Write the plan or the report before submitting it."))
         values[step] = text
     if step == "verify":
-        values["verified_on"] = dt.date.today()
+        values["verified_on"] = office_today()
     # only from the status read above: of two requests at once (a double tap, two admins) one
     # takes the step and the other is refused, rather than both "succeeding" and one text lost
     moved = db.session.execute(update(Remedy).where(Remedy.id == remedy.id, Remedy.status == need)
@@ -106,5 +107,5 @@ def remind(remedy: Remedy, actor: str, on: dt.date | None = None) -> None:
     if remedy.status in ("done", "verified"):
         raise RemedyError(_("This record is %(status)s: there is nothing to remind of.",
                             status=STATUS_LABELS[remedy.status]))
-    remedy.reminders = [*(remedy.reminders or []), {"on": (on or dt.date.today()).isoformat(), "by": actor}]
+    remedy.reminders = [*(remedy.reminders or []), {"on": (on or office_today()).isoformat(), "by": actor}]
     audit(actor, "remedy.remind", f"{remedy.campaign.slug}/{remedy.unit.code}")

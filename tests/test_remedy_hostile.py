@@ -147,3 +147,27 @@ def test_the_ledger_command_into_a_missing_folder_says_so_in_one_line(app, close
     good = runner.invoke(args=["remedy", "ledger", "rem-2025", "--format", "pdf", "--out", str(out / "l.pdf")])
     assert good.exit_code == 0 and "(2 remedy records)" in good.output, good.output
     assert (out / "l.pdf").read_bytes().startswith(b"%PDF") and list(out.iterdir()) == [out / "l.pdf"]
+
+
+def test_the_day_a_record_starts_is_the_offices_day_not_the_servers(app, closed):
+    """Servers often keep UTC: from 00:00 to 08:00 China time their date is still yesterday, so a
+    record made then started (and fell overdue) a day early. The office's time zone decides."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from survey.models import Remedy
+    # of UTC−12 and UTC+14 one always has another date than this machine's
+    zone = next(z for z in ("Etc/GMT+12", "Etc/GMT-14") if dt.datetime.now(ZoneInfo(z)).date() != dt.date.today())
+    app.config["SURVEY_TIME_ZONE"] = zone
+    office_day = dt.datetime.now(ZoneInfo(zone)).date()
+    office = sign_in(app, "office")
+    publish(office)
+    made = records(app, closed)["R-1"]
+    assert made["start"] == office_day
+    with app.app_context():
+        record = db.session.get(Remedy, made["id"])
+        record.due_on = office_day - dt.timedelta(days=1)  # due yesterday, office time
+        db.session.commit()
+        assert record.overdue()
+        record.due_on = office_day
+        assert not record.overdue()  # due today, office time: not yet

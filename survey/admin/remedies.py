@@ -4,7 +4,6 @@ reminders and "create remedy records" before publishing. A branch admin sees onl
 records of its units: another unit's record is a 404, whatever the address."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
+from ..config import office_today
 from ..db import db
 from ..models import Remedy
 from ..remedies import STATUS_LABELS, RemedyError, create_records, remind, take_step
@@ -53,7 +53,7 @@ def remedies(slug):
 def list_page(campaign, overdue: bool, status: int = 200):
     rows = [r for r in db.session.scalars(select(Remedy).filter_by(campaign_id=campaign.id).order_by(Remedy.id))
             if current_scope().unit(r.unit.code, r.unit.parent)]
-    today = dt.date.today()
+    today = office_today()
     if overdue:
         rows = [r for r in rows if r.overdue(today)]
     return render_template("admin/remedies.html", campaign=campaign, rows=rows, overdue=overdue, today=today,
@@ -80,7 +80,7 @@ def record_page(campaign, remedy, status: int = 200):
     from flask_babel import get_locale
     return render_template("admin/remedy.html", campaign=campaign, r=remedy, labels=STATUS_LABELS,
                            locale_en=str(get_locale()).startswith("en"),
-                           today=dt.date.today(), text_form=RemedyTextForm(formdata=None),
+                           today=office_today(), text_form=RemedyTextForm(formdata=None),
                            form=RemedyActionForm(formdata=None)), status
 
 
