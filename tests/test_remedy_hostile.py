@@ -171,3 +171,25 @@ def test_the_day_a_record_starts_is_the_offices_day_not_the_servers(app, closed)
         assert record.overdue()
         record.due_on = office_day
         assert not record.overdue()  # due today, office time: not yet
+
+
+def test_a_unit_no_longer_under_the_line_shows_no_remedy_to_the_public(app, closed):
+    """The office made the records early (closed), then more answers were counted (paper ballots)
+    and R-2 rose above the line before publishing: its record stays for the office, but the public
+    page, the API and a ballot's address must not show "must remedy, due …" beside "meets the line"."""
+    from survey.responses import Sheet, store
+    from test_remedy import ITEMS
+    office = sign_in(app, "office")
+    assert post(office, f"{BASE}/create").status_code == 302
+    assert sorted(records(app, closed)) == ["R-1", "R-2"]
+    with app.app_context():
+        from survey.models import Unit
+        uid = db.session.scalar(select(Unit.id).filter_by(campaign_id=closed, code="R-2"))
+        store([Sheet(closed, uid, "five-goods", "resident", {k: ("satisfied", None, "satisfaction") for k in ITEMS})
+               for _ in range(200)])
+    publish(office)
+    units = {u["code"]: u for u in office.get("/api/campaigns/rem-2025/results").get_json()["units"]}
+    assert units["R-1"]["flags"]["must_remedy"] and units["R-1"]["remedy"]["status"] == "open"
+    assert not units["R-2"]["flags"]["must_remedy"] and units["R-2"]["remedy"] is None
+    page = office.get("/results/rem-2025?lang=en").get_data(as_text=True)
+    assert page.count('class="remedy-status"') == 1
