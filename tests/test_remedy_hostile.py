@@ -13,7 +13,7 @@ from survey.models import Campaign, OfficeCalendarDay
 
 from test_reevaluation import BASE, finish
 from test_remedy import closed, post, publish, records  # noqa: F401  (the fixture)
-from test_roles import sign_in
+from test_roles import PASSWORD, sign_in
 
 HUGE = ("9223372036854775808", "99999999999999999999")  # 2**63, beyond any SQL integer
 
@@ -193,3 +193,23 @@ def test_a_unit_no_longer_under_the_line_shows_no_remedy_to_the_public(app, clos
     assert not units["R-2"]["flags"]["must_remedy"] and units["R-2"]["remedy"] is None
     page = office.get("/results/rem-2025?lang=en").get_data(as_text=True)
     assert page.count('class="remedy-status"') == 1
+
+
+def test_a_plan_keeps_its_lines_on_the_record_page(app, closed, live_server, browser):
+    """The owner writes causes, measures and dates on separate lines; the office read one run-on line."""
+    office = sign_in(app, "office")
+    publish(office)
+    rid = records(app, closed)["R-1"]["id"]
+    assert post(office, f"{BASE}/{rid}/plan", text="原因：窗口少\n措施：增设窗口\n时限：3月底").status_code == 302
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(f"{live_server}/admin/login")
+    page.fill("#username", "office")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}{BASE}/{rid}")
+    lines = page.locator(".remedy-text").first.evaluate("e => e.innerText.split('\\n').length")
+    report_box = page.locator("#report-text").bounding_box()
+    context.close()
+    assert lines == 3
+    assert report_box["width"] >= 300  # the whole phone's width, not a third of it
