@@ -73,7 +73,7 @@ def render(pdf: Path, dpi: int, folder: Path) -> list[Path]:
 
 
 def modules(code) -> int:
-    from printouts.ballots import qr_matrix
+    from printouts.drawing import qr_matrix
     text = f"B:{code.serial}:P:{code.page}/{code.pages}" + (f":K:{code.key}" if code.key else "")
     return len(qr_matrix(text, fixed_mask=True))
 

@@ -5,217 +5,25 @@ form XObject drawn once per batch; per ballot only the serial, the token QR (pag
 page QR ("B:<serial>:P:<page>/<pages>", no token) are drawn. Pages are written to the file as
 they are finished (StreamingCanvas), so memory stays flat however many ballots there are.
 
-Also the helpers every printout here shares: QR codes as one path, text wrapping, corner marks.
+The drawing helpers every printout shares are in printouts/drawing.py, the streaming canvas in
+printouts/streaming.py.
 """
 from __future__ import annotations
 
-import zlib
-from array import array
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterable
 
-import qrcode
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from qrcode.constants import ERROR_CORRECT_M
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.rl_accel import fp_str
-from reportlab.pdfbase.pdfdoc import PDFIndirectObject, PDFObject, PDFResourceDictionary
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from .base import Printout
+from .drawing import MARK, corner_marks, draw_qr, fit_size, mark_positions, qr_matrix, qr_version, wrap
+from .streaming import StreamingCanvas
 
-W, H = A4
 MARGIN = 42
-MARK = 12  # corner marks: filled squares this many points wide, 20 points from each edge
-
-
-# --- shared drawing helpers -----------------------------------------------------------------
-def qr_matrix(data: str, fixed_mask: bool = False, version: int | None = None) -> list[list[bool]]:
-    """The QR modules (no quiet zone). fixed_mask skips the mask search, for the page codes
-    that only machines read: a valid code, about seven times faster to make. A known version
-    (same length of data as before) skips the search for the size."""
-    q = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0,
-                      mask_pattern=0 if fixed_mask else None)
-    q.add_data(data)
-    q.make(fit=version is None)
-    return q.get_matrix()
-
-
-def qr_version(data: str) -> int:
-    """The smallest QR version that holds data (at error correction level M)."""
-    q = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-    q.add_data(data)
-    return q.best_fit()
-
-
-def draw_qr(canvas: Canvas, matrix, x: float, y: float, size: float) -> None:
-    """Draw a QR code as one filled path (runs of dark modules), quiet zone included in size."""
-    n = len(matrix)
-    cell = size / (n + 8)
-    ops = []
-    for r, row in enumerate(matrix):
-        yy = n - 1 - r
-        col = 0
-        while col < n:
-            if row[col]:
-                start = col
-                while col < n and row[col]:
-                    col += 1
-                ops.append(f"{start} {yy} {col - start} 1 re")
-            else:
-                col += 1
-    canvas.saveState()
-    canvas.setFillGray(0)
-    canvas.transform(cell, 0, 0, cell, x + 4 * cell, y + 4 * cell)
-    canvas.addLiteral(" ".join(ops) + " f")
-    canvas.restoreState()
-
-
-def wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Break text into lines no wider than width: between words for Latin, anywhere for CJK."""
-    lines, line = [], ""
-    for ch in text.replace("\r", ""):
-        if ch == "\n":
-            lines.append(line)
-            line = ""
-            continue
-        trial = line + ch
-        if not line or stringWidth(trial, font, size) <= width:
-            line = trial
-            continue
-        cut = line.rfind(" ")
-        if ch != " " and cut > 0 and line[cut - 1:cut].isascii() and ch.isascii():
-            lines.append(line[:cut])
-            line = line[cut + 1:] + ch
-        else:
-            lines.append(line.rstrip())
-            line = ch.lstrip()
-    if line:
-        lines.append(line)
-    return lines or [""]
-
-
-def fit_size(text: str, font: str, size: float, width: float, smallest: float) -> float:
-    """The largest font size ≤ size (down to smallest) at which text fits on one line."""
-    while size > smallest and stringWidth(text, font, size) > width:
-        size -= 0.5
-    return size
-
-
-def corner_marks(canvas: Canvas, width: float = W, height: float = H) -> None:
-    """Four filled squares near the corners, for scanners to find and straighten the page."""
-    for x, y in _mark_positions(width, height):
-        canvas.rect(x, y, MARK, MARK, stroke=0, fill=1)
-
-
-# --- a canvas that streams pages to the file -----------------------------------------------
-class _PageTree(PDFObject):
-    """The page tree: one node listing every page written, kept as an array of numbers."""
-
-    def __init__(self):
-        self.kids = array("q")
-
-    def format(self, document):
-        kids = " ".join(f"{n} 0 R" for n in self.kids)
-        return f"<< /Count {len(self.kids)} /Kids [ {kids} ] /Type /Pages >>".encode("latin-1")
-
-
-class StreamingCanvas(Canvas):
-    """A ReportLab canvas that writes each page (content and page object) as soon as it is
-    finished; only the forms, fonts and a number per page stay in memory until save().
-
-    Object numbers of the pages are reserved up front, so the number of pages is given.
-    Every page shares one resource dictionary: the fonts and every form drawn.
-    """
-
-    HEADER = b"%PDF-1.4\n%\x93\x8c\x8b\x9e survey-toolkit\n"
-
-    def __init__(self, out: BinaryIO, pages: int, font: str, pagesize=A4):
-        super().__init__(out, pagesize=pagesize, pageCompression=1, initialFontName=font)
-        self._out, self._pages, self._written = out, pages, 0
-        self._pos = 0
-        self._forms_used: set[str] = set()
-        doc = self._doc
-        self._tree = _PageTree()
-        doc.Pages = doc.Catalog.Pages = self._tree
-        self._tree_ref = doc.Reference(self._tree).format(doc)
-        self._resources = PDFResourceDictionary()
-        self._resources.basicFonts()
-        self._resources_ref = doc.Reference(self._resources).format(doc)
-        self._base = doc.objectcounter
-        doc.objectcounter += 2 * pages
-        self._offsets = array("q", bytes(8 * 2 * pages))
-        self._emit(self.HEADER)
-
-    def _emit(self, data: bytes) -> None:
-        self._out.write(data)
-        self._pos += len(data)
-
-    def _object(self, number: int, body: bytes) -> None:
-        self._offsets[number - self._base - 1] = self._pos
-        self._emit(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-
-    def showPage(self):
-        """Write the finished page to the file and start the next one."""
-        if self._written >= self._pages:
-            raise RuntimeError(f"more pages drawn than the {self._pages} reserved")
-        self._code.append(" ")
-        stream = self._psCommandsBeforePage + [self._preamble] + self._code + self._psCommandsAfterPage
-        data = zlib.compress(("\n".join(stream) + "\n").encode("latin-1"))
-        self._forms_used.update(self._formsinuse)
-        content = self._base + 1 + 2 * self._written
-        page = content + 1
-        self._object(content, b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(data) + data + b"\nendstream")
-        width, height = self._pagesize
-        self._object(page, (f"<< /Contents {content} 0 R /MediaBox [ 0 0 {fp_str(width)} {fp_str(height)} ] "
-                            f"/Parent ").encode("latin-1") + self._tree_ref + b" /Resources "
-                     + self._resources_ref + b" /Type /Page >>")
-        self._tree.kids.append(page)
-        self._written += 1
-        self._startPage()
-
-    def save(self):
-        """Write the shared objects (fonts, forms, page tree, catalog), the xref and trailer."""
-        if self._code and any(s.strip() for s in self._code):
-            self.showPage()
-        if self._written != self._pages:
-            raise RuntimeError(f"{self._written} pages drawn, {self._pages} reserved")
-        doc = self._doc
-        if self._forms_used:
-            self._resources.XObject = doc.xobjDict(sorted(self._forms_used))
-        for font in doc.delayedFonts:
-            font.addObjects(doc)
-        doc.info.invariant = doc.invariant
-        doc.info.digest(doc.signature)
-        root = doc.Reference(doc.Catalog).format(doc)
-        info = doc.Reference(doc.info).format(doc)
-        doc.Outlines.prepare(doc, self)
-        if doc.Outlines.ready < 0:
-            doc.Catalog.Outlines = None
-        doc.encrypt.prepare(doc)
-        reserved = range(self._base + 1, self._base + 1 + 2 * self._pages)
-        offsets = {}
-        number = 0
-        while True:
-            number += 1
-            if number in reserved:
-                continue
-            if number not in doc.numberToId:
-                break
-            name = doc.numberToId[number]
-            offsets[number] = self._pos
-            self._emit(PDFIndirectObject(name, doc.idToObject[name]).format(doc))
-        last = number - 1
-        xref = self._pos
-        rows = [b"xref\n0 %d\n0000000000 65535 f \n" % (last + 1)]
-        for n in range(1, last + 1):
-            offset = self._offsets[n - self._base - 1] if n in reserved else offsets[n]
-            rows.append(b"%010d 00000 n \n" % offset)
-        self._emit(b"".join(rows))
-        self._emit(b"trailer\n<< /ID " + doc.ID() + b" /Info " + info + b" /Root " + root
-                   + b" /Size %d >>\nstartxref\n%d\n%%%%EOF\n" % (last + 1, xref))
 
 # --- the ballot's layout: grids of boxes --------------------------------------------------------
 # Sizes for people reading without glasses in a meeting hall: body text 9 pt, boxes 4.2 mm.
@@ -293,7 +101,12 @@ class BallotPrintout(Printout):
                 "continued": _("(continued)"),
                 "print": _("Please print at 100% (no scaling)."),
                 "page": _("Page %(page)d of %(pages)d"),
+                "reasons": _("Reasons for a poor rating"),
             }
+        self.questions_by_key = {}
+        for block in blocks:
+            for q in block.questions:
+                self.questions_by_key.setdefault(q.key, []).append(q)
         self.grids = self._grids()
         plans = {o: self._paginate(o) for o in SIZES}
         self.orientation = min(SIZES, key=lambda o: (len(plans[o]), o != "portrait"))
@@ -326,27 +139,39 @@ class BallotPrintout(Printout):
         return max(70.0, min(widest + 8, 150.0))
 
     def _chunks(self, questions, width: float) -> list[tuple[int, tuple]]:
-        """The questions split into column chunks that fit width: (index of the first, questions)."""
-        chunks, start, used = [], 0, 0.0
-        for i, q in enumerate(questions):
-            w = len(q.choices) * PITCH + GROUP_GAP
-            if i > start and used + w > width:
-                chunks.append((start, tuple(questions[start:i])))
-                start, used = i, 0.0
+        """The questions split into column chunks that fit width: (number of the first item,
+        questions); an item's poor-rating reasons stay in its chunk."""
+        chunks, start, used, first, number = [], [], 0.0, 1, 1
+        for number, group in column_groups(questions):
+            w = sum(len(q.choices) for q in group) * PITCH + GROUP_GAP
+            if start and used + w > width and group[0].reason_of is None:
+                chunks.append((first, tuple(start)))
+                start, used, first = [], 0.0, number
+            start += group
             used += w
-        chunks.append((start, tuple(questions[start:])))
+        chunks.append((first, tuple(start)))
         return chunks
 
     def _legend_lines(self, grid: _Grid, body_w: float) -> list[list[str]]:
-        """The legend rows: each question's number and full label, in one or two columns."""
+        """The legend rows: each question's number and full label, in one or two columns; an
+        item's poor-rating reasons after it."""
         columns = 2 if body_w > 600 and len(grid.questions) > 3 else 1
         col_w = body_w / columns - 8
-        entries = [wrap(f"{grid.first_item + k}. {q.label}", self.font, BODY, col_w)
-                   for k, q in enumerate(grid.questions)]
+        entries = [wrap(self._group_legend(number, group), self.font, BODY, col_w)
+                   for number, group in column_groups(grid.questions, grid.first_item)]
         # the criteria a member appraisal rates against (五带头), once for the grid's units
         notes = dict.fromkeys(note for _n, block in grid.units for note in block.notes if note)
         entries += [wrap(note, self.font, BODY, col_w) for note in notes]
         return [entries[i:i + columns] for i in range(0, len(entries), columns)]
+
+    def _group_legend(self, number: int, group: tuple) -> str:
+        if group[0].reason_of is None:
+            return f"{number}. {group[0].label}"
+        item = self.questions_by_key[group[0].reason_of][0]
+        with force_locale(self.lang):
+            return _("Reasons for a poor rating on item %(number)d (%(poor)s): tick any, or none — %(reasons)s",
+                     number=number, poor=_(" or ").join(label for key, label in item.choices if key in group[0].poor),
+                     reasons=_(", ").join(q.choices[0][1] for q in group))
 
     def _choice_head_h(self, questions) -> float:
         tallest = 0.0
@@ -359,8 +184,9 @@ class BallotPrintout(Printout):
     def _grid_parts(self, grid: _Grid, body_w: float, name_w: float) -> dict:
         """Heights of a grid's fixed parts on a page: legend, headings, and each unit row."""
         legend = self._legend_lines(grid, body_w)
-        heads = [wrap(f"{grid.first_item + k}. {short_label(q.label)}", self.font, BODY,
-                      len(q.choices) * PITCH - 1)[:3] for k, q in enumerate(grid.questions)]
+        heads = [wrap(f"{number}. {short_label(group[0].label)}" if group[0].reason_of is None else self.text["reasons"],
+                      self.font, BODY, sum(len(q.choices) for q in group) * PITCH - 1)[:3]
+                 for number, group in column_groups(grid.questions, grid.first_item)]
         head_h = max(len(h) for h in heads) * LEADING + 2
         rows = [wrap(f"{n}. {b.name}", self.font, BODY, name_w - 6)[:2] for n, b in grid.units]
         return {"legend": legend, "legend_h": sum(max(len(e) for e in row) for row in legend) * LEADING + 6,
@@ -383,7 +209,7 @@ class BallotPrintout(Printout):
         for questions, units, extras in self.grids:
             name_w = self._name_width(units) if units else 0
             for first, chunk in (self._chunks(questions, body_w - name_w) if units else []):
-                grid = _Grid(chunk, first + 1, units)
+                grid = _Grid(chunk, first, units)
                 parts = self._grid_parts(grid, body_w, name_w)
                 fixed = parts["legend_h"] + parts["head_h"] + parts["choice_h"]
                 index = 0
@@ -479,7 +305,7 @@ class BallotPrintout(Printout):
             token = (width - MARGIN - TOKEN_QR + 4, height - TOP - TOKEN_QR + 6, TOKEN_QR) if index == 0 else None
             pages.append({"page": index + 1, "page_qr": _rect(*qr, qr[2]), "boxes": boxes,
                           "token_qr": _rect(*token, token[2]) if token else None})
-        marks = [_rect(x, y, MARK, MARK) for x, y in _mark_positions(width, height)]
+        marks = [_rect(x, y, MARK, MARK) for x, y in mark_positions(width, height)]
         return {"format": 1, "unit": "pt", "origin": "bottom-left", "page_size": [round(width, 2), round(height, 2)],
                 "orientation": self.orientation, "box": round(BOX, 2), "corner_marks": marks, "pages": pages}
 
@@ -529,10 +355,12 @@ class BallotPrintout(Printout):
         for (number, block), row_h in zip(grid.units, parts["row_h"]):
             by = top - row_h + (row_h - BOX) / 2
             x = MARGIN + name_w
-            for q in grid.questions:
-                for k, (choice, _label) in enumerate(q.choices):
-                    yield block, q, choice, x + k * PITCH + 1.3, by
-                x += len(q.choices) * PITCH + GROUP_GAP
+            for _number, group in column_groups(grid.questions):
+                for q in group:
+                    for k, (choice, _label) in enumerate(q.choices):
+                        yield block, q, choice, x + k * PITCH + 1.3, by
+                    x += len(q.choices) * PITCH
+                x += GROUP_GAP
             top -= row_h
 
     # static parts: one form per page of the layout ----------------------------------------
@@ -604,18 +432,20 @@ class BallotPrintout(Printout):
             ly -= max(len(e) for e in row) * LEADING
         top = y - parts["legend_h"]
         x0 = MARGIN + name_w
-        grid_w = sum(len(q.choices) * PITCH + GROUP_GAP for q in grid.questions) - GROUP_GAP
+        groups = column_groups(grid.questions)
+        grid_w = sum(sum(len(q.choices) for q in g) * PITCH + GROUP_GAP for _n, g in groups) - GROUP_GAP
         bottom = top - parts["head_h"] - parts["choice_h"] - sum(parts["row_h"])
         x = x0
         c.setLineWidth(0.5)
-        for q, head in zip(grid.questions, parts["heads"]):
-            w = len(q.choices) * PITCH
+        for (_number, group), head in zip(groups, parts["heads"]):
+            labels = [label for q in group for _key, label in q.choices]
+            w = len(labels) * PITCH
             hy = top - LEADING + 2
             for line in head:
                 c.drawCentredString(x + w / 2, hy, line)
                 hy -= LEADING
             cy = top - parts["head_h"]
-            for k, (_key, label) in enumerate(q.choices):
+            for k, label in enumerate(labels):
                 cx = x + k * PITCH + PITCH / 2
                 self._choice_head(c, label, cx, cy, parts["choice_h"] - 4)
             c.rect(x - 1.2, bottom, w + 1.2, top - bottom, stroke=1, fill=0)
@@ -639,8 +469,9 @@ class BallotPrintout(Printout):
     def _draw_key(self, c: Canvas, grid: _Grid, top: float, parts: dict, name_w: float) -> None:
         """Above the units, when every item has the same choices: their numbers (the keys the
         clerks type) and labels, in printed order."""
-        choices = grid.questions[0].choices
-        if any(q.choices != choices for q in grid.questions):
+        items = [q for q in grid.questions if q.reason_of is None]
+        choices = items[0].choices
+        if any(q.choices != choices for q in items):
             return
         room = parts["head_h"] + parts["choice_h"] - LEADING - 2
         if len(choices) * LEADING > room:
@@ -716,6 +547,22 @@ class BallotPrintout(Printout):
             raise RuntimeError(f"{done} ballots drawn, {self.count} expected")
 
 
+def column_groups(questions, start: int = 1) -> list[tuple[int, tuple]]:
+    """The questions as printed in a grid's column groups, each with its number: an item alone
+    (numbered from start), or the poor-rating reasons of the item before it (差评原因, one box
+    each), under that item's number."""
+    groups, number = [], start - 1
+    for q in questions:
+        if getattr(q, "reason_of", None) is not None and groups and getattr(groups[-1][1][0], "reason_of", None) == q.reason_of:
+            groups[-1] = (number, groups[-1][1] + (q,))
+        elif getattr(q, "reason_of", None) is not None:
+            groups.append((max(number, start), (q,)))
+        else:
+            number += 1
+            groups.append((number, (q,)))
+    return groups
+
+
 def own_question(q) -> bool:
     """A question only one unit asks: a public commitment (answer key item.N)."""
     return "." in q.key
@@ -730,6 +577,3 @@ def page_code(serial: int, page: int, pages: int, campaign_key: str | None = Non
 def _rect(x, y, w, h) -> list[float]:
     return [round(x, 2), round(y, 2), round(w, 2), round(h, 2)]
 
-
-def _mark_positions(width, height):
-    return ((20, 20), (width - 20 - MARK, 20), (20, height - 20 - MARK), (width - 20 - MARK, height - 20 - MARK))

@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from reportlab.lib.pagesizes import A4, landscape
 
-from .ballots import corner_marks, draw_qr, fit_size, qr_matrix, wrap
+from .drawing import corner_marks, draw_qr, fit_size, qr_matrix, wrap
 from .base import Printout
 from .qr import unit_url
 

@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from reportlab.lib.pagesizes import A4
 
-from .ballots import corner_marks, fit_size, wrap
+from .drawing import corner_marks, fit_size, wrap
 from .base import Printout
 
 W, H = A4

@@ -87,10 +87,10 @@ def make_queue(app: Flask):
         huey = RedisHuey("survey", url=url, results=False)
     else:
         from .db import create_private
+        path = url or str(Path(app.instance_path) / "queue.sqlite")
         if not url:
-            create_private(str(Path(app.instance_path) / "queue.sqlite"))  # 0600, and so its -wal/-shm
-        huey = SqliteHuey("survey", filename=url or str(Path(app.instance_path) / "queue.sqlite"),
-                          results=False)
+            create_private(path)  # 0600, and so its -wal/-shm
+        huey = SqliteHuey("survey", filename=path, results=False)
 
     @huey.task(name="survey.run_job")
     def run_job(job_id: str):

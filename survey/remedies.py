@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .config import office_today
 from .db import db
 from .models import Campaign, Remedy, Unit, User, audit
-from .workdays import DEFAULT_WORKING_DAYS, add_working_days, office_calendar
+from .workdays import DEFAULT_WORKING_DAYS, OfficeCalendar, add_working_days, office_calendar, working_days_between
 
 STATUS_LABELS = {"open": _l("open, no plan yet"), "plan_submitted": _l("plan submitted"), "done": _l("done"),
                  "verified": _l("verified")}
@@ -59,6 +59,25 @@ def create_records(campaign: Campaign, actor: str, start: dt.date | None = None,
         audit(actor, "remedy.create", f"{campaign.slug}/{unit.code}", due=deadline.due.isoformat())
         made += 1
     return made
+
+
+def recount_deadlines(before: OfficeCalendar, actor: str) -> int:
+    """After the office's calendar changed (it was `before`): every record still to be done
+    (open, or its plan submitted) whose deadline was counted partly on that calendar is due the
+    same number of working days after its start, counted on the calendar as it is now. Each
+    date moved is audited; returns how many moved."""
+    now, moved = office_calendar(), 0
+    still = db.session.scalars(select(Remedy).where(Remedy.office_calendar.is_(True),
+                                                    Remedy.status.in_(("open", "plan_submitted"))))
+    for remedy in still:
+        days = working_days_between(remedy.starts_on, remedy.due_on, before)
+        deadline = add_working_days(remedy.starts_on, max(days, 1), now)
+        if deadline.due != remedy.due_on:
+            audit(actor, "remedy.due", f"{remedy.campaign.slug}/{remedy.unit.code}",
+                  was=remedy.due_on.isoformat(), due=deadline.due.isoformat())
+            remedy.due_on, remedy.office_calendar = deadline.due, deadline.office_calendar
+            moved += 1
+    return moved
 
 
 def take_step(remedy: Remedy, step: str, actor: str, office: bool, text: str | None = None) -> None:

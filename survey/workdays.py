@@ -70,6 +70,15 @@ def add_working_days(start: dt.date, days: int = DEFAULT_WORKING_DAYS,
     return Deadline(day, used_office)
 
 
+def working_days_between(start: dt.date, end: dt.date, office: OfficeCalendar | None = None) -> int:
+    """The working days after `start` up to and including `end` (add_working_days undone)."""
+    day, count = start, 0
+    while day < end:
+        day += dt.timedelta(days=1)
+        count += is_workday(day, office)[0]
+    return count
+
+
 # --- the office's calendar, stored ------------------------------------------------------------
 OFFICE_DAY_LABELS = {"holiday": _l("public holiday (day off)"), "workday": _l("make-up working day (调休上班)")}
 

@@ -146,3 +146,49 @@ def test_only_the_office_edits_the_calendar(app, users):
         assert "/admin/calendar" not in client.get("/admin/").get_data(as_text=True)
     assert stored(app) == []
     assert "/admin/calendar" in sign_in(app, "office").get("/admin/").get_data(as_text=True)
+
+
+def test_a_holiday_listed_later_moves_the_deadlines_still_to_be_met_and_says_so(app, users, make_campaign):
+    """A record counted on the office's calendar is due a working day later once a weekday in its window
+    is listed as a holiday, and back again when it is removed; a record reported done keeps its
+    date; each move is in the audit log with the old and the new date."""
+    from survey.models import Campaign, Remedy, Unit
+    from survey.remedies import create_records
+    from survey.responses import Sheet, store
+    from test_remedy import ITEMS
+    cid = make_campaign(slug="cal-2026", units=[("K-1", "城关镇卫生院", "general"), ("K-2", "东街卫生室", "general")],
+                        state="open")
+    with app.app_context():
+        for unit in db.session.scalars(select(Unit).filter_by(campaign_id=cid)):
+            store([Sheet(cid, unit.id, "five-goods", "resident", {k: ("unsatisfied", None, "satisfaction") for k in ITEMS})
+                   for _ in range(40)])
+        campaign = db.session.get(Campaign, cid)
+        campaign.state = "closed"
+        db.session.commit()
+        start = MONDAY - dt.timedelta(days=3)  # the Friday before
+        assert create_records(db.session.get(Campaign, cid), "test", start=start) == 2
+        first, second = db.session.scalars(select(Remedy).order_by(Remedy.id)).all()
+        second.status, second.report = "done", "已整改"
+        db.session.commit()
+        due = first.due_on
+    assert due == add_working_days(start, 15).due
+    from survey.workdays import OfficeCalendar
+    later = add_working_days(start, 15, OfficeCalendar(holidays=frozenset({MONDAY}))).due
+    assert later > due
+    office = sign_in(app, "office")
+    response = add(office, MONDAY.isoformat(), "holiday", "春节")
+    assert response.status_code == 302
+    flashed = office.get("/admin/calendar?lang=en").get_data(as_text=True)
+    assert "1 remedy record(s) still to be done have a new due date" in unescape(flashed)
+    with app.app_context():
+        first, second = db.session.scalars(select(Remedy).order_by(Remedy.id)).all()
+        assert first.due_on == later and second.due_on == due
+        [moved] = db.session.scalars(select(AuditEntry).filter_by(action="remedy.due")).all()
+        assert moved.target == "cal-2026/K-1" and moved.actor == "office"
+        assert moved.detail == {"was": due.isoformat(), "due": later.isoformat()}
+    form = {"csrf_token": office.csrf("/admin/calendar")}
+    assert office.post(f"/admin/calendar/{MONDAY.isoformat()}/remove", data=form).status_code == 302
+    with app.app_context():
+        first, second = db.session.scalars(select(Remedy).order_by(Remedy.id)).all()
+        assert (first.due_on, second.due_on) == (due, due)
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry).filter_by(action="remedy.due")) == 2

@@ -74,7 +74,7 @@ def save_tiff(images, path: Path) -> Path:
 # --- reading -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_every_item_is_read_or_doubted_never_guessed(app, make_campaign, tmp_path):
-    from printouts.ballots import qr_matrix
+    from printouts.drawing import qr_matrix
     from survey.omr.reader import PageUnreadable, read_page
     make_campaign(units=UNITS)
     pages, layout = print_and_render(app, tmp_path, count=2)

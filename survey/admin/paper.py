@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from forms.office import OfficeForm
-from printouts.ballots import short_label
+from printouts.ballots import column_groups, short_label
 from printouts.fonts import FontMissing
 from sqlalchemy import select
 
@@ -113,12 +113,16 @@ def paper_posters(slug):
 
 def entry_grids(blocks) -> list[tuple]:
     """The ballot's units grouped as printed: units with the same questions share a grid,
-    as (questions, [(number on the ballot, block)])."""
+    as (column groups as printed, [(number on the ballot, block)], {answer key: item number})."""
     groups: dict[tuple, list] = {}
     for number, block in enumerate(blocks, start=1):
         if block.questions:
             groups.setdefault(tuple(block.questions), []).append((number, block))
-    return list(groups.items())
+    out = []
+    for questions, units in groups.items():
+        columns = column_groups(questions)
+        out.append((columns, units, {q.key: n for n, group in columns for q in group}))
+    return out
 
 
 @bp.route("/campaigns/<slug>/paper/entry", methods=["GET", "POST"])

@@ -20,9 +20,10 @@ from wtforms.validators import Length, Optional
 from ..db import db
 from ..models import OfficeCalendarDay
 from ..reevaluation import ReevaluationError, comparison, create_follow_up, follow_up_of, original_of, remedied_units
+from ..remedies import recount_deadlines
 from ..roles import current_scope, require
 from ..workdays import (
-    OFFICE_DAY_LABELS, CalendarError, add_office_day, official_knows, parse_day, remove_office_day,
+    OFFICE_DAY_LABELS, CalendarError, add_office_day, office_calendar, official_knows, parse_day, remove_office_day,
 )
 from . import bp
 from .audit import ACTION_LABELS
@@ -32,6 +33,7 @@ ACTION_LABELS.update({
     "campaign.reevaluate": _l("made a re-evaluation campaign (补课)"),
     "calendar.add": _l("added a date to the office's calendar"),
     "calendar.remove": _l("removed a date from the office's calendar"),
+    "remedy.due": _l("moved a remedy's due date after a calendar change"),
 })
 
 
@@ -128,6 +130,12 @@ def calendar_page(form: CalendarDayForm | None = None, status: int = 200):
                            official_knows=official_knows), status
 
 
+def _moved(moved: int) -> None:
+    if moved:
+        flash(_("%(n)d remedy record(s) still to be done have a new due date on the calendar as it is now "
+                "(the audit log has each old and new date).", n=moved), "ok")
+
+
 @bp.get("/calendar")
 @require("calendar.manage")
 def calendar():
@@ -144,15 +152,19 @@ def calendar_add():
         if form.csrf_token.errors:
             abort(400)
         return calendar_page(form, 422)
+    before = office_calendar()
     try:
         add_office_day(parse_day(form.day.data), form.kind.data, current_user.username, form.note.data)
     except CalendarError as exc:
         db.session.rollback()
         form.day.errors = [*form.day.errors, str(exc)]
         return calendar_page(form, 422)
+    db.session.flush()
+    moved = recount_deadlines(before, current_user.username)
     db.session.commit()
     flash(_("%(day)s is on the office's calendar: deadlines counted from now on use it.",
             day=form.day.data.strip()), "ok")
+    _moved(moved)
     return redirect(url_for("admin.calendar"))
 
 
@@ -166,8 +178,12 @@ def calendar_remove(day):
         date = parse_day(day)
     except CalendarError:
         abort(404)
+    before = office_calendar()
     if not remove_office_day(date, current_user.username):
         abort(404)
+    db.session.flush()
+    moved = recount_deadlines(before, current_user.username)
     db.session.commit()
     flash(_("%(day)s is off the office's calendar.", day=date.isoformat()), "ok")
+    _moved(moved)
     return redirect(url_for("admin.calendar"))

@@ -24,7 +24,7 @@ import cv2
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
-from printouts.ballots import qr_matrix
+from printouts.drawing import qr_matrix
 
 from ..db import db
 from ..models import (

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..db import db
 from ..models import Campaign, RespondentCategory, Unit
-from ..questions import UnknownItemKind, rated_questions
+from ..questions import UnknownItemKind, poor_choices, rated_questions, reason_key
 from ..snapshot import frozen_for
 
 
@@ -41,6 +41,10 @@ class Question:
     label: str
     scale: str
     choices: tuple[tuple[str, str], ...]  # (choice key, label)
+    # a poor-rating reason's box (差评原因, one box, ticked or not): the answer key of the item it
+    # explains and that item's poor choices; kept only beside one of them (survey.questions)
+    reason_of: str | None = None
+    poor: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -55,15 +59,40 @@ class UnitBlock:
     notes: tuple[str, ...] = ()  # printed under the unit's name: a member appraisal's criteria (五带头)
 
 
-def questions_for(frozen, unit: Unit, lang: str, dont_know: bool = False) -> list[Question]:
+def check_counting(campaign: Campaign) -> None:
+    """PaperError unless the campaign's paper may be counted now (open or closed)."""
+    if campaign.state not in COUNTING_STATES:
+        from ..campaigns import state_label
+        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
+                           state=state_label(campaign.state)))
+
+
+def questions_for(frozen, unit: Unit, lang: str, dont_know: bool = False, reasons: bool = False) -> list[Question]:
     """The paper questions of one unit: its rated questions (comments stay off paper), each with
-    a box per choice in printed order (don't know last, when the campaign offers it)."""
+    a box per choice in printed order (don't know last, when the campaign offers it); with
+    reasons, an item's poor-rating reasons follow it, a question of one box each (a ballot
+    prints them; a tally sheet does not count them). Call with lang's locale in force."""
     try:
         rated = rated_questions(frozen, unit.commitments, getattr(unit, "members", None), dont_know=dont_know)
     except UnknownItemKind as exc:
         raise PaperError(str(exc)) from None
-    return [Question(q.key, q.label.get(lang), q.scale.key, tuple((c.key, c.label.get(lang)) for c in q.choices))
-            for q in rated]
+    out = []
+    for q in rated:
+        out.append(Question(q.key, q.label.get(lang), q.scale.key, tuple((c.key, c.label.get(lang)) for c in q.choices)))
+        if reasons and q.kind == "choice" and q.item.poor_reasons:
+            poor = poor_choices(q.scale)
+            out += [Question(reason_key(q.key, r.key), _("Reason for a poor rating: %(reason)s", reason=r.label.get(lang)),
+                             "", ((r.key, r.label.get(lang)),), reason_of=q.key, poor=poor)
+                    for r in q.item.poor_reasons]
+    return out
+
+
+def keep_reasons(answers: dict, questions) -> dict:
+    """The answers less any poor-rating reason ticked beside a choice that is not poor (the
+    phone form keeps the same rule: survey.questions)."""
+    drop = {q.key for q in questions if q.reason_of is not None
+            and (answers.get(q.reason_of) or (None,))[0] not in q.poor}
+    return {k: v for k, v in answers.items() if k not in drop}
 
 
 def ballot_units(campaign_id: int, unit_codes: list[str] | None = None) -> list[Unit]:
@@ -80,8 +109,9 @@ def ballot_units(campaign_id: int, unit_codes: list[str] | None = None) -> list[
     return units
 
 
-def unit_blocks(campaign_id: int, units: list[Unit], lang: str) -> list[UnitBlock]:
-    """Each unit with the questions of its frozen questionnaire, labelled in lang."""
+def unit_blocks(campaign_id: int, units: list[Unit], lang: str, reasons: bool = False) -> list[UnitBlock]:
+    """Each unit with the questions of its frozen questionnaire, labelled in lang; with reasons,
+    the boxes of poor-rating reasons too (ballots: printing, entry, scans)."""
     blocks = []
     campaign = db.session.get(Campaign, campaign_id)
     dont_know = bool(campaign and campaign.dont_know)
@@ -93,7 +123,7 @@ def unit_blocks(campaign_id: int, units: list[Unit], lang: str) -> list[UnitBloc
             notes = tuple(item.help.get(lang) for item in frozen.questionnaire.items
                           if item.kind == "members" and item.help and getattr(unit, "members", None))
             blocks.append(UnitBlock(unit.id, unit.code, unit.name, unit.questionnaire,
-                                    tuple(questions_for(frozen, unit, lang, dont_know)), notes))
+                                    tuple(questions_for(frozen, unit, lang, dont_know, reasons)), notes))
     return blocks
 
 

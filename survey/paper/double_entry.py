@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..campaigns import state_label
 from ..db import db
 from ..models import BallotBatch, BallotToken, Campaign, RespondentCategory, Unit
 from ..models import PaperBallot, PaperEntry
@@ -20,7 +19,8 @@ from ..tokens import TokenUsed, redeem
 from ..tokens import find as find_token
 from .tally_sheets import sheet_covering
 from .ballot import (
-    BLANK, COUNTING_STATES, INVALID, PaperError, UnitBlock, ballot_units, categories_for, check_category, unit_blocks,
+    BLANK, INVALID, check_counting, PaperError, UnitBlock, ballot_units, categories_for, check_category, keep_reasons,
+    unit_blocks,
 )
 
 
@@ -47,7 +47,7 @@ def ballot_form(campaign: Campaign, serial: int, lang: str) -> BallotForm:
     batch = row.batch
     units = ballot_units(campaign.id, batch.unit_codes)
     chosen = check_category(campaign.id, units, batch.category)
-    return BallotForm(serial, batch, unit_blocks(campaign.id, units, lang), chosen,
+    return BallotForm(serial, batch, unit_blocks(campaign.id, units, lang, reasons=True), chosen,
                       [] if chosen else categories_for(campaign.id, units))
 
 
@@ -102,6 +102,8 @@ def _check_values(form: BallotForm, values: dict, category: str | None) -> dict:
         for q in block.questions:
             name = field_name(block.unit_id, q.key)
             value = values.get(name)
+            if value is None and q.reason_of is not None:
+                value = BLANK  # a reason box is optional (and not on ballots printed before reasons were)
             if value not in {k for k, _l in q.choices} | {BLANK, INVALID}:
                 raise PaperError(_("%(unit)s: “%(item)s” has no answer entered; enter the box marked, "
                                    "“none” or “two or more”.", unit=block.name, item=q.label))
@@ -157,9 +159,7 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
     Raises PaperError when the ballot cannot be entered: not printed, counted already,
     answered by phone (it is then marked so), or entered by this clerk already.
     """
-    if campaign.state not in COUNTING_STATES:
-        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=state_label(campaign.state)))
+    check_counting(campaign)
     form = ballot_form(campaign, serial, _reader_lang())
     entry = _check_values(form, values, category)
     try:
@@ -193,9 +193,7 @@ def count_read_ballot(campaign: Campaign, serial: int, values: dict, category: s
     same counting as two agreeing clerks: its token is spent, a ballot answered by phone is
     refused (PaperError, and marked so), one counted already is refused. readers: "scan" and
     the people who resolved its doubts, kept like the clerks' names."""
-    if campaign.state not in COUNTING_STATES:
-        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=state_label(campaign.state)))
+    check_counting(campaign)
     form = ballot_form(campaign, serial, _reader_lang())
     entry = _check_values(form, values, category)
     try:
@@ -212,9 +210,7 @@ def count_read_ballot(campaign: Campaign, serial: int, values: dict, category: s
 
 def resolve_ballot(campaign: Campaign, serial: int, supervisor: str, chosen_clerk: str) -> str:
     """A supervisor (not one of the clerks) picks the entry that matches the paper ballot."""
-    if campaign.state not in COUNTING_STATES:
-        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=state_label(campaign.state)))
+    check_counting(campaign)
     form = ballot_form(campaign, serial, _reader_lang())
     try:
         ballot = _lock_ballot(campaign.id, serial)
@@ -247,7 +243,8 @@ def _count(campaign, form: BallotForm, ballot: PaperBallot, token: BallotToken, 
         for q in block.questions:
             value = entry["answers"][field_name(block.unit_id, q.key)]
             if value not in (BLANK, INVALID):
-                answers[q.key] = (value, None, q.scale)
+                answers[q.key] = (value, None, q.scale or None)
+        answers = keep_reasons(answers, block.questions)
         if answers:  # a unit left wholly blank on the ballot was not rated
             sheets.append(Sheet(campaign.id, block.unit_id, block.questionnaire, entry["category"], answers))
     try:

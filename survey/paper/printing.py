@@ -69,7 +69,7 @@ def print_ballots(campaign: Campaign, out: str | Path, count: int, *, base_url: 
         raise PaperError(_("Print at least one ballot."))
     units = ballot_units(campaign.id, unit_codes)
     chosen = check_category(campaign.id, units, category)
-    blocks = unit_blocks(campaign.id, units, lang)
+    blocks = unit_blocks(campaign.id, units, lang, reasons=True)
     categories = [] if chosen else categories_for(campaign.id, units)
     first = next_serial(campaign.id)
     batch = BallotBatch(campaign_id=campaign.id, category=category, count=count,

@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
-from ..campaigns import state_label
 from ..db import db
 from ..models import BallotBatch, BallotToken, Campaign, PaperAggregate, PaperBallot, PaperTallyEntry
 from ..models import PaperTallySheet, Unit, audit
 from ..responses import add_to_tally
 from .ballot import (
-    BLANK, COUNTING_STATES, INVALID, PaperError, ReconciliationError, UnitBlock, all_categories, category_label,
+    BLANK, INVALID, check_counting, PaperError, ReconciliationError, UnitBlock, all_categories, category_label,
     check_category, unit_blocks,
 )
 
@@ -126,9 +125,7 @@ def check_tally_sheet(campaign: Campaign, sheet: TallyCounts, lang: str = "en") 
     ranges; returned ≤ issued; valid + invalid = returned; no count above the returned; for every
     item its choices + items marked twice + items left blank = the valid ballots.
     """
-    if campaign.state not in COUNTING_STATES:
-        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=state_label(campaign.state)))
+    check_counting(campaign)
     problems: list[str] = []
     if not (sheet.box or "").strip():
         problems.append(_("Enter the box or sheet label (e.g. Box 3), so the two entries of this sheet can be compared."))
@@ -384,9 +381,7 @@ def void_tally_sheet(campaign: Campaign, sheet_id: int, supervisor: str, reason:
     reason = (reason or "").strip()
     if not reason:
         raise PaperError(_("Say why the sheet is voided (it goes to the audit log)."))
-    if campaign.state not in COUNTING_STATES:
-        raise PaperError(_("Paper ballots are counted while the campaign is open or closed (it is %(state)s).",
-                           state=state_label(campaign.state)))
+    check_counting(campaign)
     try:
         row = db.session.scalar(select(PaperTallySheet).filter_by(campaign_id=campaign.id, id=sheet_id)
                                 .with_for_update())
