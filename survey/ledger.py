@@ -19,7 +19,7 @@ from sqlalchemy import select
 from .config import office_today
 from .db import db
 from .models import Campaign, Remedy
-from .remedies import STATUS_LABELS
+from .remedies import STATUS_LABELS, current_owner
 from .workdays import DEFAULT_WORKING_DAYS
 
 LANGS = ("zh_CN", "en")
@@ -91,7 +91,7 @@ def ledger_rows(campaign: Campaign, lang: str, today: dt.date | None = None) -> 
                 deadline += " · " + _("office calendar")
             status = str(STATUS_LABELS[r.status]) + (" · " + _("overdue") if r.overdue(today) else "")
             rows.append(LedgerRow(code=r.unit.code, name=r.unit.name, items=items or "—",
-                                  owner=r.owner or _("none (the office)"), starts_on=r.starts_on, due_on=r.due_on,
+                                  owner=current_owner(r) or _("none (the office)"), starts_on=r.starts_on, due_on=r.due_on,
                                   deadline=deadline, status=status, plan=r.plan or "", report=r.report or "",
                                   verified_on=r.verified_on, reevaluation=reevaluation_text(compared.get(r.unit.code))))
     return rows

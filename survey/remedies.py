@@ -38,6 +38,20 @@ def owner_of(unit: Unit) -> str | None:
     return None
 
 
+def current_owner(remedy: Remedy) -> str | None:
+    """Who owns the record now: the branch admin named when it was made while still an active
+    branch admin over the unit, else the one whose units include it now (an account made, moved
+    or re-enabled since), else None (the office). What the lists, the record and the ledger show."""
+    from .roles import scope_of
+    if remedy.owner:
+        user = db.session.scalar(select(User).filter_by(username=remedy.owner))
+        if user is not None and user.active and user.role == "branch":
+            scope = scope_of(user)
+            if scope.campaign(remedy.unit.campaign) and scope.unit(remedy.unit.code, remedy.unit.parent):
+                return user.username
+    return owner_of(remedy.unit)
+
+
 def create_records(campaign: Campaign, actor: str, start: dt.date | None = None,
                    days: int = DEFAULT_WORKING_DAYS) -> int:
     """A record for every unit under the line (as disclosed) that has none yet; the number made.

@@ -213,3 +213,25 @@ def test_a_plan_keeps_its_lines_on_the_record_page(app, closed, live_server, bro
     context.close()
     assert lines == 3
     assert report_box["width"] >= 300  # the whole phone's width, not a third of it
+
+
+def test_the_owner_shown_is_the_branch_admin_over_the_unit_now(app, closed):
+    """Records name their owner when made: a branch admin added after publishing was never shown
+    as the owner ("none (the office)" on the list, the record and the ledger), and a disabled one
+    stayed the owner."""
+    from survey.ledger import ledger_rows
+    from survey.models import User
+    from test_roles import make_user
+    office = sign_in(app, "office")
+    publish(office)
+    assert records(app, closed)["R-2"]["owner"] is None  # 东街街道 has no branch admin yet
+    make_user(app, "dongjie", "branch", unit_parent="东街街道")
+    with app.app_context():
+        db.session.scalar(select(User).filter_by(username="branch")).active = False
+        db.session.commit()
+        owners = {r.code: r.owner for r in ledger_rows(db.session.get(Campaign, closed), "en")}
+    assert owners == {"R-1": "none (the office)", "R-2": "dongjie"}
+    listing = office.get(f"{BASE}?lang=en").get_data(as_text=True)
+    assert "dongjie" in listing
+    rid = records(app, closed)["R-1"]["id"]
+    assert "none (the office)" in office.get(f"{BASE}/{rid}?lang=en").get_data(as_text=True)

@@ -17,7 +17,7 @@ from wtforms.validators import Length
 from ..config import office_today
 from ..db import db
 from ..models import Remedy
-from ..remedies import STATUS_LABELS, RemedyError, create_records, remind, take_step
+from ..remedies import STATUS_LABELS, RemedyError, create_records, current_owner, remind, take_step
 from ..roles import can, current_scope, require
 from . import bp
 from .campaigns import get_campaign
@@ -57,7 +57,7 @@ def list_page(campaign, overdue: bool, status: int = 200):
     if overdue:
         rows = [r for r in rows if r.overdue(today)]
     return render_template("admin/remedies.html", campaign=campaign, rows=rows, overdue=overdue, today=today,
-                           labels=STATUS_LABELS, form=RemedyActionForm(formdata=None)), status
+                           labels=STATUS_LABELS, owner=current_owner, form=RemedyActionForm(formdata=None)), status
 
 
 @bp.post("/campaigns/<slug>/remedies/create")
@@ -79,7 +79,7 @@ def remedies_create(slug):
 def record_page(campaign, remedy, status: int = 200):
     from flask_babel import get_locale
     return render_template("admin/remedy.html", campaign=campaign, r=remedy, labels=STATUS_LABELS,
-                           locale_en=str(get_locale()).startswith("en"),
+                           owner=current_owner, locale_en=str(get_locale()).startswith("en"),
                            today=office_today(), text_form=RemedyTextForm(formdata=None),
                            form=RemedyActionForm(formdata=None)), status
 
