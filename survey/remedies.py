@@ -102,6 +102,9 @@ def take_step(remedy: Remedy, step: str, actor: str, office: bool, text: str | N
         raise RemedyError(_("Only the campaign office verifies a remedy."))
     if remedy.status != need:
         raise _not_now(remedy, step)
+    owner = current_owner(remedy) if who == "owner" and office else None
+    if owner and owner != actor:  # the office fills in only for a unit no branch admin has
+        raise RemedyError(_("%(owner)s, the branch admin of this unit, files its plan and report.", owner=owner))
     values = {"status": gives}
     if step in ("plan", "report"):
         text = (text or "").strip()

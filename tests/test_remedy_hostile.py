@@ -199,7 +199,7 @@ def test_a_plan_keeps_its_lines_on_the_record_page(app, closed, live_server, bro
     """The owner writes causes, measures and dates on separate lines; the office read one run-on line."""
     office = sign_in(app, "office")
     publish(office)
-    rid = records(app, closed)["R-1"]["id"]
+    rid = records(app, closed)["R-2"]["id"]  # no branch admin: the office files it
     assert post(office, f"{BASE}/{rid}/plan", text="原因：窗口少\n措施：增设窗口\n时限：3月底").status_code == 302
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()
@@ -235,3 +235,18 @@ def test_the_owner_shown_is_the_branch_admin_over_the_unit_now(app, closed):
     assert "dongjie" in listing
     rid = records(app, closed)["R-1"]["id"]
     assert "none (the office)" in office.get(f"{BASE}/{rid}?lang=en").get_data(as_text=True)
+
+
+def test_the_office_files_no_plan_for_a_unit_its_branch_admin_owns(app, closed):
+    """docs/remedy.md: the office may file a plan or report for a unit that has no branch admin."""
+    office, branch = sign_in(app, "office"), sign_in(app, "branch")
+    publish(office)
+    made = records(app, closed)
+    mine, orphan = made["R-1"]["id"], made["R-2"]["id"]  # R-1: 城关镇, the branch admin's; R-2: nobody's
+    assert "plan-text" not in office.get(f"{BASE}/{mine}").get_data(as_text=True)
+    refused = post(office, f"{BASE}/{mine}/plan?lang=en", text="the office's plan")
+    assert refused.status_code == 409 and "branch, the branch admin of this unit, files" in refused.get_data(as_text=True)
+    assert records(app, closed)["R-1"]["plan"] is None
+    assert post(branch, f"{BASE}/{mine}/plan", text="分级管理员的方案").status_code == 302
+    assert "plan-text" in office.get(f"{BASE}/{orphan}").get_data(as_text=True)
+    assert post(office, f"{BASE}/{orphan}/plan", text="测评办代为提交").status_code == 302
