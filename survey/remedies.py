@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from . import personal_data
 from .config import office_today
 from .db import db
 from .models import Campaign, Remedy, Unit, User, audit
@@ -25,6 +26,14 @@ STEPS = {"plan": ("open", "plan_submitted", "owner"), "report": ("plan_submitted
 
 class RemedyError(ValueError):
     """A step that cannot be taken now (HTTP 409), in the reader's language."""
+
+    status = 409
+
+
+class RemedyTextError(RemedyError):
+    """A plan or report that cannot be taken as written (HTTP 422); nothing is stored."""
+
+    status = 422
 
 
 def owner_of(unit: Unit) -> str | None:
@@ -109,7 +118,10 @@ def take_step(remedy: Remedy, step: str, actor: str, office: bool, text: str | N
     if step in ("plan", "report"):
         text = (text or "").strip()
         if not text:
-            raise RemedyError(_("Write the plan or the report before submitting it."))
+            raise RemedyTextError(_("Write the plan or the report before submitting it."))
+        if step == "report" and personal_data.find(text):  # residents read it once verified
+            raise RemedyTextError(_("The report is published to residents once it is verified: remove the phone "
+                                    "number or ID number from it."))
         values[step] = text
     if step == "verify":
         values["verified_on"] = office_today()

@@ -250,3 +250,21 @@ def test_the_office_files_no_plan_for_a_unit_its_branch_admin_owns(app, closed):
     assert post(branch, f"{BASE}/{mine}/plan", text="分级管理员的方案").status_code == 302
     assert "plan-text" in office.get(f"{BASE}/{orphan}").get_data(as_text=True)
     assert post(office, f"{BASE}/{orphan}/plan", text="测评办代为提交").status_code == 302
+
+
+def test_a_report_with_a_phone_or_id_number_is_refused_before_residents_read_it(app, closed):
+    """The verified report is shown on the public page: a complainant's mobile or ID number in it
+    is refused (422, naming why), nothing is stored, and the same report without it is taken."""
+    from survey.models import Remedy
+    office = sign_in(app, "office")
+    publish(office)
+    rid = records(app, closed)["R-2"]["id"]  # no branch admin: the office files it
+    assert post(office, f"{BASE}/{rid}/plan", text="增设窗口").status_code == 302
+    for text in ("已回访投诉人张先生（13912345678），问题已解决", "投诉人身份证 11010519491231002X 已核实"):
+        response = post(office, f"{BASE}/{rid}/report?lang=en", text=text)
+        assert response.status_code == 422
+        assert "remove the phone number or ID number" in unescape(response.get_data(as_text=True))
+        with app.app_context():
+            record = db.session.get(Remedy, rid)
+            assert (record.status, record.report) == ("plan_submitted", None)
+    assert post(office, f"{BASE}/{rid}/report", text="已回访投诉人，问题已解决").status_code == 302

@@ -111,7 +111,7 @@ def _step(slug, remedy_id, step):
     except RemedyError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return record_page(campaign, visible_record(campaign, remedy_id), 409)
+        return record_page(campaign, visible_record(campaign, remedy_id), exc.status)
     db.session.commit()
     flash({"plan": _("The plan is submitted."), "report": _("The report is submitted: the remedy is done."),
            "verify": _("The remedy is verified."), "remind": _("The reminder is recorded.")}[step], "ok")
