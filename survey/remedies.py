@@ -152,6 +152,11 @@ def _not_now(remedy: Remedy, step: str) -> RemedyError:
 
 def remind(remedy: Remedy, actor: str, on: dt.date | None = None) -> None:
     """Record a reminder from the office (shown on the record); RemedyError once done."""
+    # write to the row first, so two reminders at once wait for each other (a row lock on
+    # PostgreSQL, the write lock on SQLite) and each appends to the list the other left
+    db.session.execute(update(Remedy).where(Remedy.id == remedy.id).values(status=Remedy.status)
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(remedy)
     if remedy.status in ("done", "verified"):
         raise RemedyError(_("This record is %(status)s: there is nothing to remind of.",
                             status=STATUS_LABELS[remedy.status]))

@@ -268,3 +268,21 @@ def test_a_report_with_a_phone_or_id_number_is_refused_before_residents_read_it(
             record = db.session.get(Remedy, rid)
             assert (record.status, record.report) == ("plan_submitted", None)
     assert post(office, f"{BASE}/{rid}/report", text="已回访投诉人，问题已解决").status_code == 302
+
+
+def test_two_reminders_at_once_are_both_kept(app, closed):
+    """The second request read the record before the first one's reminder was written: it appends
+    to the list as it is now, not to the one it read (which lost a reminder, audited twice)."""
+    from survey.models import Remedy
+    from survey.remedies import remind
+    office = sign_in(app, "office")
+    publish(office)
+    rid = records(app, closed)["R-1"]["id"]
+    with app.app_context():
+        stale = db.session.get(Remedy, rid)
+        assert stale.reminders == []
+        with db.engine.begin() as other:  # the first reminder is written meanwhile
+            other.execute(update(Remedy).where(Remedy.id == rid).values(reminders=[{"on": "2026-03-01", "by": "a"}]))
+        remind(stale, "b")
+        db.session.commit()
+        assert [r["by"] for r in db.session.get(Remedy, rid).reminders] == ["a", "b"]
