@@ -6,7 +6,6 @@ footer with the title and page number.
 """
 from __future__ import annotations
 
-import datetime as dt
 from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
@@ -15,6 +14,8 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+
+from survey.config import office_today
 
 from .base import Printout
 from .report import GREY, MARGIN, RED, paginate
@@ -42,7 +43,7 @@ class LedgerPrintout(Printout):
 
     def story(self) -> list:
         story = [self.p(self.title, "title"),
-                 self.p(_("%(n)d remedy record(s). Printed %(day)s.", n=len(self.rows), day=dt.date.today().isoformat()),
+                 self.p(_("%(n)d remedy record(s). Printed %(day)s.", n=len(self.rows), day=office_today().isoformat()),
                         "body"), Spacer(1, 3 * mm)]
         if not self.rows:
             return story + [self.p(_("No remedy records."), "body")]

@@ -36,6 +36,7 @@ def create_app(test_config=None):
 
     from . import (admin, answering, assets, auth, cli, compression, db, errors, health, i18n, limits, logs,
                    metrics, public_results, registry, security)
+    app.url_map.converters["int"] = db.IdConverter  # before any route is added
     compression.init_app(app)
     assets.init_app(app)
     db.init_app(app)

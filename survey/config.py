@@ -13,7 +13,8 @@ DEFAULTS = {
     # The task queue of the admin's background jobs: empty for SQLite in the instance folder,
     # or redis://… to share it between servers.
     "QUEUE_URL": "",
-    # The office's time zone, for the times the admin shows (the audit log, jobs).
+    # The office's time zone, for the times the admin shows (the audit log, jobs) and the days of
+    # remedy records (start, verified, overdue): office_today().
     "TIME_ZONE": "Asia/Shanghai",
     # Limits on answering, per client address (never in responses, never an address in the clear).
     # Empty: a SQLite file of its own in the instance folder, shared by every worker; redis://…
@@ -94,6 +95,25 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def office_zone():
+    """The office's time zone (SURVEY_TIME_ZONE): China time when unset, misspelt or outside an app."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from flask import current_app, has_app_context
+    name = (current_app.config.get("SURVEY_TIME_ZONE") if has_app_context() else None) or DEFAULTS["TIME_ZONE"]
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # a misspelt setting shows China time, not an error
+        return ZoneInfo(DEFAULTS["TIME_ZONE"])
+
+
+def office_today():
+    """Today in the office's time zone, whatever the server's clock is set to (often UTC): the day a
+    remedy record starts, is verified or reminded, and after which its due date is overdue."""
+    import datetime as dt
+    return dt.datetime.now(office_zone()).date()
 
 
 def _truthy(value) -> bool:

@@ -5,6 +5,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.routing import IntegerConverter
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -17,6 +18,15 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in an address: a number an INTEGER column can hold (PostgreSQL's is 32-bit), so
+    /remedies/99999999999999999999 is the view's 404 rather than the database's overflow (500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 # Objects stay readable after commit: the answering path reads the unit it just stored for.

@@ -25,8 +25,9 @@ export shows more, and only to the office: each one is written to the audit log
    minimum cell size is withheld whole (reason ``small_item``), and among the items pooled into
    the unit's headline figures the smallest others go with it until the withheld ones hold the
    minimum together — otherwise the headline total minus the items shown would give it back.
-   The headline figures withhold every group that any pooled item withholds, for the same
-   reason.
+   An item withheld whole is not named among the items that pulled its unit down (remedy
+   lists, records, the ledger) either. The headline figures withhold every group that any
+   pooled item withholds, for the same reason.
 3b. **Poor-rating reasons** (差评原因) of an item are withheld with the item: whole when it is,
    and in the same category and channel cells as its figures.
 4. **Rater counts stay.** The raters per category and channel are shown in full: they say who
@@ -148,6 +149,8 @@ def _apply_to_unit(unit: UnitResult, cell: int) -> None:
         if item.pooled:
             headline_category.update({k: r for k, r in item_category.items() if k not in headline_category})
             headline_channel.update({k: r for k, r in item_channel.items() if k not in headline_channel})
+    # an item withheld whole is not named under the line either: that would tell its few answers
+    unit.remedy_items = [i for i in unit.remedy_items if i.key not in whole]
     _withhold(unit.overall,
               withheld_cells({k: _size(f) for k, f in unit.overall.by_category.items()}, cell, headline_category),
               withheld_cells({k: _size(f) for k, f in unit.overall.by_channel.items()}, cell, headline_channel))

@@ -16,9 +16,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .config import office_today
 from .db import db
 from .models import Campaign, Remedy
-from .remedies import STATUS_LABELS
+from .remedies import STATUS_LABELS, current_owner
 from .workdays import DEFAULT_WORKING_DAYS
 
 LANGS = ("zh_CN", "en")
@@ -76,7 +77,7 @@ def reevaluation_text(row) -> str:
 def ledger_rows(campaign: Campaign, lang: str, today: dt.date | None = None) -> list[LedgerRow]:
     """The campaign's remedy records as ledger rows, by unit code, in `lang`."""
     from .reevaluation import comparison, follow_up_of
-    today = today or dt.date.today()
+    today = today or office_today()
     follow_up = follow_up_of(campaign)
     compared = {c.code: c for c in comparison(campaign, follow_up)} if follow_up is not None else {}
     records = sorted(db.session.scalars(select(Remedy).filter_by(campaign_id=campaign.id)), key=lambda r: r.unit.code)
@@ -90,7 +91,7 @@ def ledger_rows(campaign: Campaign, lang: str, today: dt.date | None = None) -> 
                 deadline += " · " + _("office calendar")
             status = str(STATUS_LABELS[r.status]) + (" · " + _("overdue") if r.overdue(today) else "")
             rows.append(LedgerRow(code=r.unit.code, name=r.unit.name, items=items or "—",
-                                  owner=r.owner or _("none (the office)"), starts_on=r.starts_on, due_on=r.due_on,
+                                  owner=current_owner(r) or _("none (the office)"), starts_on=r.starts_on, due_on=r.due_on,
                                   deadline=deadline, status=status, plan=r.plan or "", report=r.report or "",
                                   verified_on=r.verified_on, reevaluation=reevaluation_text(compared.get(r.unit.code))))
     return rows

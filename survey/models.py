@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from .config import office_today
 from .db import db
 
 STATES = ("draft", "open", "closed", "published")
@@ -481,7 +482,7 @@ class Remedy(db.Model):
 
     def overdue(self, on: dt.date | None = None) -> bool:
         """Past its due date and neither done nor verified."""
-        return self.due_on < (on or dt.date.today()) and self.status not in ("done", "verified")
+        return self.due_on < (on or office_today()) and self.status not in ("done", "verified")
 
 
 # --- scanned ballots (OMR) --------------------------------------------------------------------

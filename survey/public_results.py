@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from .config import office_today
 from .db import db
 from .models import Campaign, Remedy
 from .registry import current_registry
@@ -78,12 +79,16 @@ class PublicRemedy:
         return {"status": self.status, "due_on": self.due_on.isoformat(), "report": self.report}
 
 
-def public_remedies(campaign: Campaign, on: dt.date | None = None) -> dict[int, PublicRemedy]:
-    """unit id -> its remedy record as the public sees it, for the campaign's records (a read:
-    nothing is written)."""
-    on = on or dt.date.today()
+def public_remedies(campaign: Campaign, results, on: dt.date | None = None) -> dict[int, PublicRemedy]:
+    """unit id -> its remedy record as the public sees it, for the units these (disclosed) results
+    list under the line (a read: nothing is written). A record made before more answers were
+    counted stays for the office, but a unit that now meets the line shows no remedy beside it."""
+    on = on or office_today()
+    listed = {u.id for u in results.units if u.must_remedy}
     shown = {}
     for record in db.session.scalars(select(Remedy).filter_by(campaign_id=campaign.id)):
+        if record.unit_id not in listed:
+            continue
         status = "overdue" if record.overdue(on) else record.status
         shown[record.unit_id] = PublicRemedy(status, record.due_on,
                                              record.report if record.status == "verified" else None)
@@ -113,7 +118,7 @@ def page(slug):
     results = visible_results(campaign)
     locale = str(get_locale())
     return render_template("results/campaign.html", campaign=campaign, results=results,
-                           remedies=public_remedies(campaign), **page_helpers(campaign, locale))
+                           remedies=public_remedies(campaign, results), **page_helpers(campaign, locale))
 
 
 def page_helpers(campaign: Campaign, locale: str) -> dict:
@@ -130,7 +135,7 @@ def ballot_results(campaign: Campaign, unit_codes) -> str:
     locale = str(get_locale())
     results = disclosed_results(campaign).only(unit_codes)
     return render_template("results/ballot.html", campaign=campaign, results=results,
-                           remedies=public_remedies(campaign), **page_helpers(campaign, locale))
+                           remedies=public_remedies(campaign, results), **page_helpers(campaign, locale))
 
 
 @bp.get("/api/campaigns/<slug>/results")
@@ -138,8 +143,9 @@ def api(slug):
     """The results as JSON: the line and minimums, per unit counts, rate, interval, flags, and
     the remedy record's public status (``remedy``, null for a unit without one)."""
     campaign = visible_campaign(slug)
-    data = visible_results(campaign).as_dict()
-    by_id = public_remedies(campaign)
+    results = visible_results(campaign)
+    data = results.as_dict()
+    by_id = public_remedies(campaign, results)
     remedies = {unit.code: by_id[unit.id] for unit in campaign.units if unit.id in by_id}
     for unit in data["units"]:
         record = remedies.get(unit["code"])

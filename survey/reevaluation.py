@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -62,6 +63,15 @@ def follow_up_slug(campaign: Campaign) -> str:
         n += 1
 
 
+def follow_up_name(campaign: Campaign) -> str:
+    """The follow-up's name, "<name> · 补课复评", in the residents' default language whoever makes
+    it (the command answers in English, an office may read the admin in English): posters and
+    the public page show it beside the Chinese name, and it is data, not a message."""
+    from .i18n import DEFAULT_LOCALE
+    with force_locale(DEFAULT_LOCALE):
+        return _("%(name)s · re-evaluation", name=campaign.name)[:200]
+
+
 def create_follow_up(campaign: Campaign, actor: str) -> tuple[Campaign, bool]:
     """The follow-up campaign of this one, made now (True) or the one made before (False).
 
@@ -76,8 +86,8 @@ def create_follow_up(campaign: Campaign, actor: str) -> tuple[Campaign, bool]:
     if not units:
         raise ReevaluationError(_("No unit's remedy is done yet: a re-evaluation is made for the units "
                                   "whose remedy is done or verified."))
-    follow_up = create_campaign(follow_up_slug(campaign), _("%(name)s · re-evaluation", name=campaign.name)[:200],
-                                actor, follows_campaign_id=campaign.id, previous_campaign_id=campaign.id,
+    follow_up = create_campaign(follow_up_slug(campaign), follow_up_name(campaign), actor,
+                                follows_campaign_id=campaign.id, previous_campaign_id=campaign.id,
                                 **{k: getattr(campaign, k) for k in COPIED_SETTINGS})
     try:
         db.session.flush()

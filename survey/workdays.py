@@ -16,6 +16,7 @@ change it, refusing a date the official calendar already decides.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import chinese_calendar
@@ -95,9 +96,14 @@ def official_knows(day: dt.date) -> bool:
     return True
 
 
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)  # fromisoformat alone also reads 20270208 and 2027-W06-1
+
+
 def parse_day(text: str) -> dt.date:
     """A date written YYYY-MM-DD; CalendarError naming what was given otherwise."""
     try:
+        if not ISO_DAY.fullmatch((text or "").strip()):
+            raise ValueError(text)
         return dt.date.fromisoformat((text or "").strip())
     except ValueError:
         raise CalendarError(_("“%(text)s” is not a date: write it as YYYY-MM-DD, e.g. 2027-02-08.",

@@ -369,7 +369,7 @@ def publish_page(campaign: Campaign, form: PublishForm, status: int = 200):
     from ..paper import left_uncounted
     results = disclosed_results(campaign)
     return render_template("admin/publish.html", campaign=campaign, results=results, form=form,
-                           remedies=public_remedies(campaign), uncounted=left_uncounted(campaign),
+                           remedies=public_remedies(campaign, results), uncounted=left_uncounted(campaign),
                            locale=locale, pct=pct, points=points, minimum_cell=minimum_cell(campaign),
                            publication_minimum=publication_minimum(campaign),
                            withheld=withheld_groups(results, locale),

@@ -54,12 +54,8 @@ def local_time(value: dt.datetime | None) -> str:
     """A stored UTC time in the office's time zone (SURVEY_TIME_ZONE)."""
     if value is None:
         return "–"
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-    try:
-        zone = ZoneInfo(current_app.config.get("SURVEY_TIME_ZONE") or "Asia/Shanghai")
-    except (ZoneInfoNotFoundError, ValueError):  # a misspelt setting shows China time, not an error
-        zone = ZoneInfo("Asia/Shanghai")
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    from ..config import office_zone
+    return value.replace(tzinfo=dt.timezone.utc).astimezone(office_zone()).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def visible(job: Job) -> bool:

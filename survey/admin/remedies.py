@@ -4,7 +4,6 @@ reminders and "create remedy records" before publishing. A branch admin sees onl
 records of its units: another unit's record is a 404, whatever the address."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,9 +14,10 @@ from sqlalchemy import select
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
+from ..config import office_today
 from ..db import db
 from ..models import Remedy
-from ..remedies import STATUS_LABELS, RemedyError, create_records, remind, take_step
+from ..remedies import STATUS_LABELS, RemedyError, create_records, current_owner, remind, take_step
 from ..roles import can, current_scope, require
 from . import bp
 from .campaigns import get_campaign
@@ -53,11 +53,11 @@ def remedies(slug):
 def list_page(campaign, overdue: bool, status: int = 200):
     rows = [r for r in db.session.scalars(select(Remedy).filter_by(campaign_id=campaign.id).order_by(Remedy.id))
             if current_scope().unit(r.unit.code, r.unit.parent)]
-    today = dt.date.today()
+    today = office_today()
     if overdue:
         rows = [r for r in rows if r.overdue(today)]
     return render_template("admin/remedies.html", campaign=campaign, rows=rows, overdue=overdue, today=today,
-                           labels=STATUS_LABELS, form=RemedyActionForm(formdata=None)), status
+                           labels=STATUS_LABELS, owner=current_owner, form=RemedyActionForm(formdata=None)), status
 
 
 @bp.post("/campaigns/<slug>/remedies/create")
@@ -79,8 +79,8 @@ def remedies_create(slug):
 def record_page(campaign, remedy, status: int = 200):
     from flask_babel import get_locale
     return render_template("admin/remedy.html", campaign=campaign, r=remedy, labels=STATUS_LABELS,
-                           locale_en=str(get_locale()).startswith("en"),
-                           today=dt.date.today(), text_form=RemedyTextForm(formdata=None),
+                           owner=current_owner, locale_en=str(get_locale()).startswith("en"),
+                           today=office_today(), text_form=RemedyTextForm(formdata=None),
                            form=RemedyActionForm(formdata=None)), status
 
 
@@ -111,7 +111,7 @@ def _step(slug, remedy_id, step):
     except RemedyError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return record_page(campaign, visible_record(campaign, remedy_id), 409)
+        return record_page(campaign, visible_record(campaign, remedy_id), exc.status)
     db.session.commit()
     flash({"plan": _("The plan is submitted."), "report": _("The report is submitted: the remedy is done."),
            "verify": _("The remedy is verified."), "remind": _("The reminder is recorded.")}[step], "ok")

@@ -53,13 +53,14 @@ def remedy_ledger(campaign, fmt, out, lang):
     """Write the campaign's remedy ledger (整改台账): unit, items that pulled it down, owner,
     deadline, status, plan, report, verified date and re-evaluation result."""
     from ..ledger import make_ledger
+    from ..models import Remedy
+    from ..outputs import whole_file
     from .common import printing_errors
     c = get_campaign(campaign)
-    with printing_errors():
-        data = make_ledger(c, fmt, lang)
-    with open(out, "wb") as handle:
-        handle.write(data)
-    click.echo(f"{c.slug}: remedy ledger ({len(c.units)} units' campaign) written to {out}")
+    with printing_errors(), whole_file(out) as tmp:  # a missing folder is a one-line error; no half file
+        tmp.write_bytes(make_ledger(c, fmt, lang))
+    records = db.session.query(Remedy).filter_by(campaign_id=c.id).count()
+    click.echo(f"{c.slug}: remedy ledger ({records} remedy records) written to {out}")
 
 
 COMMANDS = (remedy_group,)
