@@ -65,7 +65,9 @@ class Assets:
         return Markup("<style>") + Markup(self.files[name].text) + Markup("</style>")
 
     def url(self, name: str) -> str:
-        """The address of a linked file, with its current content hash."""
+        """The address of a linked file, with its current content hash (an inlined one has none)."""
+        if name not in LINKED:
+            raise ValueError(f"{name} is not served as a file: inline it (inline_style) or add it to LINKED")
         asset = self.files[name]
         return url_for("assets.asset", version=asset.version, name=name)
 
