@@ -157,3 +157,21 @@ def test_a_scanned_ballot_counts_the_reasons_ticked_beside_a_poor_rating(app, wi
     assert "counted 1 ballots" in result.output, result.output
     assert reasons_stored(app, cid) == [("W-1", "visit_overall:attitude", "attitude"),
                                         ("W-1", "visit_overall:many_trips", "many_trips")]
+
+
+def test_the_reasons_never_push_a_grid_past_the_margin(app, windows, tmp_path):
+    """A long unit name leaves a narrow grid: the item and its reasons move to the next chunk
+    together (the reasons were added after the break was decided and ran 16 pt past the right
+    margin, under the corner marks' column, on a campaign offering don't know)."""
+    cid, ids = windows
+    with app.app_context():
+        db.session.execute(update(Unit).where(Unit.campaign_id == cid).values(name="行政审批服务中心不动产登记窗口"))
+        db.session.get(Campaign, cid).dont_know = True
+        db.session.commit()
+    layout = print_ballots(app, cid, tmp_path / "b.pdf", count=1)
+    width = layout["page_size"][0]
+    boxes = [b for p in layout["pages"] for b in p["boxes"] if "unit" in b]
+    assert max(b["rect"][0] + b["rect"][2] for b in boxes) <= width - 42 + 0.01
+    for code in ids:  # the reasons on the item's own row
+        rows = {round(b["rect"][1]) for b in boxes if b["unit"] == code and b["item"].startswith("visit_overall")}
+        assert len(rows) == 1
