@@ -175,3 +175,29 @@ def test_the_reasons_never_push_a_grid_past_the_margin(app, windows, tmp_path):
     for code in ids:  # the reasons on the item's own row
         rows = {round(b["rect"][1]) for b in boxes if b["unit"] == code and b["item"].startswith("visit_overall")}
         assert len(rows) == 1
+
+
+def test_an_entry_saved_before_the_upgrade_agrees_with_one_after_and_can_be_chosen(app, windows, tmp_path):
+    """A clerk's entry stored by the previous version has no reason boxes: the second clerk's
+    entry of the same ballot (reasons all blank) agrees with it, not a mismatch; and a supervisor
+    choosing such an entry counts it (it raised KeyError, a 500)."""
+    from survey import paper
+    from survey.models import PaperBallot, PaperEntry
+    cid, ids = windows
+    print_ballots(app, cid, tmp_path / "b.pdf", count=2)
+    old = entry(ids["W-1"], "dissatisfied", reasons=False) | entry(ids["W-2"], "satisfied", reasons=False)
+    with app.app_context(), force_locale("zh_CN"):
+        for serial in (1, 2):  # as the previous version stored a first entry
+            db.session.add(PaperBallot(campaign_id=cid, serial=serial, status="pending", clerks=[]))
+            db.session.add(PaperEntry(campaign_id=cid, serial=serial, clerk="clerk-a",
+                                      answers={"category": "applicant", "answers": old}))
+        db.session.commit()
+        campaign = db.session.get(Campaign, cid)
+        now = entry(ids["W-1"], "dissatisfied") | entry(ids["W-2"], "satisfied")
+        assert paper.enter_ballot(campaign, 1, "clerk-b", now) == "counted"
+        other = now | {f"{ids['W-2']}:visit_overall": "very_satisfied"}
+        assert paper.enter_ballot(campaign, 2, "clerk-b", other) == "mismatch"
+        [listed] = paper.mismatches(campaign, "zh_CN")
+        assert [label for _u, label, _v in listed.differences] == [listed.differences[0][1]]  # the item only
+        assert paper.resolve_ballot(campaign, 2, "super", "clerk-a") == "counted"
+        assert db.session.scalar(select(func.count()).select_from(Response).filter_by(campaign_id=cid)) == 4
