@@ -201,3 +201,50 @@ def test_an_entry_saved_before_the_upgrade_agrees_with_one_after_and_can_be_chos
         assert [label for _u, label, _v in listed.differences] == [listed.differences[0][1]]  # the item only
         assert paper.resolve_ballot(campaign, 2, "super", "clerk-a") == "counted"
         assert db.session.scalar(select(func.count()).select_from(Response).filter_by(campaign_id=cid)) == 4
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_doubtful_reason_box_is_decided_ticked_or_not_never_two_or_more(app, windows, runner, admin_client, tmp_path):
+    """A faint stroke in a reason box goes to a person, who sees the box and "none marked": a
+    reason is one box, so "two or more marked" is neither offered nor taken."""
+    from survey.models import ScanDoubt
+    from survey.omr.scans import count_ready
+    cid, ids = windows
+    layout = print_ballots(app, cid, tmp_path / "b.pdf", count=1)
+    subprocess.run(["pdftoppm", "-r", "200", "-gray", "-png", str(tmp_path / "b.pdf"), str(tmp_path / "p")], check=True)
+    [path] = sorted(tmp_path.glob("p-*.png"))
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    page_h = layout["page_size"][1]
+    plan = {("W-1", "visit_overall"): "dissatisfied", ("W-2", "visit_overall"): "very_satisfied"}
+    import random
+    rng = random.Random(3)
+    for box in layout["pages"][0]["boxes"]:
+        if "category" in box:
+            chosen = box["category"] == "applicant"
+        else:
+            chosen = box["choice"] == plan.get((box["unit"], box["item"]), GOOD.get(box["item"]))
+        if chosen:
+            sim.mark_box(image, sim.to_px(box["rect"], 200, page_h), "tick", rng, 200, ink=sim.pen)
+        if box.get("unit") == "W-1" and box["item"] == "visit_overall:slow":  # a short dash: faint
+            x, y, w, h = sim.to_px(box["rect"], 200, page_h)
+            cv2.line(image, (int(x + w * 0.4), int(y + h * 0.5)), (int(x + w * 0.6), int(y + h * 0.5)), 0, 2)
+    Image.fromarray(image).save(tmp_path / "scan.tif", dpi=(200, 200))
+    assert "1 doubts" in runner.invoke(args=["scan", "gov-2026", str(tmp_path / "scan.tif")]).output
+    with app.app_context():
+        [doubt] = db.session.scalars(select(ScanDoubt)).all()
+        assert (doubt.item, doubt.reason) == ("visit_overall:slow", "faint")
+    page = admin_client.get("/admin/campaigns/gov-2026/scans/review?lang=en").get_data(as_text=True)
+    assert 'name="decision" value="slow"' in page and 'name="decision" value="!blank"' in page
+    assert 'value="!invalid"' not in page and "two or more marked" not in page
+    token = csrf_from(page)
+    refused = admin_client.post("/admin/campaigns/gov-2026/scans/review?lang=en",
+                                data={"csrf_token": token, "doubt": doubt.id, "decision": "!invalid"})
+    assert refused.status_code == 302
+    with app.app_context():
+        assert db.session.get(ScanDoubt, doubt.id).decision is None
+    admin_client.post("/admin/campaigns/gov-2026/scans/review?lang=en",
+                      data={"csrf_token": token, "doubt": doubt.id, "decision": "slow"})
+    with app.app_context(), force_locale("zh_CN"):
+        assert db.session.get(ScanDoubt, doubt.id).decision == "slow"
+        count_ready(db.session.get(Campaign, cid), "test")
+    assert reasons_stored(app, cid) == [("W-1", "visit_overall:slow", "slow")]
