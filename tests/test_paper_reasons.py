@@ -248,3 +248,21 @@ def test_a_doubtful_reason_box_is_decided_ticked_or_not_never_two_or_more(app, w
         assert db.session.get(ScanDoubt, doubt.id).decision == "slow"
         count_ready(db.session.get(Campaign, cid), "test")
     assert reasons_stored(app, cid) == [("W-1", "visit_overall:slow", "slow")]
+
+
+def test_the_english_legend_of_the_reasons_breaks_between_words():
+    """The reasons' legend in English follows an em dash: the line broke inside the first
+    reason ("— U" / "nfriendly staff"), as a space after a non-Latin character was not taken
+    for a place to break a Latin word."""
+    from printouts.drawing import wrap
+    from printouts.fonts import register_font
+    font = register_font()
+    text = ("Reasons for a poor rating on item 5 (Dissatisfied or Very dissatisfied): tick any, or none — "
+            "Unfriendly staff, Slow service, Had to come back more than once, Irregular fees")
+    for width in range(200, 420, 7):
+        lines = wrap(text, font, 9, width)
+        assert " ".join(lines).split() == text.split(), (width, lines)
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    cjk = wrap("第5项评为不满意或非常不满意时，可勾选差评原因：态度不好、办事慢、多次跑腿、收费不规范", font, 9, 60)
+    assert len(cjk) > 1 and all(stringWidth(line, font, 9) <= 60 for line in cjk)  # CJK still breaks anywhere
+    assert "".join(cjk) == "第5项评为不满意或非常不满意时，可勾选差评原因：态度不好、办事慢、多次跑腿、收费不规范"
