@@ -141,10 +141,16 @@ class BallotPrintout(Printout):
     def _chunks(self, questions, width: float) -> list[tuple[int, tuple]]:
         """The questions split into column chunks that fit width: (number of the first item,
         questions); an item's poor-rating reasons stay in its chunk."""
-        chunks, start, used, first, number = [], [], 0.0, 1, 1
+        spans: list[tuple[int, tuple, float]] = []  # an item with its reasons: (number, questions, width)
         for number, group in column_groups(questions):
             w = sum(len(q.choices) for q in group) * PITCH + GROUP_GAP
-            if start and used + w > width and group[0].reason_of is None:
+            if group[0].reason_of is not None and spans:
+                spans[-1] = (spans[-1][0], spans[-1][1] + group, spans[-1][2] + w)
+            else:
+                spans.append((number, group, w))
+        chunks, start, used, first = [], [], 0.0, 1
+        for number, group, w in spans:
+            if start and used + w > width:  # the item and its reasons start the next chunk together
                 chunks.append((first, tuple(start)))
                 start, used, first = [], 0.0, number
             start += group

@@ -66,7 +66,7 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
             line = trial
             continue
         cut = line.rfind(" ")
-        if ch != " " and cut > 0 and line[cut - 1:cut].isascii() and ch.isascii():
+        if ch != " " and cut > 0 and (line[cut + 1:] + ch).isascii():  # a Latin word moves down whole
             lines.append(line[:cut])
             line = line[cut + 1:] + ch
         else:

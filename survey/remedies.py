@@ -84,14 +84,17 @@ def create_records(campaign: Campaign, actor: str, start: dt.date | None = None,
     return made
 
 
-def recount_deadlines(before: OfficeCalendar, actor: str) -> int:
-    """After the office's calendar changed (it was `before`): every record still to be done
-    (open, or its plan submitted) whose deadline was counted partly on that calendar is due the
-    same number of working days after its start, counted on the calendar as it is now. Each
-    date moved is audited; returns how many moved."""
+def recount_deadlines(before: OfficeCalendar, actor: str, day: dt.date) -> int:
+    """After the office's calendar changed on `day` (it was `before`): every record still to be
+    done (open, or its plan submitted) whose deadline was counted partly on that calendar and
+    whose window (after its start, up to its due date) holds the day is due the same number of
+    working days after its start, counted on the calendar as it is now. A record the day is not
+    in keeps its date (one made by a version that did not recount may be due on a day off since
+    listed: counted again it would lose a day). Each date moved is audited; returns how many moved."""
     now, moved = office_calendar(), 0
     still = db.session.scalars(select(Remedy).where(Remedy.office_calendar.is_(True),
-                                                    Remedy.status.in_(("open", "plan_submitted"))))
+                                                    Remedy.status.in_(("open", "plan_submitted")),
+                                                    Remedy.starts_on < day, Remedy.due_on >= day))
     for remedy in still:
         days = working_days_between(remedy.starts_on, remedy.due_on, before)
         deadline = add_working_days(remedy.starts_on, max(days, 1), now)

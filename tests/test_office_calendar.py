@@ -192,3 +192,37 @@ def test_a_holiday_listed_later_moves_the_deadlines_still_to_be_met_and_says_so(
         first, second = db.session.scalars(select(Remedy).order_by(Remedy.id)).all()
         assert (first.due_on, second.due_on) == (due, due)
         assert db.session.scalar(select(func.count()).select_from(AuditEntry).filter_by(action="remedy.due")) == 2
+
+
+def test_a_change_outside_a_records_window_leaves_its_deadline(app, users, make_campaign):
+    """Only a record whose window (after its start, up to its due date) holds the date added or
+    removed is recounted. A record made by the previous version, which kept its due date when a
+    holiday was listed on it later, is due on a day off: adding or removing a date months away
+    moved it a working day earlier (its days recounted as one fewer)."""
+    from survey.models import Campaign, Remedy, Unit
+    from survey.remedies import create_records
+    from survey.responses import Sheet, store
+    from survey.workdays import add_office_day
+    from test_remedy import ITEMS
+    cid = make_campaign(slug="cal-old", units=[("K-1", "城关镇卫生院", "general")], state="open")
+    start = MONDAY - dt.timedelta(days=3)
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).filter_by(campaign_id=cid))
+        store([Sheet(cid, unit.id, "five-goods", "resident", {k: ("unsatisfied", None, "satisfaction") for k in ITEMS})
+               for _ in range(40)])
+        db.session.get(Campaign, cid).state = "closed"
+        db.session.commit()
+        assert create_records(db.session.get(Campaign, cid), "test", start=start) == 1
+        due = db.session.scalar(select(Remedy.due_on))
+        add_office_day(due, "holiday", "office")  # listed as the previous version did: no recount
+        db.session.commit()
+    far = next(dt.date(YEAR, 11, d) for d in range(2, 9) if dt.date(YEAR, 11, d).weekday() == 2)
+    office = sign_in(app, "office")
+    assert add(office, far.isoformat(), "holiday").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Remedy.due_on)) == due
+    form = {"csrf_token": office.csrf("/admin/calendar")}
+    assert office.post(f"/admin/calendar/{far.isoformat()}/remove", data=form).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Remedy.due_on)) == due
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry).filter_by(action="remedy.due")) == 0

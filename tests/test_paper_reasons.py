@@ -157,3 +157,112 @@ def test_a_scanned_ballot_counts_the_reasons_ticked_beside_a_poor_rating(app, wi
     assert "counted 1 ballots" in result.output, result.output
     assert reasons_stored(app, cid) == [("W-1", "visit_overall:attitude", "attitude"),
                                         ("W-1", "visit_overall:many_trips", "many_trips")]
+
+
+def test_the_reasons_never_push_a_grid_past_the_margin(app, windows, tmp_path):
+    """A long unit name leaves a narrow grid: the item and its reasons move to the next chunk
+    together (the reasons were added after the break was decided and ran 16 pt past the right
+    margin, under the corner marks' column, on a campaign offering don't know)."""
+    cid, ids = windows
+    with app.app_context():
+        db.session.execute(update(Unit).where(Unit.campaign_id == cid).values(name="行政审批服务中心不动产登记窗口"))
+        db.session.get(Campaign, cid).dont_know = True
+        db.session.commit()
+    layout = print_ballots(app, cid, tmp_path / "b.pdf", count=1)
+    width = layout["page_size"][0]
+    boxes = [b for p in layout["pages"] for b in p["boxes"] if "unit" in b]
+    assert max(b["rect"][0] + b["rect"][2] for b in boxes) <= width - 42 + 0.01
+    for code in ids:  # the reasons on the item's own row
+        rows = {round(b["rect"][1]) for b in boxes if b["unit"] == code and b["item"].startswith("visit_overall")}
+        assert len(rows) == 1
+
+
+def test_an_entry_saved_before_the_upgrade_agrees_with_one_after_and_can_be_chosen(app, windows, tmp_path):
+    """A clerk's entry stored by the previous version has no reason boxes: the second clerk's
+    entry of the same ballot (reasons all blank) agrees with it, not a mismatch; and a supervisor
+    choosing such an entry counts it (it raised KeyError, a 500)."""
+    from survey import paper
+    from survey.models import PaperBallot, PaperEntry
+    cid, ids = windows
+    print_ballots(app, cid, tmp_path / "b.pdf", count=2)
+    old = entry(ids["W-1"], "dissatisfied", reasons=False) | entry(ids["W-2"], "satisfied", reasons=False)
+    with app.app_context(), force_locale("zh_CN"):
+        for serial in (1, 2):  # as the previous version stored a first entry
+            db.session.add(PaperBallot(campaign_id=cid, serial=serial, status="pending", clerks=[]))
+            db.session.add(PaperEntry(campaign_id=cid, serial=serial, clerk="clerk-a",
+                                      answers={"category": "applicant", "answers": old}))
+        db.session.commit()
+        campaign = db.session.get(Campaign, cid)
+        now = entry(ids["W-1"], "dissatisfied") | entry(ids["W-2"], "satisfied")
+        assert paper.enter_ballot(campaign, 1, "clerk-b", now) == "counted"
+        other = now | {f"{ids['W-2']}:visit_overall": "very_satisfied"}
+        assert paper.enter_ballot(campaign, 2, "clerk-b", other) == "mismatch"
+        [listed] = paper.mismatches(campaign, "zh_CN")
+        assert [label for _u, label, _v in listed.differences] == [listed.differences[0][1]]  # the item only
+        assert paper.resolve_ballot(campaign, 2, "super", "clerk-a") == "counted"
+        assert db.session.scalar(select(func.count()).select_from(Response).filter_by(campaign_id=cid)) == 4
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_doubtful_reason_box_is_decided_ticked_or_not_never_two_or_more(app, windows, runner, admin_client, tmp_path):
+    """A faint stroke in a reason box goes to a person, who sees the box and "none marked": a
+    reason is one box, so "two or more marked" is neither offered nor taken."""
+    from survey.models import ScanDoubt
+    from survey.omr.scans import count_ready
+    cid, ids = windows
+    layout = print_ballots(app, cid, tmp_path / "b.pdf", count=1)
+    subprocess.run(["pdftoppm", "-r", "200", "-gray", "-png", str(tmp_path / "b.pdf"), str(tmp_path / "p")], check=True)
+    [path] = sorted(tmp_path.glob("p-*.png"))
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    page_h = layout["page_size"][1]
+    plan = {("W-1", "visit_overall"): "dissatisfied", ("W-2", "visit_overall"): "very_satisfied"}
+    import random
+    rng = random.Random(3)
+    for box in layout["pages"][0]["boxes"]:
+        if "category" in box:
+            chosen = box["category"] == "applicant"
+        else:
+            chosen = box["choice"] == plan.get((box["unit"], box["item"]), GOOD.get(box["item"]))
+        if chosen:
+            sim.mark_box(image, sim.to_px(box["rect"], 200, page_h), "tick", rng, 200, ink=sim.pen)
+        if box.get("unit") == "W-1" and box["item"] == "visit_overall:slow":  # a short dash: faint
+            x, y, w, h = sim.to_px(box["rect"], 200, page_h)
+            cv2.line(image, (int(x + w * 0.4), int(y + h * 0.5)), (int(x + w * 0.6), int(y + h * 0.5)), 0, 2)
+    Image.fromarray(image).save(tmp_path / "scan.tif", dpi=(200, 200))
+    assert "1 doubts" in runner.invoke(args=["scan", "gov-2026", str(tmp_path / "scan.tif")]).output
+    with app.app_context():
+        [doubt] = db.session.scalars(select(ScanDoubt)).all()
+        assert (doubt.item, doubt.reason) == ("visit_overall:slow", "faint")
+    page = admin_client.get("/admin/campaigns/gov-2026/scans/review?lang=en").get_data(as_text=True)
+    assert 'name="decision" value="slow"' in page and 'name="decision" value="!blank"' in page
+    assert 'value="!invalid"' not in page and "two or more marked" not in page
+    token = csrf_from(page)
+    refused = admin_client.post("/admin/campaigns/gov-2026/scans/review?lang=en",
+                                data={"csrf_token": token, "doubt": doubt.id, "decision": "!invalid"})
+    assert refused.status_code == 302
+    with app.app_context():
+        assert db.session.get(ScanDoubt, doubt.id).decision is None
+    admin_client.post("/admin/campaigns/gov-2026/scans/review?lang=en",
+                      data={"csrf_token": token, "doubt": doubt.id, "decision": "slow"})
+    with app.app_context(), force_locale("zh_CN"):
+        assert db.session.get(ScanDoubt, doubt.id).decision == "slow"
+        count_ready(db.session.get(Campaign, cid), "test")
+    assert reasons_stored(app, cid) == [("W-1", "visit_overall:slow", "slow")]
+
+
+def test_the_english_legend_of_the_reasons_breaks_between_words():
+    """The reasons' legend in English follows an em dash: the line broke inside the first
+    reason ("— U" / "nfriendly staff"), as a space after a non-Latin character was not taken
+    for a place to break a Latin word."""
+    from printouts.drawing import wrap
+    from printouts.fonts import register_font
+    font = register_font()
+    text = ("Reasons for a poor rating on item 5 (Dissatisfied or Very dissatisfied): tick any, or none — "
+            "Unfriendly staff, Slow service, Had to come back more than once, Irregular fees")
+    for width in range(200, 420, 7):
+        lines = wrap(text, font, 9, width)
+        assert " ".join(lines).split() == text.split(), (width, lines)
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    cjk = wrap("第5项评为不满意或非常不满意时，可勾选差评原因：态度不好、办事慢、多次跑腿、收费不规范", font, 9, 60)
+    assert len(cjk) > 1 and all(stringWidth(line, font, 9) <= 60 for line in cjk)  # CJK still breaks anywhere
+    assert "".join(cjk) == "第5项评为不满意或非常不满意时，可勾选差评原因：态度不好、办事慢、多次跑腿、收费不规范"

@@ -154,13 +154,14 @@ def calendar_add():
         return calendar_page(form, 422)
     before = office_calendar()
     try:
-        add_office_day(parse_day(form.day.data), form.kind.data, current_user.username, form.note.data)
+        day = parse_day(form.day.data)
+        add_office_day(day, form.kind.data, current_user.username, form.note.data)
     except CalendarError as exc:
         db.session.rollback()
         form.day.errors = [*form.day.errors, str(exc)]
         return calendar_page(form, 422)
     db.session.flush()
-    moved = recount_deadlines(before, current_user.username)
+    moved = recount_deadlines(before, current_user.username, day)
     db.session.commit()
     flash(_("%(day)s is on the office's calendar: deadlines counted from now on use it.",
             day=form.day.data.strip()), "ok")
@@ -182,7 +183,7 @@ def calendar_remove(day):
     if not remove_office_day(date, current_user.username):
         abort(404)
     db.session.flush()
-    moved = recount_deadlines(before, current_user.username)
+    moved = recount_deadlines(before, current_user.username, date)
     db.session.commit()
     flash(_("%(day)s is off the office's calendar.", day=date.isoformat()), "ok")
     _moved(moved)

@@ -176,7 +176,9 @@ def scans_review(slug):
             labels = _choice_labels(campaign, doubt)
             options = [(c, labels.get(c, c)) for c in doubt.choices or []]
             if doubt.item != "category":
-                options += [(BLANK, _("none marked")), (INVALID, _("two or more marked"))]
+                options += [(BLANK, _("none marked"))]
+            if doubt.item != "category" and len(doubt.choices or []) > 1:  # one box (a reason) is never two
+                options += [(INVALID, _("two or more marked"))]
     has_image = doubt is not None and bool(doubt.crop or (page is not None and page.image))
     return render_template("admin/scan_review.html", campaign=campaign, doubt=doubt, page=page, unit=unit,
                            options=options, left=left, form=form, reasons=REASONS, differences=differences,

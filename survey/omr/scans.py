@@ -291,7 +291,9 @@ def decide(campaign: Campaign, doubt_id: int, decision: str, actor: str) -> Scan
                     row.status, row.note = "duplicate", _("set aside by %(user)s", user=actor)
         chosen = db.session.get(ScanPage, int(decision))
     else:
-        allowed = set(doubt.choices or []) | ({BLANK, INVALID} if doubt.item != "category" else set())
+        allowed = set(doubt.choices or []) | ({BLANK} if doubt.item != "category" else set())
+        if doubt.item != "category" and len(doubt.choices or []) > 1:  # one box (a reason) is never two marked
+            allowed.add(INVALID)
         if decision not in allowed:
             raise ScanError(_("Choose one of the boxes shown, “none” or “two or more”."))
     doubt.decision, doubt.decided_by = decision, actor

@@ -117,6 +117,17 @@ def _check_values(form: BallotForm, values: dict, category: str | None) -> dict:
     return {"category": category, "answers": clean}
 
 
+def _as_now(form: BallotForm, stored: dict) -> dict:
+    """A stored entry with a blank for every reason box it lacks (an entry saved before ballots
+    printed reasons), so it compares with and counts like one entered now."""
+    answers = dict(stored["answers"])
+    for block in form.blocks:
+        for q in block.questions:
+            if q.reason_of is not None:
+                answers.setdefault(field_name(block.unit_id, q.key), BLANK)
+    return {**stored, "answers": answers}
+
+
 def _lock_ballot(campaign_id: int, serial: int) -> PaperBallot:
     """The ballot's row, created if new, locked for this transaction (PostgreSQL)."""
     row = db.session.scalar(select(PaperBallot).filter_by(campaign_id=campaign_id, serial=serial)
@@ -175,7 +186,7 @@ def enter_ballot(campaign: Campaign, serial: int, clerk: str, values: dict,
             raise PaperError(_("You have entered ballot No. %(serial)d already; another clerk must enter it.",
                                serial=serial))
         db.session.add(PaperEntry(campaign_id=campaign.id, serial=serial, clerk=clerk, answers=entry))
-        if any(e.answers == entry for e in entries):
+        if any(_as_now(form, e.answers) == entry for e in entries):
             return _count(campaign, form, ballot, token, entry, [*(e.clerk for e in entries), clerk])
         ballot.status = "mismatch" if entries else "pending"
         db.session.commit()
@@ -230,7 +241,8 @@ def resolve_ballot(campaign: Campaign, serial: int, supervisor: str, chosen_cler
         token = db.session.scalar(select(BallotToken).filter_by(campaign_id=campaign.id, serial=serial))
         if token.redeemed:
             raise _refuse_online(ballot, serial)
-        return _count(campaign, form, ballot, token, entries[chosen_clerk].answers, [*entries, supervisor])
+        return _count(campaign, form, ballot, token, _as_now(form, entries[chosen_clerk].answers),
+                      [*entries, supervisor])
     except BaseException:
         db.session.rollback()
         raise
@@ -286,12 +298,13 @@ def mismatches(campaign: Campaign, lang: str) -> list[Mismatch]:
                                      .order_by(PaperEntry.clerk)).all()
         form = ballot_form(campaign, serial, lang)
         diffs = []
+        typed = {e.clerk: _as_now(form, e.answers)["answers"] for e in entries}
         if len({e.answers["category"] for e in entries}) > 1:
             diffs.append(("", _("Respondent category"), {e.clerk: e.answers["category"] for e in entries}))
         for block in form.blocks:
             for q in block.questions:
                 name = field_name(block.unit_id, q.key)
-                values = {e.clerk: e.answers["answers"].get(name) for e in entries}
+                values = {clerk: answers.get(name) for clerk, answers in typed.items()}
                 if len(set(values.values())) > 1:
                     labels = dict(q.choices) | {BLANK: _("none marked"), INVALID: _("two or more marked")}
                     diffs.append((block.name, q.label, {c: labels.get(v, v) for c, v in values.items()}))
