@@ -266,3 +266,25 @@ def test_the_english_legend_of_the_reasons_breaks_between_words():
     cjk = wrap("第5项评为不满意或非常不满意时，可勾选差评原因：态度不好、办事慢、多次跑腿、收费不规范", font, 9, 60)
     assert len(cjk) > 1 and all(stringWidth(line, font, 9) <= 60 for line in cjk)  # CJK still breaks anywhere
     assert "".join(cjk) == "第5项评为不满意或非常不满意时，可勾选差评原因：态度不好、办事慢、多次跑腿、收费不规范"
+
+
+def test_clerks_need_not_agree_on_a_reason_that_cannot_count_and_a_filled_reason_box_goes_to_a_person(app, windows,
+                                                                                                      tmp_path):
+    """A reason beside a good rating never counts, so two clerks who typed it differently agree;
+    a lone reason box filled in solid is a tick or a cancelled mark (the ballot's way to correct):
+    the reader asks a person rather than guess."""
+    from survey import paper
+    from survey.omr.marks import decide
+    cid, ids = windows
+    print_ballots(app, cid, tmp_path / "b.pdf", count=1)
+    a = entry(ids["W-1"], "satisfied", ("slow",)) | entry(ids["W-2"], "satisfied")
+    b = entry(ids["W-1"], "satisfied") | entry(ids["W-2"], "satisfied", ("fees",))
+    with app.app_context(), force_locale("zh_CN"):
+        campaign = db.session.get(Campaign, cid)
+        assert paper.enter_ballot(campaign, 1, "clerk-a", a) == "waiting"
+        assert paper.enter_ballot(campaign, 1, "clerk-b", b) == "counted"
+    assert reasons_stored(app, cid) == []
+    filled = decide(1, "visit_overall:slow", ["slow"], [0.95], [[0, 0, 10, 10]])
+    assert filled.value is None and filled.doubt == "correction?"
+    ticked = decide(1, "visit_overall:slow", ["slow"], [0.3], [[0, 0, 10, 10]])
+    assert ticked.value == "slow" and ticked.doubt is None

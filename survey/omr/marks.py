@@ -8,6 +8,7 @@ wrong box completely (涂满) and marking the right one. So, per item:
 - one box marked (a tick, a cross, a circle, or the box filled): that **choice**;
 - several marked, all but one of them filled in: the one not filled is the **corrected** answer;
 - several marked otherwise: **invalid** (two or more choices), as the printed rules say;
+- a box of its own (a poor-rating reason) filled in: a tick, or a mark cancelled? A person looks;
 - any box in the doubtful band (a faint mark, a stray line, a box half filled while another is
   marked): the item goes to a person (**doubt**), never guessed.
 
@@ -72,6 +73,9 @@ def decide(unit_id, item, choices: list[str], ratios: list[float], rects: list[l
     reading.confidence = confidence
     if not marked:
         reading.value = BLANK
+        return reading
+    if len(ratios) == 1 and ratios[0] >= FILLED:  # a box of its own (a poor-rating reason) filled in:
+        reading.doubt, reading.confidence = "correction?", 0.0  # a tick, or a mark the resident cancelled?
         return reading
     if len(marked) == 1:
         only = marked[0]

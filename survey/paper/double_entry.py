@@ -114,6 +114,9 @@ def _check_values(form: BallotForm, values: dict, category: str | None) -> dict:
                 raise PaperError(_("%(unit)s: “%(item)s” has no answer entered; enter the box marked, "
                                    "“none” or “two or more”.", unit=block.name, item=q.label))
             clean[name] = value
+        for q in block.questions:  # a reason beside a rating that is not poor never counts: no need to agree on it
+            if q.reason_of is not None and clean[field_name(block.unit_id, q.reason_of)] not in q.poor:
+                clean[field_name(block.unit_id, q.key)] = BLANK
     return {"category": category, "answers": clean}
 
 
