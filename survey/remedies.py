@@ -84,14 +84,14 @@ def create_records(campaign: Campaign, actor: str, start: dt.date | None = None,
     return made
 
 
-def recount_deadlines(before: OfficeCalendar, actor: str, day: dt.date) -> int:
+def recount_deadlines(before: OfficeCalendar, actor: str, day: dt.date) -> list[Remedy]:
     """After the office's calendar changed on `day` (it was `before`): every record still to be
     done (open, or its plan submitted) whose deadline was counted partly on that calendar and
     whose window (after its start, up to its due date) holds the day is due the same number of
     working days after its start, counted on the calendar as it is now. A record the day is not
     in keeps its date (one made by a version that did not recount may be due on a day off since
-    listed: counted again it would lose a day). Each date moved is audited; returns how many moved."""
-    now, moved = office_calendar(), 0
+    listed: counted again it would lose a day). Each date moved is audited; returns the records moved."""
+    now, moved = office_calendar(), []
     still = db.session.scalars(select(Remedy).where(Remedy.office_calendar.is_(True),
                                                     Remedy.status.in_(("open", "plan_submitted")),
                                                     Remedy.starts_on < day, Remedy.due_on >= day))
@@ -102,7 +102,7 @@ def recount_deadlines(before: OfficeCalendar, actor: str, day: dt.date) -> int:
             audit(actor, "remedy.due", f"{remedy.campaign.slug}/{remedy.unit.code}",
                   was=remedy.due_on.isoformat(), due=deadline.due.isoformat())
             remedy.due_on, remedy.office_calendar = deadline.due, deadline.office_calendar
-            moved += 1
+            moved.append(remedy)
     return moved
 
 

@@ -226,3 +226,34 @@ def test_a_change_outside_a_records_window_leaves_its_deadline(app, users, make_
     with app.app_context():
         assert db.session.scalar(select(Remedy.due_on)) == due
         assert db.session.scalar(select(func.count()).select_from(AuditEntry).filter_by(action="remedy.due")) == 0
+
+
+def test_a_make_up_day_that_makes_a_record_overdue_at_once_names_it(app, users, make_campaign, monkeypatch):
+    """A make-up working day listed in a record's window brings its due date a working day
+    forward; on its old due date that is yesterday: the page names the record as overdue now,
+    rather than leaving the office to find it."""
+    from survey import models
+    from survey.models import Campaign, Remedy, Unit
+    from survey.remedies import create_records
+    from survey.responses import Sheet, store
+    from test_remedy import ITEMS
+    cid = make_campaign(slug="late-2026", units=[("K-1", "城关镇卫生院", "general")], state="open")
+    start = SATURDAY - dt.timedelta(days=1)  # the Friday before the make-up Saturday
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).filter_by(campaign_id=cid))
+        store([Sheet(cid, unit.id, "five-goods", "resident", {k: ("unsatisfied", None, "satisfaction") for k in ITEMS})
+               for _ in range(40)])
+        campaign = db.session.get(Campaign, cid)
+        campaign.state = "closed"
+        db.session.commit()
+        assert create_records(db.session.get(Campaign, cid), "test", start=start) == 1
+        db.session.commit()
+        due = db.session.scalar(select(Remedy.due_on))
+    monkeypatch.setattr(models, "office_today", lambda: due)  # the office's clock: the record's due date
+    office = sign_in(app, "office")
+    assert add(office, SATURDAY.isoformat(), "workday", "调休").status_code == 302
+    page = unescape(office.get("/admin/calendar?lang=en").get_data(as_text=True))
+    with app.app_context():
+        now_due = db.session.scalar(select(Remedy.due_on))
+    assert now_due < due
+    assert f"Overdue now after the change: 城关镇卫生院 (测评 late-2026), due {now_due.isoformat()}." in page

@@ -130,10 +130,17 @@ def calendar_page(form: CalendarDayForm | None = None, status: int = 200):
                            official_knows=official_knows), status
 
 
-def _moved(moved: int) -> None:
+def _moved(moved: list) -> None:
+    """Say how many deadlines moved, and name the records a move made overdue at once (a
+    make-up working day listed in their window brings their due date forward)."""
     if moved:
         flash(_("%(n)d remedy record(s) still to be done have a new due date on the calendar as it is now "
-                "(the audit log has each old and new date).", n=moved), "ok")
+                "(the audit log has each old and new date).", n=len(moved)), "ok")
+    late = [r for r in moved if r.overdue()]
+    if late:
+        flash(_("Overdue now after the change: %(records)s.", records=_("; ").join(
+            _("%(unit)s (%(campaign)s), due %(due)s", unit=r.unit.name, campaign=r.campaign.name, due=r.due_on.isoformat())
+            for r in late)), "error")
 
 
 @bp.get("/calendar")
