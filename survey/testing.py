@@ -183,15 +183,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def browser_sign_in(page, base: str, name: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> None:
-    """Sign a Playwright page in at base/admin/login, as a user types it, and wait for the admin home."""
-    page.goto(f"{base}/admin/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", password)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url("**/admin/")
-
-
 def csrf_from(html: str) -> str:
     """The CSRF token in a page's form."""
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \

@@ -298,7 +298,7 @@ def test_paper_and_scan_pages_fit_a_phone(app, make_campaign, runner, live_serve
     page (its batches table), the scanned ballots page (its summary: the counts stood off the
     screen's edge), the review and the read report scroll only inside their tables' boxes."""
     from survey.auth import create_user
-    from survey.testing import ADMIN_PASSWORD, ADMIN_USER, browser_sign_in
+    from survey.testing import ADMIN_PASSWORD, ADMIN_USER
     make_campaign(units=UNITS)
     pages, layout = print_and_render(app, tmp_path, count=2)
     images, _truth = marked(pages, layout, seed=3, per_ballot=1, ink=sim.pen)
@@ -313,7 +313,11 @@ def test_paper_and_scan_pages_fit_a_phone(app, make_campaign, runner, live_serve
         context = browser.new_context(viewport={"width": 360, "height": 740})
         context.add_cookies([{"name": "lang", "value": lang, "url": live_server}])
         page = context.new_page()
-        browser_sign_in(page, live_server)
+        page.goto(f"{live_server}/admin/login")
+        page.fill("input[name=username]", ADMIN_USER)
+        page.fill("input[name=password]", ADMIN_PASSWORD)
+        page.press("input[name=password]", "Enter")
+        page.wait_for_url("**/admin/")
         for path in ("/admin/", "/admin/campaigns/test-2025/paper/", "/admin/campaigns/test-2025/scans",
                      "/admin/campaigns/test-2025/scans/review", "/admin/campaigns/test-2025/scans/report"):
             page.goto(live_server + path)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Answer, Campaign, PaperBallot, Response, Unit
-from survey.testing import ADMIN_PASSWORD, ADMIN_USER, browser_sign_in
+from survey.testing import ADMIN_PASSWORD, ADMIN_USER
 
 from test_browser import app_config, live_server  # noqa: F401 (fixtures; browser is the session's, in conftest)
 from test_paper import ITEMS
@@ -31,7 +31,11 @@ def test_a_ballot_entered_by_keyboard_alone(app, runner, make_campaign, live_ser
     keys = ["1"] * n + ["-"] + ["2"] * (n - 2) + ["0", "*"] + ["3"] * n
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    browser_sign_in(page, live_server)
+    page.goto(f"{live_server}/admin/login")
+    page.fill("input[name=username]", ADMIN_USER)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url("**/admin/")
     page.goto(f"{live_server}/admin/campaigns/hall/paper/entry")
 
     pressed = []

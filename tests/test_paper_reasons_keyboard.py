@@ -4,7 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from survey.db import db
-from survey.testing import ADMIN_PASSWORD, ADMIN_USER, browser_sign_in
+from survey.models import Answer, Response, Unit
+from survey.testing import ADMIN_PASSWORD, ADMIN_USER
 
 from test_browser import app_config, live_server  # noqa: F401 (fixtures; browser is the session's, in conftest)
 from test_paper_reasons import windows  # noqa: F401
@@ -22,7 +23,11 @@ def test_reasons_typed_one_key_a_box_and_a_unit_left_empty(app, runner, windows,
         create_user(ADMIN_USER, ADMIN_PASSWORD)
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    browser_sign_in(page, live_server)
+    page.goto(f"{live_server}/admin/login")
+    page.fill("input[name=username]", ADMIN_USER)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url("**/admin/")
     page.goto(f"{live_server}/admin/campaigns/gov-2026/paper/entry?serial=1")
     assert "差评原因" in page.locator("table.entry-grid thead").inner_text()
     # window 1 left empty; window 2: the first box of items 1-4, item 5 very dissatisfied (its

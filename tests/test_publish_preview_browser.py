@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Unit
-from survey.testing import ADMIN_PASSWORD, ADMIN_USER, GENERAL_ITEMS, browser_sign_in
+from survey.testing import ADMIN_PASSWORD, ADMIN_USER, GENERAL_ITEMS
 
 
 def test_the_publish_preview_fits_a_phone(app, make_campaign, live_server, browser, tmp_path):
@@ -28,7 +28,11 @@ def test_the_publish_preview_fits_a_phone(app, make_campaign, live_server, brows
         context = browser.new_context(viewport={"width": 360, "height": 740})
         context.add_cookies([{"name": "lang", "value": lang, "url": live_server}])
         page = context.new_page()
-        browser_sign_in(page, live_server)
+        page.goto(f"{live_server}/admin/login")
+        page.fill("input[name=username]", ADMIN_USER)
+        page.fill("input[name=password]", ADMIN_PASSWORD)
+        page.press("input[name=password]", "Enter")
+        page.wait_for_url("**/admin/")
         page.goto(f"{live_server}/admin/campaigns/pub-2025/publish")
         assert page.locator("table.units td.unit").count() == 2
         width = page.evaluate("document.documentElement.scrollWidth")
